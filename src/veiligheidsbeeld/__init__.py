@@ -1,0 +1,3 @@
+"""veiligheidsbeeld: analytics pipeline for regional crime and safety statistics (Oost-Nederland)."""
+
+__version__ = "0.1.0"

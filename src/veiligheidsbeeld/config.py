@@ -1,0 +1,191 @@
+"""Settings as frozen, typed objects, validated once at the edge.
+
+Everything a user may want to change (area, tables, codes, windows, targets, paths) lives here,
+so that another regionale eenheid or a new strategy period is a configuration change only.
+Settings can be read from a TOML file (``veiligheidsbeeld.toml`` in the working directory, or the
+path in ``VEILIGHEIDSBEELD_CONFIG``); anything not given keeps its default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from veiligheidsbeeld.errors import ConfigError
+
+#: The CBS catalog that hosts the police tables ("Politie" catalog, third-party data).
+POLITIE_CATALOG = "dataderden.cbs.nl"
+#: The CBS catalog for CBS's own tables (population, dwellings, regional classifications).
+CBS_CATALOG = "opendata.cbs.nl"
+
+
+@dataclass(frozen=True)
+class PoliceTable:
+    """One monthly police table: which dimension holds the type code and which column the count."""
+
+    table_id: str
+    type_dimension: str
+    measure: str
+    region_dimension: str = "WijkenEnBuurten"
+    period_dimension: str = "Perioden"
+    rollup_codes: tuple[str, ...] = ("0.0.0",)
+    label: str = ""
+
+
+MISDRIJVEN = PoliceTable(
+    table_id="47022NED",
+    type_dimension="SoortMisdrijf",
+    measure="GeregistreerdeMisdrijven_1",
+    label="Geregistreerde misdrijven",
+)
+OVERLAST = PoliceTable(
+    table_id="47024NED",
+    type_dimension="Overlast",
+    measure="GeregistreerdeOverlast_1",
+    label="Geregistreerde overlast",
+)
+KNOWN_POLICE_TABLES: dict[str, PoliceTable] = {t.table_id: t for t in (MISDRIJVEN, OVERLAST)}
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How the police tables are pulled."""
+
+    tables: tuple[str, ...] = ("47022NED", "47024NED")
+    catalog_url: str = POLITIE_CATALOG
+    use_https: bool = True
+    start_year: int = 2012
+    #: Recent months are provisional and get revised; an incremental pull refetches this many.
+    revision_window_months: int = 24
+    #: Months counted as provisional when the period dimension carries no status.
+    provisional_months: int = 12
+    #: Type codes to pull per table; empty means all codes.
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    include_wijken_buurten: bool = True
+    include_nl: bool = True
+    concurrency: int = 4
+    retries: int = 5
+    backoff_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    timeout_seconds: float = 120.0
+    #: Upper bound for one request's URL; region lists are chunked to stay below it.
+    max_url_chars: int = 6000
+
+
+@dataclass(frozen=True)
+class AreaSettings:
+    """The area the reports cover: a regionale eenheid and its districts."""
+
+    eenheid_code: str = "RE02"
+    eenheid_naam: str = "Oost-Nederland"
+    layout_year: int = 2023
+    #: A district table (CSV with gemeente_code, gemeente_naam, district_code, district_naam,
+    #: eenheid_code, eenheid_naam). Empty: the checked-in reference table of the eenheid.
+    district_table: str = ""
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path = Path(".")
+    raw: Path = Path("data/raw")
+    warehouse: Path = Path("data/warehouse/veiligheidsbeeld.duckdb")
+    reports: Path = Path("reports")
+
+    def resolved(self) -> "Paths":
+        root = self.root.resolve()
+
+        def fix(p: Path) -> Path:
+            return p if p.is_absolute() else root / p
+
+        return Paths(root=root, raw=fix(self.raw), warehouse=fix(self.warehouse), reports=fix(self.reports))
+
+
+@dataclass(frozen=True)
+class Settings:
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    area: AreaSettings = field(default_factory=AreaSettings)
+    paths: Paths = field(default_factory=Paths)
+
+    def with_paths(self, **kwargs: Any) -> "Settings":
+        return dataclasses.replace(self, paths=dataclasses.replace(self.paths, **kwargs))
+
+    def with_ingest(self, **kwargs: Any) -> "Settings":
+        return dataclasses.replace(self, ingest=dataclasses.replace(self.ingest, **kwargs))
+
+
+def police_table(table_id: str) -> PoliceTable:
+    try:
+        return KNOWN_POLICE_TABLES[table_id.strip().upper()]
+    except KeyError:
+        valid = ", ".join(sorted(KNOWN_POLICE_TABLES))
+        raise ConfigError(f"Onbekende tabel '{table_id}'. Geldige tabellen: {valid}.") from None
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ConfigError(
+            f"Onbekende instelling(en) in [{section}]: {', '.join(sorted(unknown))}. "
+            f"Geldig: {', '.join(sorted(names))}."
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, Path):
+            value = Path(value)
+        elif isinstance(default, dict):
+            value = {k: tuple(v) for k, v in value.items()}
+        elif default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, float) and isinstance(value, int)
+        ):
+            raise ConfigError(
+                f"Instelling [{section}].{key} moet van type {type(default).__name__} zijn, niet {value!r}."
+            )
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def validate(settings: Settings) -> Settings:
+    ing = settings.ingest
+    for t in ing.tables:
+        police_table(t)
+    if not 2000 <= ing.start_year <= 2100:
+        raise ConfigError(f"start_year {ing.start_year} is geen plausibel jaar.")
+    if ing.revision_window_months < 0:
+        raise ConfigError("revision_window_months mag niet negatief zijn.")
+    if ing.concurrency < 1:
+        raise ConfigError("concurrency moet minstens 1 zijn.")
+    return settings
+
+
+def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
+    """Read settings from TOML (if any) and validate them."""
+    if path is None:
+        env = os.environ.get("VEILIGHEIDSBEELD_CONFIG")
+        candidate = Path(env) if env else Path("veiligheidsbeeld.toml")
+        path = candidate if candidate.exists() else None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"Configuratiebestand '{path}' bestaat niet.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Configuratiebestand '{path}' is geen geldige TOML: {exc}") from None
+    sections = {"ingest": IngestSettings, "area": AreaSettings, "paths": Paths}
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ConfigError(f"Onbekende sectie(s) in configuratie: {', '.join(sorted(unknown))}.")
+    kwargs = {name: _build(cls, data.get(name, {}), name) for name, cls in sections.items()}
+    settings = Settings(**kwargs)
+    overrides = {k: Path(v) for k, v in path_overrides.items() if v is not None}
+    if overrides:
+        settings = settings.with_paths(**overrides)
+    return validate(settings)

@@ -1,0 +1,459 @@
+"""One OData v3 client for every CBS table, live or from a snapshot directory.
+
+Live, metadata entities (``TableInfos``, ``DataProperties``, the dimension code lists) are read
+with :mod:`cbsodata`, which keeps codes as they are served. The data entity (``TypedDataSet``) is
+read page by page with our own small pager over the same bulk-feed URLs, because
+``cbsodata.get_data`` replaces codes by titles, holds the whole result in memory and follows
+``odata.nextLink`` blindly (a looping link never ends). Our pager streams pages to the caller,
+guards ``nextLink`` and retries transient failures with backoff.
+
+Offline, :class:`SnapshotSource` reads the same entities from a directory in the layout that
+``cbsodata.download_data(dir=...)`` writes (one JSON file per entity), and applies the same
+:class:`RowFilter` locally, so the ingest code path is identical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import cbsodata
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from veiligheidsbeeld.errors import SchemaDriftError, SourceError, SourceUnavailableError
+
+log = logging.getLogger(__name__)
+
+BULK_PATH = "ODataFeed/odata"
+DATA_ENTITY = "TypedDataSet"
+UNTYPED_ENTITY = "UntypedDataSet"
+#: Guard against a feed that pages forever (a looping ``odata.nextLink``).
+MAX_PAGES_PER_QUERY = 100_000
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Enumerated values per dimension (the API has no ``in``): ``(d eq 'a' or d eq 'b') and ...``.
+
+    Values are the raw keys as the table serves them, padding included.
+    """
+
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_odata(self) -> str:
+        clauses = []
+        for dim, keys in self.values.items():
+            if not keys:
+                raise ValueError(f"empty value list for dimension {dim}")
+            ors = " or ".join(f"{dim} eq '{_quote(k)}'" for k in keys)
+            clauses.append(f"({ors})")
+        return " and ".join(clauses)
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        return all(row.get(dim) in set(keys) for dim, keys in self.values.items())
+
+    def compiled(self) -> "_CompiledFilter":
+        return _CompiledFilter({d: frozenset(k) for d, k in self.values.items()})
+
+
+@dataclass(frozen=True)
+class _CompiledFilter:
+    sets: Mapping[str, frozenset[str]]
+
+    def __call__(self, row: Mapping[str, Any]) -> bool:
+        return all(row.get(d) in s for d, s in self.sets.items())
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+class ODataSource(Protocol):
+    """What the sources need from a table provider (the live API or a snapshot directory)."""
+
+    description: str
+
+    def entity(self, table_id: str, name: str) -> list[dict[str, Any]]: ...
+
+    def entity_names(self, table_id: str) -> list[str]: ...
+
+    def iter_pages(
+        self, table_id: str, row_filter: RowFilter | None = None, select: Sequence[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Live API
+# --------------------------------------------------------------------------------------------
+
+
+class _TransientHTTPError(SourceError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, _TransientHTTPError):
+        return True
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return not isinstance(exc, _NameResolutionFailure)
+    if isinstance(exc, requests.HTTPError) and exc.__cause__ is not None:
+        return _is_transient(exc.__cause__)
+    return False
+
+
+class _NameResolutionFailure(requests.ConnectionError):
+    pass
+
+
+@dataclass
+class RequestStats:
+    """Counters for benchmarks and the ingest summary."""
+
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, n_bytes: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += n_bytes
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+
+class CbsApiSource:
+    """The live CBS OData v3 API (``dataderden.cbs.nl`` for police tables, ``opendata.cbs.nl`` for CBS)."""
+
+    def __init__(
+        self,
+        catalog_url: str,
+        *,
+        use_https: bool = True,
+        retries: int = 5,
+        backoff_seconds: float = 1.0,
+        backoff_max_seconds: float = 60.0,
+        timeout_seconds: float = 120.0,
+    ) -> None:
+        self.catalog_url = catalog_url.rstrip("/")
+        self.use_https = use_https
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.timeout_seconds = timeout_seconds
+        self.stats = RequestStats()
+        self._local = threading.local()
+        scheme = "https" if use_https else "http"
+        self.description = f"{scheme}://{self.catalog_url}"
+
+    # -- helpers -----------------------------------------------------------------------------
+    def table_url(self, table_id: str) -> str:
+        scheme = "https" if self.use_https else "http"
+        return f"{scheme}://{self.catalog_url}/{BULK_PATH}/{table_id}/"
+
+    def _session(self) -> requests.Session:
+        # One pooled session per thread: requests.Session is not guaranteed thread-safe.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def _retrying(self, what: str) -> Retrying:
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = getattr(exc, "retry_after", None)
+            base = wait_exponential_jitter(
+                initial=self.backoff_seconds, max=self.backoff_max_seconds, jitter=self.backoff_seconds
+            )(state)
+            if retry_after is not None:
+                return min(max(retry_after, 0.0), self.backoff_max_seconds)
+            return base
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.stats.retried()
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("%s: poging %d mislukt (%s); opnieuw", what, state.attempt_number, exc)
+
+        return Retrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    def _translate(self, exc: BaseException, what: str) -> SourceError:
+        if isinstance(exc, SourceError):
+            return exc
+        if isinstance(exc, requests.ConnectionError):
+            root = exc
+            while root.__cause__ is not None or root.__context__ is not None:
+                root = root.__cause__ or root.__context__  # type: ignore[assignment]
+            text = str(exc)
+            if "Name or service not known" in text or "Failed to resolve" in text or "NameResolution" in text:
+                return SourceUnavailableError(
+                    f"{self.catalog_url} is niet bereikbaar (geen netwerk of DNS) bij het ophalen van {what}. "
+                    "Gebruik een snapshotmap: veiligheidsbeeld ingest --source MAP"
+                )
+            return SourceError(f"Verbinding met {self.catalog_url} mislukt bij {what} na {self.retries} nieuwe pogingen: {exc}")
+        if isinstance(exc, requests.Timeout):
+            return SourceError(f"Time-out bij {what} van {self.catalog_url} na {self.retries} nieuwe pogingen.")
+        if isinstance(exc, requests.HTTPError):
+            return SourceError(f"{what}: {exc}")
+        return SourceError(f"{what}: {exc}")
+
+    # -- metadata through cbsodata -----------------------------------------------------------
+    def entity(self, table_id: str, name: str) -> list[dict[str, Any]]:
+        what = f"{name} van tabel {table_id}"
+
+        def call() -> list[dict[str, Any]]:
+            cbsodata.options.use_https = self.use_https
+            try:
+                return cbsodata.get_meta(table_id, name, catalog_url=self.catalog_url, timeout=self.timeout_seconds)
+            except requests.HTTPError as exc:
+                status = getattr(getattr(exc.__cause__, "response", None), "status_code", None)
+                if status == 404:
+                    raise SourceError(
+                        f"Tabel {table_id} of onderdeel {name} bestaat niet op {self.catalog_url}."
+                    ) from exc
+                response = getattr(exc.__cause__, "response", None)
+                if status is not None and (status >= 500 or status == 429):
+                    raise _TransientHTTPError(f"HTTP {status} bij {what}", _retry_after_seconds(response)) from exc
+                raise
+            except json.JSONDecodeError as exc:
+                raise _TransientHTTPError(f"ongeldige JSON bij {what}") from exc
+            finally:
+                self.stats.add(0)
+
+        try:
+            return self._retrying(what)(call)
+        except Exception as exc:  # noqa: BLE001 - translated into a user-facing error
+            raise self._translate(exc, what) from exc
+
+    def entity_names(self, table_id: str) -> list[str]:
+        root = self._get_json(self.table_url(table_id), {"$format": "json"}, f"inhoud van tabel {table_id}")
+        return [e["name"] for e in root.get("value", [])]
+
+    # -- data pages through our pager ---------------------------------------------------------
+    def _get_json(self, url: str, params: dict[str, str] | None, what: str) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            try:
+                response = self._session().get(url, params=params, timeout=self.timeout_seconds)
+            except requests.exceptions.ConnectionError as exc:
+                text = str(exc)
+                if "Name or service not known" in text or "Failed to resolve" in text or "NameResolution" in text:
+                    raise _NameResolutionFailure(text) from exc
+                raise
+            self.stats.add(len(response.content))
+            if response.status_code == 404:
+                raise SourceError(f"{what}: bestaat niet op {self.catalog_url} (HTTP 404).")
+            if response.status_code >= 500 or response.status_code == 429:
+                raise _TransientHTTPError(
+                    f"HTTP {response.status_code} bij {what}", _retry_after_seconds(response)
+                )
+            if response.status_code >= 400:
+                raise SourceError(f"{what}: HTTP {response.status_code} van {self.catalog_url}: {response.text[:200]}")
+            try:
+                return json.loads(response.content.decode("utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                # A page cut off mid-transfer parses as invalid JSON; fetching it again usually helps.
+                raise _TransientHTTPError(f"ongeldige of afgebroken JSON-pagina bij {what}") from exc
+
+        try:
+            return self._retrying(what)(call)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, what) from exc
+
+    def iter_pages(
+        self, table_id: str, row_filter: RowFilter | None = None, select: Sequence[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        url: str | None = self.table_url(table_id) + DATA_ENTITY
+        params: dict[str, str] | None = {"$format": "json"}
+        if row_filter is not None and row_filter.values:
+            params["$filter"] = row_filter.to_odata()
+        if select:
+            params["$select"] = ",".join(select)
+        seen: set[str] = set()
+        expected_path = urlsplit(url).path.rstrip("/").lower()
+        pages = 0
+        while url is not None:
+            what = f"gegevens van tabel {table_id} (pagina {pages + 1})"
+            page = self._get_json(url, params, what)
+            if "value" not in page or not isinstance(page["value"], list):
+                raise SourceError(f"{what}: antwoord heeft geen 'value'-lijst; geen geldige OData-pagina.")
+            yield page["value"]
+            pages += 1
+            next_link = page.get("odata.nextLink")
+            if next_link is None:
+                return
+            next_path = urlsplit(next_link).path.rstrip("/").lower()
+            if next_path != expected_path:
+                raise SourceError(
+                    f"{what}: odata.nextLink wijst naar een andere tabel of entiteit ({next_link}); afgebroken."
+                )
+            if next_link in seen or pages >= MAX_PAGES_PER_QUERY:
+                raise SourceError(f"{what}: odata.nextLink herhaalt zich ({next_link}); afgebroken.")
+            seen.add(next_link)
+            url, params = next_link, None
+
+
+# --------------------------------------------------------------------------------------------
+# Snapshot directory (cbsodata.download_data layout)
+# --------------------------------------------------------------------------------------------
+
+
+class SnapshotSource:
+    """A directory of entity JSON files as ``cbsodata.download_data(table_id, dir=...)`` writes them.
+
+    The directory may hold one table (``<dir>/TableInfos.json`` …) or several
+    (``<dir>/<table_id>/TableInfos.json`` …). ``TypedDataSet.json`` is preferred over
+    ``UntypedDataSet.json``.
+    """
+
+    def __init__(self, root: Path, page_size: int = 10_000) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise SourceError(f"Snapshotmap '{self.root}' bestaat niet of is geen map.")
+        self.page_size = page_size
+        self.description = f"snapshot {self.root}"
+
+    def table_dir(self, table_id: str) -> Path:
+        for candidate in (self.root / table_id, self.root / table_id.lower(), self.root / table_id.upper(), self.root):
+            infos = candidate / "TableInfos.json"
+            if infos.is_file():
+                identifier = _read_json_list(infos)[0].get("Identifier", "") if _read_json_list(infos) else ""
+                if identifier.strip().upper() == table_id.upper():
+                    return candidate
+                if candidate != self.root:
+                    raise SchemaDriftError(
+                        f"Snapshotmap {candidate} hoort bij tabel '{identifier}', niet bij {table_id} "
+                        "(bestanden van verschillende tabellen door elkaar?)."
+                    )
+        raise SourceError(
+            f"Tabel {table_id} staat niet in snapshotmap '{self.root}': verwacht "
+            f"'{self.root / table_id / 'TableInfos.json'}' (zoals cbsodata.download_data die schrijft)."
+        )
+
+    def entity_names(self, table_id: str) -> list[str]:
+        return sorted(p.stem for p in self.table_dir(table_id).glob("*.json"))
+
+    def entity(self, table_id: str, name: str) -> list[dict[str, Any]]:
+        path = self.table_dir(table_id) / f"{name}.json"
+        if not path.is_file():
+            raise SourceError(f"Snapshot van tabel {table_id} mist het bestand {path.name} ({path}).")
+        return _read_json_list(path)
+
+    def iter_pages(
+        self, table_id: str, row_filter: RowFilter | None = None, select: Sequence[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        directory = self.table_dir(table_id)
+        path = directory / f"{DATA_ENTITY}.json"
+        untyped = False
+        if not path.is_file():
+            path = directory / f"{UNTYPED_ENTITY}.json"
+            untyped = True
+        if not path.is_file():
+            raise SourceError(f"Snapshot van tabel {table_id} mist TypedDataSet.json (en UntypedDataSet.json) in {directory}.")
+        rows = _snapshot_rows(path)
+        keep = row_filter.compiled() if row_filter is not None and row_filter.values else None
+        page: list[dict[str, Any]] = []
+        for row in rows:
+            if keep is not None and not keep(row):
+                continue
+            if untyped:
+                row = _type_untyped(row)
+            if select:
+                row = {k: row.get(k) for k in select}
+            page.append(row)
+            if len(page) >= self.page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+
+_SNAPSHOT_CACHE: dict[tuple[str, float, int], list[dict[str, Any]]] = {}
+_SNAPSHOT_LOCK = threading.Lock()
+
+
+def _snapshot_rows(path: Path) -> list[dict[str, Any]]:
+    # Partitions read the same big file concurrently; parse it once per process and version.
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime, stat.st_size)
+    with _SNAPSHOT_LOCK:
+        rows = _SNAPSHOT_CACHE.get(key)
+        if rows is None:
+            _SNAPSHOT_CACHE.clear()
+            rows = _read_json_list(path)
+            _SNAPSHOT_CACHE[key] = rows
+    return rows
+
+
+def _read_json_list(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"Bestand {path} is geen geldige JSON (afgebroken download?): {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"Bestand {path} is geen UTF-8-tekst: {exc}") from exc
+    if isinstance(data, dict) and "value" in data:
+        data = data["value"]
+    if not isinstance(data, list):
+        raise SourceError(f"Bestand {path} bevat geen lijst van rijen zoals cbsodata die schrijft.")
+    return data
+
+
+def _type_untyped(row: dict[str, Any]) -> dict[str, Any]:
+    """UntypedDataSet serves numbers as padded strings and '.' for a suppressed cell."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, str):
+            stripped = value.strip()
+            if stripped == ".":
+                out[key] = None
+                continue
+            if stripped.lstrip("-").isdigit():
+                out[key] = int(stripped)
+                continue
+        out[key] = value
+    return out
+
+
+def make_source(spec: str | Path | None, *, catalog_url: str, use_https: bool = True, **api_kwargs: Any) -> ODataSource:
+    """``None``/``'api'``: the live API on ``catalog_url``; anything else: a snapshot directory."""
+    if spec is None or str(spec) == "api":
+        return CbsApiSource(catalog_url, use_https=use_https, **api_kwargs)
+    return SnapshotSource(Path(spec))
