@@ -1,0 +1,480 @@
+"""The police tables 47022NED (misdrijven) and 47024NED (overlast): plan, pull, archive.
+
+A pull is split into partitions of one region group (a gemeente with its wijken and buurten,
+or NL00) and one year. Partitions run concurrently; each finished one is written atomically to
+the raw archive and recorded in the vintage's manifest, so an interrupted pull resumes.
+
+Incremental: a later pull of a new table version fetches only the new months plus a revision
+window (recent months are provisional and get revised); a table whose ``Modified`` has not
+changed is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+
+from veiligheidsbeeld.config import IngestSettings, PoliceTable
+from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
+from veiligheidsbeeld.sources.odata import ODataSource, RowFilter
+from veiligheidsbeeld.sources.raw_archive import (
+    PartitionRecord,
+    RawArchive,
+    VintageManifest,
+    iter_chunks,
+    vintage_from_modified,
+)
+
+log = logging.getLogger(__name__)
+
+MONTH_KEY = re.compile(r"^(\d{4})MM(\d{2})$")
+YEAR_KEY = re.compile(r"^(\d{4})JJ00$")
+NL_CODE = "NL00"
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def month_of_key(key: str) -> date | None:
+    m = MONTH_KEY.match(key.strip())
+    return date(int(m.group(1)), int(m.group(2)), 1) if m else None
+
+
+def year_of_key(key: str) -> int | None:
+    m = YEAR_KEY.match(key.strip())
+    return int(m.group(1)) if m else None
+
+
+def add_months(d: date, n: int) -> date:
+    idx = d.year * 12 + d.month - 1 + n
+    return date(idx // 12, idx % 12 + 1, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Metadata and schema checks at the edge
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableMeta:
+    spec: PoliceTable
+    infos: dict[str, Any]
+    data_properties: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
+    types: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+
+    @property
+    def modified(self) -> str:
+        return str(self.infos.get("Modified", ""))
+
+    @property
+    def vintage(self) -> str:
+        return vintage_from_modified(self.modified)
+
+    def entities(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "TableInfos": [self.infos],
+            "DataProperties": self.data_properties,
+            self.spec.region_dimension: self.regions,
+            self.spec.type_dimension: self.types,
+            self.spec.period_dimension: self.periods,
+        }
+
+
+def check_schema(spec: PoliceTable, data_properties: list[dict[str, Any]]) -> None:
+    """Fail early, naming what changed, if the table no longer has the shape we load."""
+    keys = {str(p.get("Key", "")): str(p.get("Type", "")) for p in data_properties}
+    problems = []
+    for dim in (spec.type_dimension, spec.region_dimension, spec.period_dimension):
+        if dim not in keys:
+            problems.append(f"dimensie '{dim}' ontbreekt")
+        elif "Dimension" not in keys[dim]:
+            problems.append(f"'{dim}' is geen dimensie meer maar {keys[dim]}")
+    if spec.measure not in keys:
+        problems.append(f"meetkolom '{spec.measure}' ontbreekt")
+    if problems:
+        found = ", ".join(f"{k} ({t})" for k, t in keys.items())
+        raise SchemaDriftError(
+            f"Tabel {spec.table_id} is van vorm veranderd: {'; '.join(problems)}. Gevonden: {found}. "
+            "Er is niets in het warehouse geschreven."
+        )
+
+
+def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
+    infos = source.entity(spec.table_id, "TableInfos")
+    if not infos:
+        raise SourceError(f"Tabel {spec.table_id}: TableInfos is leeg.")
+    identifier = str(infos[0].get("Identifier", spec.table_id)).strip()
+    if identifier.upper() != spec.table_id.upper():
+        raise SchemaDriftError(f"Bron levert tabel {identifier} waar {spec.table_id} gevraagd werd.")
+    props = source.entity(spec.table_id, "DataProperties")
+    check_schema(spec, props)
+    meta = TableMeta(
+        spec=spec,
+        infos=infos[0],
+        data_properties=props,
+        regions=source.entity(spec.table_id, spec.region_dimension),
+        types=source.entity(spec.table_id, spec.type_dimension),
+        periods=source.entity(spec.table_id, spec.period_dimension),
+    )
+    if not meta.modified:
+        raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
+    for name, rows in (("regio's", meta.regions), ("codes", meta.types), ("perioden", meta.periods)):
+        if not rows:
+            raise SchemaDriftError(f"Tabel {spec.table_id}: de lijst met {name} is leeg.")
+    return meta
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    group: str
+    year: int
+    region_keys: tuple[str, ...]
+    period_keys: tuple[str, ...]
+    type_keys: tuple[str, ...] | None  # None: all codes
+
+
+@dataclass
+class PullPlan:
+    spec: PoliceTable
+    meta: TableMeta
+    vintage: str
+    kind: str  # "full" | "incremental" | "skip"
+    reason: str
+    partitions: list[Partition] = field(default_factory=list)
+    first_month: date | None = None
+    last_month: date | None = None
+    base_vintage: str | None = None
+    region_signature: str = ""
+    type_signature: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def _gemeente_of(region: dict[str, Any]) -> str:
+    key = str(region.get("Key", "")).strip()
+    municipality = str(region.get("Municipality") or "").strip()
+    if municipality:
+        return municipality
+    if key.startswith("GM"):
+        return key
+    if key.startswith(("WK", "BU")) and len(key) >= 6:
+        return "GM" + key[2:6]
+    return key
+
+
+def region_groups(
+    meta: TableMeta, gemeenten: Sequence[str], *, include_wijken_buurten: bool, include_nl: bool
+) -> dict[str, list[str]]:
+    """gemeente code -> raw region keys (the gemeente, and its wijken and buurten)."""
+    by_code = {str(r["Key"]).strip(): str(r["Key"]) for r in meta.regions}
+    known_gm = sorted(c for c in by_code if c.startswith("GM"))
+    unknown = [g for g in gemeenten if g not in by_code]
+    if unknown:
+        raise ConfigError(
+            f"Gemeentecode(s) {', '.join(unknown)} komen niet voor in tabel {meta.spec.table_id}. "
+            f"Geldige codes zijn bijvoorbeeld: {', '.join(known_gm[:12])} … ({len(known_gm)} gemeenten)."
+        )
+    groups: dict[str, list[str]] = {}
+    if include_nl and NL_CODE in by_code:
+        groups[NL_CODE] = [by_code[NL_CODE]]
+    wanted = set(gemeenten)
+    for g in gemeenten:
+        groups[g] = [by_code[g]]
+    if include_wijken_buurten:
+        for region in meta.regions:
+            code = str(region["Key"]).strip()
+            if code.startswith(("WK", "BU")):
+                gm = _gemeente_of(region)
+                if gm in wanted:
+                    groups[gm].append(str(region["Key"]))
+    return groups
+
+
+def _signature(keys: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def resolve_type_keys(meta: TableMeta, codes: Sequence[str]) -> tuple[str, ...] | None:
+    if not codes:
+        return None
+    by_code = {str(t["Key"]).strip(): str(t["Key"]) for t in meta.types}
+    unknown = [c for c in codes if c.strip() not in by_code]
+    if unknown:
+        raise ConfigError(
+            f"Code(s) {', '.join(unknown)} bestaan niet in tabel {meta.spec.table_id}. "
+            f"Geldige codes: {', '.join(sorted(by_code))}."
+        )
+    return tuple(by_code[c.strip()] for c in codes)
+
+
+def plan_pull(
+    meta: TableMeta,
+    archive: RawArchive,
+    settings: IngestSettings,
+    gemeenten: Sequence[str],
+) -> PullPlan:
+    spec = meta.spec
+    groups = region_groups(
+        meta, gemeenten, include_wijken_buurten=settings.include_wijken_buurten, include_nl=settings.include_nl
+    )
+    type_keys = resolve_type_keys(meta, settings.codes.get(spec.table_id, ()))
+    region_sig = _signature([k for keys in groups.values() for k in keys])
+    type_sig = _signature(list(type_keys) if type_keys else [str(t["Key"]) for t in meta.types])
+
+    months = sorted(m for m in (month_of_key(str(p["Key"])) for p in meta.periods) if m is not None)
+    months = [m for m in months if m.year >= settings.start_year]
+    if not months:
+        raise SchemaDriftError(f"Tabel {spec.table_id} heeft geen maanden vanaf {settings.start_year}.")
+    last = months[-1]
+    year_keys = {year_of_key(str(p["Key"])): str(p["Key"]) for p in meta.periods if year_of_key(str(p["Key"]))}
+    month_keys = {month_of_key(str(p["Key"])): str(p["Key"]) for p in meta.periods if month_of_key(str(p["Key"]))}
+
+    manifests = archive.manifests(spec.table_id)
+    same = next((m for m in manifests if m.vintage == meta.vintage), None)
+    older = [m for m in manifests if m.complete and m.vintage < meta.vintage]
+    base = _latest_base(older, region_sig, type_sig)
+
+    plan = PullPlan(
+        spec=spec, meta=meta, vintage=meta.vintage, kind="full", reason="", last_month=last,
+        region_signature=region_sig, type_signature=type_sig,
+    )
+    covered_groups: set[str] = set()
+    if same is not None:
+        # This version was pulled (perhaps partly) before: keep its kind and months, resume.
+        plan.kind = same.kind
+        plan.base_vintage = same.base_vintage
+        first = date.fromisoformat(same.filters.get("first_month", months[0].isoformat()))
+        if base is not None:
+            covered_groups = set(base.filters.get("groups", []))
+        plan.reason = "hervat" if not same.complete else "zelfde versie"
+    elif base is not None:
+        plan.kind = "incremental"
+        plan.base_vintage = base.vintage
+        prev_last = date.fromisoformat(base.filters["last_month"])
+        window_start = add_months(last, -(settings.revision_window_months - 1)) if settings.revision_window_months else add_months(last, 1)
+        first = max(months[0], min(window_start, add_months(prev_last, 1)))
+        covered_groups = set(base.filters.get("groups", []))
+        plan.reason = f"nieuwe versie; nieuwe maanden en revisievenster van {settings.revision_window_months} maanden"
+    else:
+        first = months[0]
+        plan.reason = "eerste volledige pull" if not older else "regio-indeling of codes gewijzigd: volledige pull"
+    plan.first_month = first
+
+    partitions = []
+    for group, region_keys in groups.items():
+        group_first = first if (plan.kind != "incremental" or group in covered_groups) else months[0]
+        if plan.kind == "full":
+            group_first = months[0]
+        for year in range(group_first.year, last.year + 1):
+            keys = [month_keys[m] for m in months if m.year == year and m >= group_first]
+            if year in year_keys and keys:
+                keys.append(year_keys[year])
+            if keys:
+                partitions.append(
+                    Partition(f"{group}_{year}", group, year, tuple(region_keys), tuple(keys), type_keys)
+                )
+    plan.partitions = partitions
+    plan.filters = {
+        "groups": sorted(groups),
+        "first_month": (months[0] if plan.kind == "full" else first).isoformat(),
+        "last_month": last.isoformat(),
+        "codes": [k.strip() for k in type_keys] if type_keys else "alle",
+        "wijken_buurten": settings.include_wijken_buurten,
+    }
+    if same is not None and same.complete and all(archive.partition_ok(same, p.name) for p in partitions):
+        plan.kind, plan.reason, plan.partitions = "skip", "ongewijzigd (Modified gelijk, alles binnen)", []
+    return plan
+
+
+def _latest_base(manifests: list[VintageManifest], region_sig: str, type_sig: str) -> VintageManifest | None:
+    """The newest complete vintage on the same region layout and code list, if any."""
+    for manifest in reversed(manifests):
+        if manifest.region_signature == region_sig and manifest.type_signature == type_sig:
+            return manifest
+        if manifest.kind == "full":
+            return None  # a full pull on another layout ends the chain
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Pulling
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PullResult:
+    table_id: str
+    vintage: str
+    kind: str
+    reason: str
+    partitions_fetched: int = 0
+    partitions_reused: int = 0
+    rows: int = 0
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _page_to_batch(page: list[dict[str, Any]], spec: PoliceTable, what: str) -> pa.RecordBatch:
+    cols = (spec.region_dimension, spec.type_dimension, spec.period_dimension, spec.measure)
+    if page:
+        missing = [c for c in cols if c not in page[0]]
+        if missing:
+            raise SchemaDriftError(
+                f"{what}: kolom(men) {', '.join(missing)} ontbreken in de gegevens "
+                f"(wel aanwezig: {', '.join(sorted(page[0]))}). Er is niets in het warehouse geschreven."
+            )
+    try:
+        values = [row[spec.measure] for row in page]
+        for v in values:
+            if v is not None and not isinstance(v, int):
+                raise SchemaDriftError(f"{what}: waarde {v!r} in {spec.measure} is geen geheel getal.")
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.array([row[spec.region_dimension] for row in page], pa.string()),
+                pa.array([row[spec.type_dimension] for row in page], pa.string()),
+                pa.array([row[spec.period_dimension] for row in page], pa.string()),
+                pa.array(values, pa.int64()),
+            ],
+            names=["region_key", "type_key", "period_key", "value"],
+        )
+    except KeyError as exc:
+        raise SchemaDriftError(f"{what}: rij zonder kolom {exc}.") from exc
+
+
+def fetch_partition(
+    source: ODataSource, spec: PoliceTable, partition: Partition, max_url_chars: int
+) -> Iterator[pa.RecordBatch]:
+    select = [spec.region_dimension, spec.type_dimension, spec.period_dimension, spec.measure]
+    overhead = len(spec.region_dimension) + 16
+    fixed = {spec.period_dimension: partition.period_keys}
+    if partition.type_keys is not None:
+        fixed[spec.type_dimension] = partition.type_keys
+    fixed_len = len(RowFilter(fixed).to_odata()) * 3
+    budget = max(max_url_chars - fixed_len, 500)
+    what = f"tabel {spec.table_id}, partitie {partition.name}"
+    for chunk in iter_chunks(list(partition.region_keys), budget, overhead):
+        row_filter = RowFilter({spec.region_dimension: tuple(chunk), **fixed})
+        for page in source.iter_pages(spec.table_id, row_filter, select):
+            yield _page_to_batch(page, spec, what)
+
+
+def run_pull(
+    source: ODataSource,
+    plan: PullPlan,
+    archive: RawArchive,
+    settings: IngestSettings,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
+    spec = plan.spec
+    result = PullResult(spec.table_id, plan.vintage, plan.kind, plan.reason)
+    if plan.kind == "skip":
+        return result
+    archive.clean_temporaries(spec.table_id)
+    manifest = archive.manifest(spec.table_id, plan.vintage)
+    if manifest is None:
+        manifest = VintageManifest(
+            table_id=spec.table_id,
+            vintage=plan.vintage,
+            modified=plan.meta.modified,
+            source=getattr(source, "description", str(source)),
+            kind=plan.kind,
+            started_at=now_utc(),
+            columns={
+                "region_key": spec.region_dimension,
+                "type_key": spec.type_dimension,
+                "period_key": spec.period_dimension,
+                "value": spec.measure,
+            },
+            filters=plan.filters,
+            region_signature=plan.region_signature,
+            type_signature=plan.type_signature,
+            base_vintage=plan.base_vintage,
+        )
+        for name, rows in plan.meta.entities().items():
+            archive.save_entity(spec.table_id, plan.vintage, name, rows)
+    manifest.planned = sorted(set(manifest.planned) | {p.name for p in plan.partitions})
+    manifest.filters["groups"] = sorted(set(manifest.filters.get("groups", [])) | set(plan.filters["groups"]))
+    manifest.complete = False
+    archive.save_manifest(manifest)
+
+    todo = [p for p in plan.partitions if not archive.partition_ok(manifest, p.name)]
+    result.partitions_reused = len(plan.partitions) - len(todo)
+    total = len(plan.partitions)
+    done = result.partitions_reused
+    if progress:
+        progress(spec.table_id, done, total)
+
+    def work(partition: Partition) -> tuple[Partition, int, str]:
+        rows, checksum = archive.write_partition(
+            spec.table_id, plan.vintage, partition.name,
+            fetch_partition(source, spec, partition, settings.max_url_chars),
+        )
+        return partition, rows, checksum
+
+    def record(partition: Partition, rows: int, checksum: str) -> None:
+        manifest.partitions[partition.name] = PartitionRecord(
+            file=f"partitions/{partition.name}.parquet",
+            rows=rows,
+            sha256=checksum,
+            fetched_at=now_utc(),
+            periods=[k.strip() for k in partition.period_keys],
+            regions=len(partition.region_keys),
+        )
+        archive.save_manifest(manifest)  # after every partition: a killed run resumes here
+
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix=f"pull-{spec.table_id}") as pool:
+        pending = {pool.submit(work, p) for p in todo}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in finished):
+                # Stop starting new partitions, but keep those already running: they may finish.
+                for future in pending:
+                    future.cancel()
+                wait(pending)
+                finished, pending = finished | pending, set()
+            for future in finished:
+                if future.cancelled():
+                    continue
+                exc = future.exception()
+                if exc is not None:
+                    errors.append(exc)
+                    continue
+                record(*future.result())
+                result.partitions_fetched += 1
+                done += 1
+                if progress:
+                    progress(spec.table_id, done, total)
+    if errors:
+        first = errors[0]
+        finished = len(manifest.partitions)
+        message = (
+            f"Ophalen van tabel {spec.table_id} afgebroken: {first} "
+            f"({finished} van {len(manifest.planned)} partities staan veilig in {archive.vintage_dir(spec.table_id, plan.vintage)}; "
+            "de volgende run gaat daar verder)."
+        )
+        if isinstance(first, (SchemaDriftError, ConfigError)):
+            raise type(first)(message) from first
+        raise SourceError(message) from first
+    manifest.complete = True
+    manifest.completed_at = now_utc()
+    archive.save_manifest(manifest)
+    result.rows = manifest.rows
+    return result

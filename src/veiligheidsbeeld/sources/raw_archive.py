@@ -1,0 +1,277 @@
+"""The landing zone: ``data/raw/<table>/<vintage>/`` holds what was fetched, as it was served.
+
+A vintage is one version of a table, named after the table's ``Modified`` stamp. Nothing in a
+vintage is ever overwritten by a later pull: a new ``Modified`` gets a new directory. Files are
+written to a temporary name and renamed into place (``os.replace`` is atomic on POSIX), so a
+killed run leaves no half file, and the manifest (``provenance.json``) is updated after each
+finished partition, so the next run resumes where this one stopped.
+
+Partition files keep the served values (padded keys, nulls) under normalised column names
+``region_key, type_key, period_key, value``; the served column names are in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from veiligheidsbeeld.errors import SourceError
+
+MANIFEST = "provenance.json"
+RAW_COLUMNS = ("region_key", "type_key", "period_key", "value")
+RAW_SCHEMA = pa.schema(
+    [
+        ("region_key", pa.string()),
+        ("type_key", pa.string()),
+        ("period_key", pa.string()),
+        ("value", pa.int64()),
+    ]
+)
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def vintage_from_modified(modified: str) -> str:
+    """'2024-03-28T02:00:00' -> '20240328T020000' (sortable, safe as a directory name)."""
+    stamp = re.sub(r"[^0-9T]", "", modified.split("+")[0].split(".")[0])
+    if not re.fullmatch(r"\d{8}(T\d{4,6})?", stamp):
+        raise SourceError(f"Onverwachte 'Modified'-waarde in TableInfos: {modified!r}.")
+    return stamp
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8"))
+
+
+@dataclass
+class PartitionRecord:
+    file: str
+    rows: int
+    sha256: str
+    fetched_at: str
+    periods: list[str]
+    regions: int
+
+
+@dataclass
+class VintageManifest:
+    """Provenance of one pull of one table (one vintage)."""
+
+    table_id: str
+    vintage: str
+    modified: str
+    source: str
+    kind: str  # "full" | "incremental"
+    started_at: str
+    columns: dict[str, str]  # normalised name -> served column name
+    planned: list[str] = field(default_factory=list)
+    partitions: dict[str, PartitionRecord] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    region_signature: str = ""
+    type_signature: str = ""
+    base_vintage: str | None = None
+    completed_at: str | None = None
+    complete: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.partitions.values())
+
+    def checksum(self) -> str:
+        """One checksum for the vintage: over the partition checksums in name order."""
+        digest = hashlib.sha256()
+        for name in sorted(self.partitions):
+            digest.update(f"{name}:{self.partitions[name].sha256}\n".encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rows"] = self.rows
+        data["checksum"] = self.checksum()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "VintageManifest":
+        data = dict(data)
+        data.pop("rows", None)
+        data.pop("checksum", None)
+        parts = {k: PartitionRecord(**v) for k, v in data.pop("partitions", {}).items()}
+        return cls(partitions=parts, **data)
+
+
+class RawArchive:
+    """Read and write the raw landing zone for police tables."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def table_dir(self, table_id: str) -> Path:
+        return self.root / table_id
+
+    def vintage_dir(self, table_id: str, vintage: str) -> Path:
+        if not _SAFE_NAME.match(vintage):
+            raise SourceError(f"Ongeldige vintage-naam {vintage!r}.")
+        return self.table_dir(table_id) / vintage
+
+    # -- manifests -----------------------------------------------------------------------------
+    def manifests(self, table_id: str) -> list[VintageManifest]:
+        """All vintages of a table, oldest first."""
+        out = []
+        directory = self.table_dir(table_id)
+        if not directory.is_dir():
+            return out
+        for child in sorted(directory.iterdir()):
+            path = child / MANIFEST
+            if child.is_dir() and path.is_file():
+                try:
+                    out.append(VintageManifest.from_json(json.loads(path.read_text(encoding="utf-8"))))
+                except (json.JSONDecodeError, TypeError, KeyError) as exc:
+                    raise SourceError(f"Provenance-bestand {path} is beschadigd: {exc}") from exc
+        return out
+
+    def manifest(self, table_id: str, vintage: str) -> VintageManifest | None:
+        path = self.vintage_dir(table_id, vintage) / MANIFEST
+        if not path.is_file():
+            return None
+        return VintageManifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def save_manifest(self, manifest: VintageManifest) -> None:
+        atomic_write_json(self.vintage_dir(manifest.table_id, manifest.vintage) / MANIFEST, manifest.to_json())
+
+    # -- metadata entities ------------------------------------------------------------------------
+    def save_entity(self, table_id: str, vintage: str, name: str, rows: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.vintage_dir(table_id, vintage) / "meta" / f"{name}.json", rows)
+
+    def load_entity(self, table_id: str, vintage: str, name: str) -> list[dict[str, Any]]:
+        path = self.vintage_dir(table_id, vintage) / "meta" / f"{name}.json"
+        if not path.is_file():
+            raise SourceError(f"Metadata {name} ontbreekt in {path.parent}.")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    # -- partitions -------------------------------------------------------------------------------
+    def partition_path(self, table_id: str, vintage: str, name: str) -> Path:
+        if not _SAFE_NAME.match(name):
+            raise SourceError(f"Ongeldige partitienaam {name!r}.")
+        return self.vintage_dir(table_id, vintage) / "partitions" / f"{name}.parquet"
+
+    def write_partition(self, table_id: str, vintage: str, name: str, batches: Iterable[pa.RecordBatch]) -> tuple[int, str]:
+        """Stream record batches to a temporary Parquet file, then rename it into place."""
+        path = self.partition_path(table_id, vintage, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+        os.close(fd)
+        rows = 0
+        try:
+            with pq.ParquetWriter(tmp, RAW_SCHEMA, compression="zstd") as writer:
+                for batch in batches:
+                    if batch.num_rows:
+                        writer.write_batch(batch)
+                        rows += batch.num_rows
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            checksum = sha256_file(Path(tmp))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return rows, checksum
+
+    def partition_ok(self, manifest: VintageManifest, name: str) -> bool:
+        record = manifest.partitions.get(name)
+        if record is None:
+            return False
+        path = self.vintage_dir(manifest.table_id, manifest.vintage) / record.file
+        return path.is_file() and sha256_file(path) == record.sha256
+
+    def partition_files(self, manifest: VintageManifest) -> list[Path]:
+        base = self.vintage_dir(manifest.table_id, manifest.vintage)
+        return [base / manifest.partitions[name].file for name in sorted(manifest.partitions)]
+
+    def clean_temporaries(self, table_id: str) -> int:
+        """Remove leftovers of killed writes (``.*.tmp``); they were never part of a vintage."""
+        removed = 0
+        directory = self.table_dir(table_id)
+        if directory.is_dir():
+            for tmp in directory.rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    # -- import of another machine's raw layout -----------------------------------------------------
+    def import_vintages(self, other_root: Path, table_id: str) -> list[str]:
+        """Copy complete vintages of ``table_id`` from another ``data/raw`` that we do not have yet.
+
+        Checksums are verified before anything is copied; a vintage is copied to a temporary
+        directory and renamed into place, so a failed import leaves nothing behind.
+        """
+        other = RawArchive(other_root)
+        imported = []
+        for manifest in other.manifests(table_id):
+            if not manifest.complete or self.manifest(table_id, manifest.vintage) is not None:
+                continue
+            for name in manifest.partitions:
+                if not other.partition_ok(manifest, name):
+                    raise SourceError(
+                        f"Partitie {name} van {table_id}/{manifest.vintage} in {other_root} klopt niet met zijn checksum."
+                    )
+            target = self.vintage_dir(table_id, manifest.vintage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{manifest.vintage}.", suffix=".tmp"))
+            try:
+                shutil.copytree(other.vintage_dir(table_id, manifest.vintage), tmp, dirs_exist_ok=True)
+                os.replace(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            imported.append(manifest.vintage)
+        return imported
+
+    def has_raw_layout(self, table_id: str) -> bool:
+        return any(m.complete for m in self.manifests(table_id))
+
+
+def iter_chunks(items: list[str], max_chars: int, overhead: int) -> Iterator[list[str]]:
+    """Split enumerated filter values so that one request's URL stays below ``max_chars``."""
+    chunk: list[str] = []
+    size = 0
+    for item in items:
+        cost = len(item) * 3 + overhead  # URL-encoding can triple a padded key's length
+        if chunk and size + cost > max_chars:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += cost
+    if chunk:
+        yield chunk
