@@ -38,6 +38,11 @@ class LoadSummary:
     provisional_months: int
 
 
+def is_synthetic(infos: dict[str, Any]) -> bool:
+    """Synthetic snapshots (demo, tests, benchmarks) carry 'SYNTHETISCH' in their TableInfos title."""
+    return "SYNTHETISCH" in str(infos.get("Title") or "").upper() or bool(infos.get("Synthetic"))
+
+
 def vintages_in_use(archive: RawArchive, table_id: str) -> list[VintageManifest]:
     """The newest complete full pull and the complete incremental pulls after it."""
     complete = [m for m in archive.manifests(table_id) if m.complete]
@@ -185,6 +190,13 @@ def load_police_table(
             )
         for name in ("delete_facts", "insert_facts", "delete_year_rows", "insert_year_rows"):
             con.execute(query("load_police.sql", name), params)
+        infos = archive.load_entity(spec.table_id, newest.vintage, "TableInfos")[0]
+        title = str(infos.get("Title") or "")
+        con.execute(
+            "INSERT OR REPLACE INTO table_infos VALUES ($table_id, $title, $modified, $vintage, $synthetic)",
+            {"table_id": spec.table_id, "title": title, "modified": newest.modified, "vintage": newest.vintage,
+             "synthetic": is_synthetic(infos)},
+        )
         con.execute("DELETE FROM pulls WHERE table_id = $table_id", params)
         for manifest in used:
             con.execute(

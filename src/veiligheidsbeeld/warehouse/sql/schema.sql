@@ -75,6 +75,15 @@ CREATE TABLE IF NOT EXISTS pulls (
 );
 COMMENT ON TABLE pulls IS 'Provenance: every vintage of every table that was pulled and is used by the warehouse.';
 
+CREATE TABLE IF NOT EXISTS table_infos (
+    table_id  VARCHAR PRIMARY KEY,
+    title     VARCHAR,
+    modified  VARCHAR,
+    vintage   VARCHAR NOT NULL,
+    synthetic BOOLEAN NOT NULL           -- demo and test data: every report says so prominently
+);
+COMMENT ON TABLE table_infos IS 'TableInfos of the newest vintage in use, per table.';
+
 CREATE TABLE IF NOT EXISTS loads (
     table_id          VARCHAR NOT NULL,
     loaded_at         TIMESTAMP NOT NULL,

@@ -1,0 +1,154 @@
+"""The ``veiligheidsbeeld`` command: one entry point for everything a user does.
+
+Commands only parse arguments, call plain functions of the package and print the result.
+Errors of the package (:class:`VeiligheidsbeeldError`) are printed as one clear sentence; the
+traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from veiligheidsbeeld.config import Settings, load_settings
+from veiligheidsbeeld.errors import VeiligheidsbeeldError
+
+app = typer.Typer(
+    help="veiligheidsbeeld — politie- en CBS-cijfers voor Oost-Nederland: ophalen, analyseren, rapporteren.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+report_app = typer.Typer(help="Rapporten maken.", no_args_is_help=True)
+doel_app = typer.Typer(help="Doelstellingen volgen.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+app.add_typer(doel_app, name="doel")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    debug: bool = False
+    config: Path | None = None
+
+
+STATE = _State()
+
+WarehouseOpt = Annotated[
+    Optional[Path], typer.Option("--warehouse", help="Pad naar het DuckDB-warehouse (standaard data/warehouse/veiligheidsbeeld.duckdb).")
+]
+RawOpt = Annotated[Optional[Path], typer.Option("--raw", help="Pad naar de landingszone (standaard data/raw).")]
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Toon de volledige traceback bij een fout.")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Configuratiebestand (TOML).")] = None,
+) -> None:
+    STATE.debug = debug
+    STATE.config = config
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def settings_for(warehouse: Path | None = None, raw: Path | None = None, reports: Path | None = None) -> Settings:
+    return load_settings(STATE.config, warehouse=warehouse, raw=raw, reports=reports)
+
+
+def run_safely(fn, *args, **kwargs):
+    """Call ``fn``; print a package error as one sentence and exit 1 (traceback with --debug)."""
+    try:
+        return fn(*args, **kwargs)
+    except VeiligheidsbeeldError as exc:
+        if STATE.debug:
+            raise
+        err_console.print(f"[bold red]Fout:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        err_console.print("Afgebroken. Wat al binnen was, staat veilig in data/raw; de volgende run gaat verder.")
+        raise typer.Exit(code=130) from None
+
+
+def _fmt_int(n: int | None) -> str:
+    from veiligheidsbeeld.formatting import fmt_int
+
+    return fmt_int(n)
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap (cbsodata.download_data of data/raw).")
+    ] = "api",
+    tables: Annotated[str, typer.Option("--tables", help="Tabellen, komma-gescheiden.")] = "47022NED,47024NED",
+    warehouse: WarehouseOpt = None,
+    raw: RawOpt = None,
+) -> None:
+    """Haal de politietabellen op (live of uit een snapshot) en laad ze in het warehouse."""
+    from veiligheidsbeeld.ingest import run_ingest
+
+    settings = settings_for(warehouse, raw)
+    table_ids = [t.strip() for t in tables.split(",") if t.strip()]
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=False, disable=not err_console.is_terminal,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(table_id: str, done: int, total: int) -> None:
+            if table_id not in tasks:
+                tasks[table_id] = bar.add_task(f"{table_id} ophalen", total=total)
+            bar.update(tasks[table_id], completed=done, total=total)
+
+        report = run_safely(run_ingest, settings, source, tables=table_ids, progress=progress)
+
+    table = Table(title=f"Ingest klaar — bron: {report.source}")
+    for col in ("tabel", "pull", "vintage(s)", "rijen in warehouse", "maanden", "onderdrukte cellen", "voorlopige maanden"):
+        table.add_column(col)
+    pulls = {p.table_id: p for p in report.pulls}
+    for load in report.loads:
+        pull = pulls.get(load.table_id)
+        if pull is not None:
+            how = f"{pull.kind}: {pull.reason} ({pull.partitions_fetched} partities opgehaald, {pull.partitions_reused} hervat)"
+        else:
+            how = f"geïmporteerd: {', '.join(report.imported.get(load.table_id, [])) or 'niets nieuws'}"
+        months = f"{load.first_month:%Y-%m} t/m {load.last_month:%Y-%m}" if load.first_month else "—"
+        table.add_row(load.table_id, how, ", ".join(load.vintages), _fmt_int(load.rows), months,
+                      _fmt_int(load.suppressed_cells), str(load.provisional_months))
+    console.print(table)
+
+
+@app.command()
+def status(warehouse: WarehouseOpt = None) -> None:
+    """Toon per tabel de laatste maand, vintage, ophaalmoment, voorlopige maanden en onderdrukte cellen."""
+    from veiligheidsbeeld.status import warehouse_status
+
+    settings = settings_for(warehouse)
+    st = run_safely(warehouse_status, settings)
+    table = Table(title=f"Warehouse {st.path}")
+    for col in ("tabel", "laatste maand", "vintage", "opgehaald", "voorlopige maanden", "onderdrukte cellen", "actueel?"):
+        table.add_column(col)
+    for t in st.tables:
+        table.add_row(t.table_id, f"{t.last_month:%Y-%m}" if t.last_month else "—", t.vintage, t.fetched_at or "—",
+                      str(t.provisional_months), _fmt_int(t.suppressed_cells), "ja" if not t.stale else f"nee")
+    console.print(table)
+    for t in st.tables:
+        if t.stale:
+            console.print(f"[yellow]{t.table_id} is niet actueel:[/] {t.stale_reason}.")
+    for line in st.validation_lines:
+        console.print(line)
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,74 @@
+"""What is in the warehouse and how fresh it is (``veiligheidsbeeld status``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.sources.politie import add_months
+from veiligheidsbeeld.warehouse import db
+
+#: The police publish a month's figures in the course of the next month; data whose latest
+#: month is older than this many months before today is stale.
+STALE_AFTER_MONTHS = 2
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    table_id: str
+    last_month: date | None
+    vintage: str
+    fetched_at: str | None
+    provisional_months: int
+    suppressed_cells: int
+    rows: int
+    stale: bool
+    stale_reason: str
+
+
+@dataclass
+class WarehouseStatus:
+    path: Path
+    tables: list[TableStatus] = field(default_factory=list)
+    validation_lines: list[str] = field(default_factory=list)
+
+
+def is_stale(last_month: date | None, today: date) -> tuple[bool, str]:
+    if last_month is None:
+        return True, "geen gegevens"
+    expected = add_months(date(today.year, today.month, 1), -STALE_AFTER_MONTHS)
+    if last_month < expected:
+        return True, f"laatste maand {last_month:%Y-%m}, verwacht minstens {expected:%Y-%m}"
+    return False, ""
+
+
+def warehouse_status(settings: Settings, today: date | None = None) -> WarehouseStatus:
+    today = today or datetime.now(timezone.utc).date()
+    path = settings.paths.resolved().warehouse
+    out = WarehouseStatus(path=path)
+    with db.reader(path) as con:
+        rows = con.execute(
+            """
+            SELECT l.table_id, l.last_month, l.vintages, l.provisional_months, l.suppressed_cells, l.rows,
+                   (SELECT max(completed_at) FROM pulls p WHERE p.table_id = l.table_id) AS fetched_at
+            FROM loads l
+            QUALIFY row_number() OVER (PARTITION BY l.table_id ORDER BY l.loaded_at DESC) = 1
+            ORDER BY l.table_id
+            """
+        ).fetchall()
+        for table_id, last_month, vintages, provisional, suppressed, n_rows, fetched_at in rows:
+            stale, reason = is_stale(last_month, today)
+            out.tables.append(
+                TableStatus(table_id, last_month, vintages.split(",")[-1], fetched_at, provisional, suppressed, n_rows,
+                            stale, reason)
+            )
+        has_validation = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'validation_results'"
+        ).fetchone()[0]
+        if has_validation:
+            from veiligheidsbeeld.warehouse.validation import status_lines
+
+            out.validation_lines = status_lines(con)
+    return out

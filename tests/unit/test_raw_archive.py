@@ -1,0 +1,139 @@
+"""The raw landing zone: vintage names, atomic writes, manifests, chunked filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from veiligheidsbeeld.errors import SourceError
+from veiligheidsbeeld.sources.odata import RowFilter, SnapshotSource, _type_untyped
+from veiligheidsbeeld.sources.raw_archive import (
+    RAW_SCHEMA,
+    PartitionRecord,
+    RawArchive,
+    VintageManifest,
+    iter_chunks,
+    vintage_from_modified,
+)
+
+
+def _batch(n: int) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array(["GM0153    "] * n), pa.array(["1.1.1 "] * n), pa.array(["2023MM01"] * n), pa.array(list(range(n)), pa.int64())],
+        schema=RAW_SCHEMA,
+    )
+
+
+def test_vintage_from_modified_is_sortable_and_safe():
+    assert vintage_from_modified("2024-03-28T02:00:00") == "20240328T020000"
+    assert vintage_from_modified("2024-03-28T02:00:00.123+01:00") == "20240328T020000"
+    assert vintage_from_modified("2023-12-01T00:00:00") < vintage_from_modified("2024-01-05T00:00:00")
+    with pytest.raises(SourceError, match="Modified"):
+        vintage_from_modified("gisteren")
+
+
+def test_partition_write_is_atomic_and_checksummed(tmp_path: Path):
+    archive = RawArchive(tmp_path)
+    rows, checksum = archive.write_partition("47022NED", "20240328T020000", "GM0153_2023", iter([_batch(3), _batch(2)]))
+    path = archive.partition_path("47022NED", "20240328T020000", "GM0153_2023")
+    assert rows == 5 and pq.read_table(path).num_rows == 5
+    assert len(checksum) == 64
+
+    def broken():
+        yield _batch(3)
+        raise ConnectionError("verbinding verbroken midden in een pagina")
+
+    with pytest.raises(ConnectionError):
+        archive.write_partition("47022NED", "20240328T020000", "GM0164_2023", broken())
+    # Nothing half-written: neither the target nor a temporary file is left behind.
+    assert not archive.partition_path("47022NED", "20240328T020000", "GM0164_2023").exists()
+    assert list(path.parent.glob(".*.tmp")) == []
+    # The earlier partition is untouched.
+    assert pq.read_table(path).num_rows == 5
+
+
+def test_failed_overwrite_keeps_previous_file(tmp_path: Path):
+    archive = RawArchive(tmp_path)
+    archive.write_partition("47022NED", "v1", "p", iter([_batch(4)]))
+    path = archive.partition_path("47022NED", "v1", "p")
+
+    def broken():
+        yield _batch(1)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        archive.write_partition("47022NED", "v1", "p", broken())
+    assert pq.read_table(path).num_rows == 4
+
+
+def test_manifest_roundtrip_and_partition_verification(tmp_path: Path):
+    archive = RawArchive(tmp_path)
+    rows, checksum = archive.write_partition("47024NED", "v1", "NL00_2013", iter([_batch(2)]))
+    manifest = VintageManifest(
+        table_id="47024NED", vintage="v1", modified="2024-03-28T02:00:00", source="test", kind="full",
+        started_at="2024-01-01T00:00:00+00:00", columns={"region_key": "WijkenEnBuurten"},
+    )
+    manifest.partitions["NL00_2013"] = PartitionRecord("partitions/NL00_2013.parquet", rows, checksum, "t", ["2013MM01"], 1)
+    archive.save_manifest(manifest)
+    again = archive.manifests("47024NED")[0]
+    assert again.partitions["NL00_2013"].rows == 2
+    assert again.checksum() == manifest.checksum()
+    assert archive.partition_ok(again, "NL00_2013")
+    # A file changed behind our back no longer counts as done.
+    archive.partition_path("47024NED", "v1", "NL00_2013").write_bytes(b"not parquet")
+    assert not archive.partition_ok(again, "NL00_2013")
+
+
+def test_corrupt_manifest_is_reported_with_its_path(tmp_path: Path):
+    directory = tmp_path / "47024NED" / "v1"
+    directory.mkdir(parents=True)
+    (directory / "provenance.json").write_text("{not json")
+    with pytest.raises(SourceError, match="provenance.json"):
+        RawArchive(tmp_path).manifests("47024NED")
+
+
+def test_iter_chunks_bounds_url_length():
+    keys = [f"BU0153{i:04d}" for i in range(500)]
+    chunks = list(iter_chunks(keys, max_chars=2000, overhead=30))
+    assert [k for c in chunks for k in c] == keys
+    assert all(sum(len(k) * 3 + 30 for k in c) <= 2000 for c in chunks)
+    assert len(chunks) > 1
+
+
+def test_row_filter_renders_enumerated_odata_and_matches_locally():
+    f = RowFilter({"WijkenEnBuurten": ("GM0153    ", "WK015300  "), "Perioden": ("2023MM01",)})
+    assert f.to_odata() == (
+        "(WijkenEnBuurten eq 'GM0153    ' or WijkenEnBuurten eq 'WK015300  ') and (Perioden eq '2023MM01')"
+    )
+    assert f.matches({"WijkenEnBuurten": "WK015300  ", "Perioden": "2023MM01"})
+    assert not f.matches({"WijkenEnBuurten": "WK015300", "Perioden": "2023MM01"})  # padding matters
+    assert RowFilter({"Naam": ("'s-Hertogenbosch",)}).to_odata() == "(Naam eq '''s-Hertogenbosch')"
+
+
+def test_untyped_values_become_numbers_and_suppressed_none():
+    row = {"ID": 1, "Perioden": "2023MM01", "GeregistreerdeMisdrijven_1": "      12", "X": "       ."}
+    assert _type_untyped(row) == {"ID": 1, "Perioden": "2023MM01", "GeregistreerdeMisdrijven_1": 12, "X": None}
+
+
+def test_snapshot_source_errors_name_the_missing_file(tmp_path: Path):
+    (tmp_path / "47022NED").mkdir()
+    (tmp_path / "47022NED" / "TableInfos.json").write_text(json.dumps([{"Identifier": "47022NED", "Modified": "2024-01-01T00:00:00"}]))
+    source = SnapshotSource(tmp_path)
+    with pytest.raises(SourceError, match="DataProperties.json"):
+        source.entity("47022NED", "DataProperties")
+    with pytest.raises(SourceError, match="TypedDataSet.json"):
+        list(source.iter_pages("47022NED"))
+    (tmp_path / "47022NED" / "TypedDataSet.json").write_text('[{"ID": 0, "Perioden": "2023')
+    with pytest.raises(SourceError, match="geen geldige JSON"):
+        list(source.iter_pages("47022NED"))
+
+
+def test_snapshot_of_another_table_is_refused(tmp_path: Path):
+    (tmp_path / "47022NED").mkdir()
+    (tmp_path / "47022NED" / "TableInfos.json").write_text(json.dumps([{"Identifier": "47024NED"}]))
+    with pytest.raises(SourceError, match="47024NED"):
+        SnapshotSource(tmp_path).entity("47022NED", "TableInfos")
