@@ -26,6 +26,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import cbsodata
+import duckdb
+import numpy as np
+import pandas as pd
 import requests
 from tenacity import (
     RetryCallState,
@@ -387,39 +390,99 @@ class SnapshotSource:
             untyped = True
         if not path.is_file():
             raise SourceError(f"Snapshot van tabel {table_id} mist TypedDataSet.json (en UntypedDataSet.json) in {directory}.")
-        rows = _snapshot_rows(path)
-        keep = row_filter.compiled() if row_filter is not None and row_filter.values else None
-        page: list[dict[str, Any]] = []
-        for row in rows:
-            if keep is not None and not keep(row):
-                continue
+        data = _snapshot_table(path)
+        rows = data.select(row_filter)
+        frame = data.frame.iloc[rows] if rows is not None else data.frame
+        if select:
+            # Like the API: a selected column that is not there is simply absent from the rows.
+            frame = frame[[c for c in select if c in frame.columns]]
+        for start in range(0, len(frame), self.page_size):
+            page = frame.iloc[start : start + self.page_size]
+            records = [
+                {k: (None if _is_null(v) else _plain(v)) for k, v in rec.items()}
+                for rec in page.to_dict(orient="records")
+            ]
             if untyped:
-                row = _type_untyped(row)
-            if select:
-                row = {k: row.get(k) for k in select}
-            page.append(row)
-            if len(page) >= self.page_size:
-                yield page
-                page = []
-        if page:
-            yield page
+                records = [_type_untyped(r) for r in records]
+            yield records
 
 
-_SNAPSHOT_CACHE: dict[tuple[str, float, int], list[dict[str, Any]]] = {}
+def _is_null(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    # Numpy scalars -> Python scalars, so that the rows look like parsed JSON.
+    return value.item() if hasattr(value, "item") else value
+
+
+@dataclass
+class _SnapshotTable:
+    """One TypedDataSet file, columnar, with an index on each dimension used in a filter."""
+
+    frame: pd.DataFrame
+    _index: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def positions(self, column: str, keys: Sequence[str]) -> np.ndarray:
+        if column not in self._index:
+            if column not in self.frame.columns:
+                return np.empty(0, dtype=np.int64)
+            groups = self.frame.groupby(column, sort=False, dropna=True).indices
+            self._index[column] = {str(k): np.asarray(v) for k, v in groups.items()}
+        index = self._index[column]
+        parts = [index[k] for k in keys if k in index]
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+    def select(self, row_filter: RowFilter | None) -> np.ndarray | None:
+        if row_filter is None or not row_filter.values:
+            return None
+        items = list(row_filter.values.items())
+        column, keys = items[0]
+        rows = self.positions(column, keys)
+        for column, keys in items[1:]:
+            if column not in self.frame.columns:
+                return np.empty(0, dtype=np.int64)
+            mask = self.frame[column].iloc[rows].isin(list(keys)).to_numpy()
+            rows = rows[mask]
+        return rows
+
+
+_SNAPSHOT_CACHE: dict[tuple[str, float, int], _SnapshotTable] = {}
 _SNAPSHOT_LOCK = threading.Lock()
 
 
-def _snapshot_rows(path: Path) -> list[dict[str, Any]]:
-    # Partitions read the same big file concurrently; parse it once per process and version.
+def _snapshot_table(path: Path) -> _SnapshotTable:
+    # Partitions read the same big file concurrently: parse it once per process and version,
+    # columnar (DuckDB's JSON reader), not as millions of Python dicts.
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     with _SNAPSHOT_LOCK:
-        rows = _SNAPSHOT_CACHE.get(key)
-        if rows is None:
+        table = _SNAPSHOT_CACHE.get(key)
+        if table is None:
             _SNAPSHOT_CACHE.clear()
-            rows = _read_json_list(path)
-            _SNAPSHOT_CACHE[key] = rows
-    return rows
+            table = _SnapshotTable(_read_json_frame(path))
+            _SNAPSHOT_CACHE[key] = table
+    return table
+
+
+def _read_json_frame(path: Path) -> pd.DataFrame:
+    if path.stat().st_size <= 4 and path.read_text(encoding="utf-8", errors="replace").strip() in ("[]", ""):
+        return pd.DataFrame()
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            "SELECT * FROM read_json($path, format = 'array', sample_size = -1, maximum_object_size = 1048576)",
+            {"path": str(path)},
+        ).df()
+    except duckdb.Error as exc:
+        raise SourceError(
+            f"Bestand {path} is geen geldige JSON-lijst (afgebroken download?): {str(exc).splitlines()[0]}"
+        ) from exc
+    finally:
+        con.close()
 
 
 def _read_json_list(path: Path) -> list[dict[str, Any]]:
