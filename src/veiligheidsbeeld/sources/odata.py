@@ -135,7 +135,12 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 class _NameResolutionFailure(requests.ConnectionError):
-    pass
+    """No DNS answer: no network to the API. Retrying does not help; say so at once."""
+
+
+def _unresolvable(exc: requests.ConnectionError) -> bool:
+    text = str(exc)
+    return "Name or service not known" in text or "Failed to resolve" in text or "NameResolution" in text
 
 
 @dataclass
@@ -222,11 +227,7 @@ class CbsApiSource:
         if isinstance(exc, SourceError):
             return exc
         if isinstance(exc, requests.ConnectionError):
-            root = exc
-            while root.__cause__ is not None or root.__context__ is not None:
-                root = root.__cause__ or root.__context__  # type: ignore[assignment]
-            text = str(exc)
-            if "Name or service not known" in text or "Failed to resolve" in text or "NameResolution" in text:
+            if _unresolvable(exc):
                 return SourceUnavailableError(
                     f"{self.catalog_url} is niet bereikbaar (geen netwerk of DNS) bij het ophalen van {what}. "
                     "Gebruik een snapshotmap: veiligheidsbeeld ingest --source MAP"
@@ -258,6 +259,10 @@ class CbsApiSource:
                 raise
             except json.JSONDecodeError as exc:
                 raise _TransientHTTPError(f"ongeldige JSON bij {what}") from exc
+            except requests.ConnectionError as exc:
+                if _unresolvable(exc):
+                    raise _NameResolutionFailure(str(exc)) from exc
+                raise
             finally:
                 self.stats.add(0)
 
@@ -276,9 +281,8 @@ class CbsApiSource:
             try:
                 response = self._session().get(url, params=params, timeout=self.timeout_seconds)
             except requests.exceptions.ConnectionError as exc:
-                text = str(exc)
-                if "Name or service not known" in text or "Failed to resolve" in text or "NameResolution" in text:
-                    raise _NameResolutionFailure(text) from exc
+                if _unresolvable(exc):
+                    raise _NameResolutionFailure(str(exc)) from exc
                 raise
             self.stats.add(len(response.content))
             if response.status_code == 404:
