@@ -7,7 +7,6 @@ variable than Poisson), so these flags are a screening aid, not proof of a real 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,8 +16,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
+from statsmodels.stats import rates as sm_rates
 
+from veiligheidsbeeld.analysis.rates import rate_per
 from veiligheidsbeeld.errors import DataError
 
 Method = Literal["etest", "exact-cond"]
@@ -30,7 +30,7 @@ GELIJK: Direction = "gelijk"
 
 #: Above this grid size the E-test's double sum gets slow (it is quadratic in the grid) and is
 #: replaced by the asymptotic score test it converges to; see ``_poisson_pvalue``.
-_ETEST_MAX_GRID = 2000
+_ETEST_MAX_GRID = 1500
 #: Tail mass ignored on each side when building the E-test summation grid (statsmodels uses the
 #: same truncation for the upper tail).
 _ETEST_TAIL = 1e-13
@@ -107,10 +107,13 @@ def compare_counts(
       the previous count as a known expectation and so ignores its variance: 25 against 16
       gives ``sqrt_z = 2.0`` ("significant" by the |z| >= 2 rule of thumb) while the E-test
       gives p = 0.165. It is reported for comparison with older reports only.
-    - ``rate_ratio`` with a ``1 - alpha`` confidence interval: the score interval of
-      ``confint_poisson_2indep`` when both counts are positive; when either count is 0 that
-      interval degenerates, so the exact conditional (Clopper-Pearson on the binomial split of
-      the total) interval is used (``ci_method`` records which).
+    - ``rate_ratio`` with a ``1 - alpha`` confidence interval from ``confint_poisson_2indep``.
+      With ``method="etest"``: the score interval (the one matching the score statistic) when
+      both counts are positive; when a count is 0 that interval degenerates, so the MOVER
+      interval is used. With ``method="exact-cond"``: the exact conditional interval
+      (Clopper-Pearson on the binomial split of the total). ``ci_method`` records which. The
+      interval and the p-value come from different procedures and can, in rare borderline
+      cases, disagree about excluding 1; ``significant`` follows the p-value.
     - ``direction``: "stijging", "daling" or "gelijk" by the rates, regardless of significance.
 
     Missing counts (None/NaN: suppressed) give ``testable=False`` with a reason, not an error.
@@ -159,7 +162,9 @@ def compare_counts(
     else:
         direction = GELIJK
     p_value, test_method = _poisson_pvalue(cur, exp_c, prev, exp_p, method)
-    ci_lower, ci_upper, ci_method = _ratio_ci(cur, exp_c, prev, exp_p, alpha)
+    ci_lower, ci_upper, ci_method = _ratio_ci(
+        cur, exp_c, prev, exp_p, alpha, exact=method == "exact-cond"
+    )
     return CountComparison(
         current=cur,
         previous=prev,
@@ -191,16 +196,20 @@ def _poisson_pvalue(
     if count1 + count2 == 0:
         # No events at all carries no evidence of a difference (statsmodels' exact test fails).
         return 1.0, "etest-score" if method == "etest" else "exact-cond"
-    if method == "exact-cond":
-        res = test_poisson_2indep(count1, exposure1, count2, exposure2, method="exact-cond")
-        return float(res.pvalue), "exact-cond"
-    grid = _etest_grid(count1, exposure1, count2, exposure2)
-    if grid is None:
-        res = test_poisson_2indep(count1, exposure1, count2, exposure2, method="score")
-        return float(res.pvalue), "score"
-    res = test_poisson_2indep(
-        count1, exposure1, count2, exposure2, method="etest-score", etest_kwds={"y_grid": grid}
-    )
+    # statsmodels also reports the (here unused) ratio, which divides by zero when count2 == 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "exact-cond":
+            res = sm_rates.test_poisson_2indep(
+                count1, exposure1, count2, exposure2, method="exact-cond"
+            )
+            return float(res.pvalue), "exact-cond"
+        grid = _etest_grid(count1, exposure1, count2, exposure2)
+        if grid is None:
+            res = sm_rates.test_poisson_2indep(count1, exposure1, count2, exposure2, method="score")
+            return float(res.pvalue), "score"
+        res = sm_rates.test_poisson_2indep(
+            count1, exposure1, count2, exposure2, method="etest-score", etest_kwds={"y_grid": grid}
+        )
     return float(min(res.pvalue, 1.0)), "etest-score"
 
 
@@ -222,26 +231,28 @@ def _etest_grid(count1: int, exposure1: float, count2: int, exposure2: float) ->
 
 
 def _ratio_ci(
-    count1: int, exposure1: float, count2: int, exposure2: float, alpha: float
+    count1: int, exposure1: float, count2: int, exposure2: float, alpha: float, *, exact: bool
 ) -> tuple[float | None, float | None, str]:
     """CI for rate1 / rate2; None for a bound that does not exist (unbounded above)."""
-    if count1 > 0 and count2 > 0:
-        low, high = confint_poisson_2indep(
-            count1, exposure1, count2, exposure2, method="score", compare="ratio", alpha=alpha
+    if count1 + count2 == 0:
+        return 0.0, None, "exact-cond" if exact else "mover"
+    if exact:
+        # Given the total n, count1 ~ Binomial(n, p) with p = r e1 / (r e1 + e2), r the rate
+        # ratio; invert the Clopper-Pearson interval for p.
+        ci = stats.binomtest(count1, count1 + count2).proportion_ci(
+            confidence_level=1 - alpha, method="exact"
         )
-        return float(low), float(high), "score"
-    # Exact conditional: given the total n, count1 ~ Binomial(n, p) with
-    # p = r e1 / (r e1 + e2), r the rate ratio; invert the Clopper-Pearson interval for p.
-    n = count1 + count2
-    if n == 0:
-        return 0.0, None, "exact-cond"
-    ci = stats.binomtest(count1, n).proportion_ci(confidence_level=1 - alpha, method="exact")
-    scale = exposure2 / exposure1
-
-    def to_ratio(p: float) -> float | None:
-        return None if p >= 1.0 else p / (1.0 - p) * scale
-
-    return to_ratio(ci.low), to_ratio(ci.high), "exact-cond"
+        scale = exposure2 / exposure1
+        high = None if ci.high >= 1.0 else ci.high / (1.0 - ci.high) * scale
+        return ci.low / (1.0 - ci.low) * scale, high, "exact-cond"
+    # The score interval degenerates to a point when a count is 0; MOVER (built from score
+    # intervals of the two single rates) stays valid there and agrees best with the E-test.
+    ci_method = "score" if count1 > 0 and count2 > 0 else "mover"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = sm_rates.confint_poisson_2indep(
+            count1, exposure1, count2, exposure2, method=ci_method, compare="ratio", alpha=alpha
+        )
+    return float(low), None if not np.isfinite(high) else float(high), ci_method
 
 
 def compare_frame(
@@ -370,8 +381,6 @@ def funnel_classify(
     A unit is outside a limit when its rate is strictly beyond it (limits from
     :func:`funnel_limits` with levels 0.95 and 0.998).
     """
-    from veiligheidsbeeld.analysis.rates import rate_per
-
     index = counts.index if isinstance(counts, pd.Series) else None
     c = pd.to_numeric(pd.Series(counts, index=index), errors="coerce").astype("float64")
     d = pd.to_numeric(pd.Series(denominators, index=c.index), errors="coerce").astype("float64")
@@ -395,12 +404,18 @@ def funnel_classify(
 # Control charts (c-chart with run rules)
 # --------------------------------------------------------------------------------------------
 
-RULE_DESCRIPTIONS: dict[str, str] = {
-    "rule_1": "1 punt buiten de controlegrens",
-    "rule_2": "2 van 3 opeenvolgende punten voorbij de 2σ-lijn aan dezelfde kant",
-    "rule_3": "8 opeenvolgende punten aan dezelfde kant van de middellijn",
-    "rule_4": "6 opeenvolgende punten steeds stijgend of steeds dalend",
+#: Dutch description per rule and side ("boven"/"onder"); {sigma} is the control-limit width.
+RULE_DESCRIPTIONS: dict[tuple[str, str], str] = {
+    ("rule_1", "boven"): "punt boven de bovengrens ({sigma}σ)",
+    ("rule_1", "onder"): "punt onder de ondergrens ({sigma}σ)",
+    ("rule_2", "boven"): "2 van 3 opeenvolgende punten boven de 2σ-lijn",
+    ("rule_2", "onder"): "2 van 3 opeenvolgende punten onder de 2σ-lijn",
+    ("rule_3", "boven"): "8 of meer opeenvolgende punten boven de middellijn",
+    ("rule_3", "onder"): "8 of meer opeenvolgende punten onder de middellijn",
+    ("rule_4", "boven"): "6 of meer opeenvolgende punten steeds stijgend",
+    ("rule_4", "onder"): "6 of meer opeenvolgende punten steeds dalend",
 }
+RULES = ("rule_1", "rule_2", "rule_3", "rule_4")
 
 
 @dataclass(frozen=True)
@@ -443,30 +458,33 @@ def _month_ordinal(label: object) -> int | None:
 
 
 def _segments(values: np.ndarray, index: pd.Index) -> np.ndarray:
-    """Segment id per point; a new segment starts after a missing value or a skipped month."""
+    """Segment id per point; a new segment starts at a missing value and after a skipped month.
+
+    Skipped months are detected only for a monthly index (dates, Timestamps, monthly Periods or
+    parseable strings, one per month). For finer periods (e.g. 14 days) the index must already be
+    complete, with NaN for missing periods.
+    """
     ordinals = [_month_ordinal(x) for x in index]
-    month_like = all(o is not None for o in ordinals)
+    steps = np.diff([o for o in ordinals if o is not None]) if None not in ordinals else None
+    monthly = steps is not None and bool(np.all(steps >= 1))
     seg = np.zeros(len(values), dtype=int)
-    current = 0
-    for i in range(len(values)):
-        if i > 0:
-            gap = month_like and ordinals[i] - ordinals[i - 1] != 1  # type: ignore[operator]
-            if gap or np.isnan(values[i]) or np.isnan(values[i - 1]):
-                current += 1
-        seg[i] = current
+    for i in range(1, len(values)):
+        skipped = monthly and ordinals[i] - ordinals[i - 1] != 1  # type: ignore[operator]
+        breaks = skipped or np.isnan(values[i]) or np.isnan(values[i - 1])
+        seg[i] = seg[i - 1] + int(breaks)
     return seg
 
 
-def _runs(mask: np.ndarray, seg: np.ndarray, length: int) -> np.ndarray:
-    """Mark every point in a run of at least ``length`` consecutive True values (same segment)."""
-    out = np.zeros(len(mask), dtype=bool)
+def _chains(link: np.ndarray, min_points: int) -> np.ndarray:
+    """Mark every point of a chain of at least ``min_points`` points, where ``link[i]`` says that
+    point i continues the chain of point i - 1."""
+    out = np.zeros(len(link), dtype=bool)
     start = 0
-    for i in range(len(mask) + 1):
-        run_ends = i == len(mask) or not mask[i] or (i > start and seg[i] != seg[i - 1])
-        if run_ends:
-            if i - start >= length:
+    for i in range(1, len(link) + 1):
+        if i == len(link) or not link[i]:
+            if i - start >= min_points:
                 out[start:i] = True
-            start = i + 1 if i < len(mask) and not mask[i] else i
+            start = i
     return out
 
 
@@ -513,29 +531,38 @@ def control_chart(
 
     x = series.to_numpy()
     seg = _segments(x, series.index)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # Comparisons with NaN are False, so missing points never trigger or extend a run.
-        rule_1 = (x > ucl) | (x < lcl)
-        rule_2 = _two_of_three(x > upper_2s, seg) | _two_of_three(x < lower_2s, seg)
-        rule_3 = _runs(x > center, seg, 8) | _runs(x < center, seg, 8)
-        step_up = np.zeros(len(x), dtype=bool)
-        step_down = np.zeros(len(x), dtype=bool)
-        # step[i]: point i continues the trend from point i - 1 (same segment).
-        same = np.r_[False, seg[1:] == seg[:-1]]
-        step_up[1:] = (x[1:] > x[:-1]) & same[1:]
-        step_down[1:] = (x[1:] < x[:-1]) & same[1:]
-    # Six points in a row rising = five consecutive rising steps; include the starting point.
-    rule_4 = _trend(step_up, 5) | _trend(step_down, 5)
+    same_segment = np.r_[False, seg[1:] == seg[:-1]]
 
-    points = pd.DataFrame(
-        {"count": series, "rule_1": rule_1, "rule_2": rule_2, "rule_3": rule_3, "rule_4": rule_4},
-        index=series.index,
-    )
-    points["signal"] = points[list(RULE_DESCRIPTIONS)].any(axis=1)
+    def linked(mask: np.ndarray) -> np.ndarray:
+        # link[i]: point i continues the pattern of point i - 1 within one segment.
+        return np.r_[False, mask[1:] & mask[:-1]] & same_segment
+
+    with np.errstate(invalid="ignore"):
+        # Comparisons with NaN are False, so missing points never trigger or extend a run.
+        above, below = x > center, x < center
+        flags = {
+            ("rule_1", "boven"): x > ucl,
+            ("rule_1", "onder"): x < lcl,
+            ("rule_2", "boven"): _two_of_three(x > upper_2s, seg),
+            ("rule_2", "onder"): _two_of_three(x < lower_2s, seg),
+            ("rule_3", "boven"): _chains(linked(above), 8),
+            ("rule_3", "onder"): _chains(linked(below), 8),
+            ("rule_4", "boven"): _chains(np.r_[False, x[1:] > x[:-1]] & same_segment, 6),
+            ("rule_4", "onder"): _chains(np.r_[False, x[1:] < x[:-1]] & same_segment, 6),
+        }
+
+    points = pd.DataFrame({"count": series}, index=series.index)
+    for rule in RULES:
+        points[rule] = flags[(rule, "boven")] | flags[(rule, "onder")]
+    points["signal"] = points[list(RULES)].any(axis=1)
+    sigma_text = f"{sigma:g}"
     points["description"] = [
-        "; ".join(RULE_DESCRIPTIONS[r] for r in RULE_DESCRIPTIONS if row[r])
-        for _, row in points.iterrows()
+        "; ".join(
+            RULE_DESCRIPTIONS[key].format(sigma=sigma_text)
+            for key, mask in flags.items()
+            if mask[i]
+        )
+        for i in range(len(x))
     ]
     return ControlChart(
         center=center,
@@ -547,21 +574,3 @@ def control_chart(
         n_baseline=len(base),
         points=points,
     )
-
-
-def _trend(step: np.ndarray, steps: int) -> np.ndarray:
-    """Mark the points of every run of at least ``steps`` consecutive steps, plus the point the
-    run starts from."""
-    out = np.zeros(len(step), dtype=bool)
-    i = 0
-    while i < len(step):
-        if not step[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(step) and step[j]:
-            j += 1
-        if j - i >= steps:
-            out[i - 1 : j] = True
-        i = j
-    return out

@@ -1,0 +1,366 @@
+"""Known answers for count comparisons, funnel limits and control-chart rules."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats import rates as sm_rates
+
+from veiligheidsbeeld.analysis.stats import (
+    BINNEN,
+    BOVEN_95,
+    BOVEN_998,
+    ONBEKEND,
+    ONDER_95,
+    ONDER_998,
+    compare_counts,
+    compare_frame,
+    control_chart,
+    funnel_classify,
+    funnel_limits,
+)
+from veiligheidsbeeld.errors import DataError
+
+# -- compare_counts ----------------------------------------------------------------------------
+
+
+def test_25_vs_16_sqrt_rule_says_2_but_etest_not_significant() -> None:
+    r = compare_counts(25, 16)
+    assert r.sqrt_z == 2.0  # 2 * (5 - 4), exactly
+    assert r.p_value == pytest.approx(0.1647963178547281, rel=1e-9)
+    assert r.test_method == "etest-score"
+    assert not r.significant
+    assert r.difference == 9
+    assert r.pct_change == pytest.approx(56.25)
+    assert r.rate_ratio == pytest.approx(1.5625)
+    assert r.direction == "stijging"
+    assert r.ci_lower is not None and r.ci_upper is not None
+    assert r.ci_lower < 1 < r.rate_ratio < r.ci_upper  # CI includes 1, matching the p-value
+    assert r.testable and r.reason is None
+
+
+def test_exact_conditional_matches_scipy_binomtest() -> None:
+    # Conditional on the total, current ~ Binomial(total, e1 / (e1 + e2)) under equal rates.
+    r = compare_counts(25, 16, exposure_current=31, exposure_previous=28, method="exact-cond")
+    assert r.test_method == "exact-cond"
+    assert r.p_value == pytest.approx(stats.binomtest(25, 41, 31 / 59).pvalue, rel=1e-12)
+    # Clopper-Pearson limits for p transformed to the rate ratio.
+    ci = stats.binomtest(25, 41).proportion_ci(method="exact")
+    assert r.ci_lower == pytest.approx(ci.low / (1 - ci.low) * 28 / 31)
+    assert r.ci_upper == pytest.approx(ci.high / (1 - ci.high) * 28 / 31)
+
+
+def test_zero_vs_zero() -> None:
+    for method in ("etest", "exact-cond"):
+        r = compare_counts(0, 0, method=method)  # type: ignore[arg-type]
+        assert r.testable
+        assert r.p_value == 1.0
+        assert not r.significant
+        assert r.difference == 0
+        assert r.pct_change is None and r.rate_ratio is None
+        assert r.direction == "gelijk"
+        assert r.sqrt_z == 0.0
+
+
+def test_five_vs_zero_no_infinite_values() -> None:
+    r = compare_counts(5, 0)
+    assert r.pct_change is None and r.rate_ratio is None
+    assert r.ci_upper is None  # unbounded, not inf
+    assert r.ci_lower is not None and r.ci_lower > 1
+    with np.errstate(divide="ignore"):
+        reference = sm_rates.test_poisson_2indep(5, 1, 0, 1, method="etest-score").pvalue
+    assert r.p_value == pytest.approx(reference)
+    assert r.significant  # E-test p = 0.0198
+    assert r.direction == "stijging"
+    assert r.sqrt_z == pytest.approx(2 * math.sqrt(5))
+    # The conservative exact conditional test: p = 2 * 0.5**5 = 0.0625, not significant.
+    exact = compare_counts(5, 0, method="exact-cond")
+    assert exact.p_value == pytest.approx(0.0625)
+    assert not exact.significant
+
+
+def test_zero_vs_five_is_decrease() -> None:
+    r = compare_counts(0, 5)
+    assert r.pct_change == pytest.approx(-100.0)
+    assert r.rate_ratio == 0.0
+    assert r.direction == "daling"
+    assert r.ci_upper is not None and r.ci_upper < 1
+
+
+def test_exposures_scale_the_expectation() -> None:
+    # 31 versus 28 days with the same daily rate: no change expected.
+    r = compare_counts(31, 28, exposure_current=31, exposure_previous=28)
+    assert r.rate_ratio == pytest.approx(1.0)
+    assert r.pct_change == pytest.approx(0.0)
+    assert r.direction == "gelijk"
+    assert r.sqrt_z == pytest.approx(0.0)
+    assert r.difference == 3  # difference stays in counts
+    assert r.p_value == pytest.approx(1.0)
+
+
+def test_suppressed_counts_are_not_testable() -> None:
+    for cur, prev in ((None, 5), (5, None), (float("nan"), 5), (pd.NA, pd.NA)):
+        r = compare_counts(cur, prev)  # type: ignore[arg-type]
+        assert not r.testable
+        assert r.reason and "onderdrukt" in r.reason
+        assert r.p_value is None and not r.significant and r.direction is None
+
+
+def test_invalid_counts_raise() -> None:
+    with pytest.raises(ValueError):
+        compare_counts(-1, 5)
+    with pytest.raises(ValueError):
+        compare_counts(2.5, 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        compare_counts(1, 5, exposure_previous=0)
+
+
+def test_large_counts_use_score_test_quickly() -> None:
+    r = compare_counts(120_000, 118_000)
+    assert r.test_method == "score"
+    expected = sm_rates.test_poisson_2indep(120_000, 1, 118_000, 1, method="score").pvalue
+    assert r.p_value == pytest.approx(expected)
+    assert r.significant
+
+
+def test_truncated_etest_grid_matches_statsmodels_default() -> None:
+    # Our grid cuts the negligible lower tail; the p-value must not change.
+    default = sm_rates.test_poisson_2indep(500, 1, 400, 1, method="etest-score").pvalue
+    assert compare_counts(500, 400).p_value == pytest.approx(default, rel=1e-8)
+
+
+def test_compare_frame_adds_columns_without_inf() -> None:
+    df = pd.DataFrame(
+        {
+            "wijk": ["a", "b", "c", "d"],
+            "nu": pd.array([25, 5, None, 0], dtype="Int64"),
+            "vorig": pd.array([16, 0, 3, 0], dtype="Int64"),
+        }
+    )
+    out = compare_frame(df, "nu", "vorig")
+    assert list(df.columns) == ["wijk", "nu", "vorig"]  # input untouched
+    assert out.loc[0, "sqrt_z"] == 2.0
+    assert out.loc[0, "p_value"] == pytest.approx(0.16479631785, rel=1e-8)
+    assert not out.loc[0, "significant"]
+    assert out.loc[1, "significant"]
+    assert math.isnan(out.loc[1, "pct_change"])
+    assert not out.loc[2, "testable"] and pd.isna(out.loc[2, "difference"])
+    assert out.loc[3, "direction"] == "gelijk"
+    numeric = out[["pct_change", "rate_ratio", "ci_lower", "ci_upper", "p_value", "sqrt_z"]]
+    assert not np.isinf(numeric.to_numpy()).any()
+
+
+def test_compare_frame_exposure_columns() -> None:
+    df = pd.DataFrame({"nu": [31], "vorig": [28], "dagen_nu": [31], "dagen_vorig": [28]})
+    out = compare_frame(
+        df, "nu", "vorig", exposure_current="dagen_nu", exposure_previous="dagen_vorig"
+    )
+    assert out.loc[0, "rate_ratio"] == pytest.approx(1.0)
+
+
+# -- funnel ------------------------------------------------------------------------------------
+
+
+def test_funnel_limits_against_scipy_poisson() -> None:
+    # Target 50 per 1,000 at 1,000 inhabitants: expected count 50.
+    limits = funnel_limits(50, [1000])
+    row = limits.iloc[0]
+    assert row["expected"] == pytest.approx(50)
+    # Upper 95% count limit: r = poisson.ppf(0.975, 50) = 64, interpolated into (63, 64].
+    assert stats.poisson.ppf(0.975, 50) == 64
+    cdf64, cdf63 = stats.poisson.cdf(64, 50), stats.poisson.cdf(63, 50)
+    expected_upper = 64 - (cdf64 - 0.975) / (cdf64 - cdf63)
+    assert row["upper_95"] == pytest.approx(expected_upper)  # per 1,000 of 1,000 = count
+    assert 63 < row["upper_95"] <= 64
+    # Lower 99.8% count limit lies between poisson.ppf(0.001) - 1 and poisson.ppf(0.001).
+    r_low = stats.poisson.ppf(0.001, 50)
+    assert r_low - 1 < row["lower_99_8"] <= r_low
+    # Column naming for all levels.
+    assert list(limits.columns) == [
+        "denominator",
+        "expected",
+        "lower_95",
+        "upper_95",
+        "lower_99_8",
+        "upper_99_8",
+    ]
+
+
+def test_funnel_limits_converted_to_rate() -> None:
+    # 2,000 inhabitants at 25 per 1,000 also expects 50: count limits halve as rates per 1,000.
+    a = funnel_limits(50, [1000]).iloc[0]
+    b = funnel_limits(25, [2000]).iloc[0]
+    assert b["upper_95"] == pytest.approx(a["upper_95"] / 2)
+    assert b["lower_99_8"] == pytest.approx(a["lower_99_8"] / 2)
+
+
+def test_funnel_narrows_with_larger_denominator() -> None:
+    limits = funnel_limits(50, [500, 1000, 10_000, 100_000])
+    width = limits["upper_95"] - limits["lower_95"]
+    assert width.is_monotonic_decreasing and width.iloc[-1] < width.iloc[0] / 5
+    assert (limits["upper_99_8"] > limits["upper_95"]).all()
+    assert (limits["lower_99_8"] < limits["lower_95"]).all()
+    # Large expected counts approach the normal limits 50 ± 1.96 * sqrt(50 * 1000 / n) ...
+    big = limits.iloc[-1]  # expected 5,000
+    assert big["upper_95"] == pytest.approx(50 + 1.96 * math.sqrt(5000) / 100, abs=0.02)
+    assert big["lower_95"] == pytest.approx(50 - 1.96 * math.sqrt(5000) / 100, abs=0.02)
+
+
+def test_funnel_zero_denominator_gives_nan() -> None:
+    limits = funnel_limits(50, [0, None])
+    assert limits[["lower_95", "upper_95"]].isna().all().all()
+
+
+def test_funnel_classify_known_units() -> None:
+    # 1,000 inhabitants each, target 50 per 1,000.
+    # 95% limits ~ (36.1, 63.8), 99.8% limits ~ (29.1, 72.8).
+    counts = pd.Series([50, 65, 80, 35, 20, None, 10], index=list("abcdefg"))
+    denominators = pd.Series([1000, 1000, 1000, 1000, 1000, 1000, 0], index=list("abcdefg"))
+    got = funnel_classify(counts, denominators, target_rate=50, per=1000)
+    assert got.to_dict() == {
+        "a": BINNEN,
+        "b": BOVEN_95,
+        "c": BOVEN_998,
+        "d": ONDER_95,
+        "e": ONDER_998,
+        "f": ONBEKEND,
+        "g": ONBEKEND,
+    }
+
+
+def test_funnel_classify_depends_on_size() -> None:
+    # The same rate (65 per 1,000) is within the limits for a small unit, above for a large one.
+    got = funnel_classify([13, 650], [200, 10_000], target_rate=50)
+    assert list(got) == [BINNEN, BOVEN_998]
+
+
+# -- control chart -----------------------------------------------------------------------------
+
+# A baseline of twelve 16s: center 16, sqrt 4, so 3σ limits 4 and 28, 2σ lines 8 and 24.
+BASELINE = [16.0] * 12
+
+
+def chart(tail: list[float]) -> pd.DataFrame:
+    values = BASELINE + tail
+    index = pd.date_range("2020-01-01", periods=len(values), freq="MS")
+    cc = control_chart(pd.Series(values, index=index), baseline=slice("2020-01", "2020-12"))
+    assert (cc.center, cc.ucl, cc.lcl, cc.upper_2sigma, cc.lower_2sigma) == (16, 28, 4, 24, 8)
+    return cc.points.iloc[12:].reset_index(drop=True)
+
+
+def test_limits_default_baseline_and_floor() -> None:
+    cc = control_chart(pd.Series([9.0] * 6 + [4.0, 14.0]))
+    assert cc.center == pytest.approx(9.0)
+    assert cc.ucl == pytest.approx(18.0)
+    assert cc.lcl == 0.0  # 9 - 3 * 3 = 0
+    assert cc.n_baseline == 8
+    low = control_chart(pd.Series([4.0] * 6))
+    assert low.lcl == 0.0 and low.lower_2sigma == 0.0  # 4 - 6 < 0 floored
+
+
+def test_rule_1_beyond_limits() -> None:
+    # Isolated points, so that rule 2 cannot fire as well; 28 and 4 lie exactly on the limits.
+    p = chart([29, 16, 16, 28, 16, 16, 3, 16, 16, 4])
+    assert list(p["rule_1"]) == [True, False, False, False, False, False, True, False, False, False]
+    assert p.loc[0, "description"] == "punt boven de bovengrens (3σ)"
+    assert p.loc[6, "description"] == "punt onder de ondergrens (3σ)"
+    assert p["signal"].sum() == 2
+
+
+def test_rule_2_two_of_three_beyond_2_sigma() -> None:
+    p = chart([16, 25, 17, 25, 16])
+    assert list(p["rule_2"]) == [False, True, False, True, False]
+    assert "2 van 3 opeenvolgende punten boven de 2σ-lijn" in p.loc[1, "description"]
+    assert not p["rule_1"].any()
+    low = chart([7, 16, 7])
+    assert list(low["rule_2"]) == [True, False, True]
+    assert "onder de 2σ-lijn" in low.loc[0, "description"]
+
+
+def test_rule_2_not_triggered() -> None:
+    # Three points apart, on opposite sides, or exactly on the line: no signal.
+    assert not chart([25, 16, 16, 25]).loc[:, "rule_2"].any()
+    assert not chart([25, 7, 16]).loc[:, "rule_2"].any()
+    assert not chart([24, 24, 24]).loc[:, "rule_2"].any()
+
+
+def test_rule_3_eight_on_one_side() -> None:
+    p = chart([17] * 8 + [16])
+    assert list(p["rule_3"]) == [True] * 8 + [False]
+    assert "8 of meer opeenvolgende punten boven de middellijn" in p.loc[0, "description"]
+    below = chart([15] * 9)
+    assert below["rule_3"].all()
+    assert "onder de middellijn" in below.loc[8, "description"]
+
+
+def test_rule_3_not_triggered_by_seven_or_a_point_on_center() -> None:
+    assert not chart([17] * 7 + [16] + [17] * 7)["rule_3"].any()
+    assert not chart([17] * 4 + [15] + [17] * 4)["rule_3"].any()
+
+
+def test_rule_4_six_increasing_or_decreasing() -> None:
+    p = chart([16, 10, 11, 12, 13, 14, 15, 16])
+    assert list(p["rule_4"]) == [False] + [True] * 7
+    assert "6 of meer opeenvolgende punten steeds stijgend" in p.loc[1, "description"]
+    down = chart([22, 21, 20, 19, 18, 17])
+    assert down["rule_4"].all()
+    assert "dalend" in down.loc[0, "description"]
+
+
+def test_rule_4_not_triggered_by_five_or_a_tie() -> None:
+    assert not chart([16, 11, 12, 13, 14, 15])["rule_4"].any()  # 16 -> 11 falls: run of 5
+    assert not chart([10, 11, 12, 12, 13, 14])["rule_4"].any()
+
+
+def test_missing_value_breaks_runs_and_is_not_zero() -> None:
+    p = chart([17] * 4 + [math.nan] + [17] * 4)
+    assert not p["rule_3"].any()
+    assert math.isnan(p.loc[4, "count"])
+    # As 0 it would lie below the lower limit (4); missing, it signals nothing.
+    assert not p.loc[4, "signal"] and p.loc[4, "description"] == ""
+    # Increasing through a gap does not count either.
+    assert not chart([10, 11, 12, math.nan, 13, 14, 15])["rule_4"].any()
+    # Two of three beyond 2σ do not span a missing point.
+    assert not chart([25, math.nan, 25])["rule_2"].any()
+
+
+def test_absent_month_breaks_runs() -> None:
+    baseline = pd.Series(BASELINE, index=pd.date_range("2019-01-01", periods=12, freq="MS"))
+    eight = pd.date_range("2020-01-01", periods=8, freq="MS")
+    # Eight consecutive months above the center trigger rule 3 ...
+    full = pd.concat([baseline, pd.Series([17.0] * 8, index=eight)])
+    assert control_chart(full, baseline=slice("2019-01", "2019-12")).points["rule_3"].sum() == 8
+    # ... but not when May 2020 is absent from the index (a gap, not a zero).
+    with_gap = pd.date_range("2020-01-01", periods=9, freq="MS").delete(4)
+    gapped = pd.concat([baseline, pd.Series([17.0] * 8, index=with_gap)])
+    assert not control_chart(gapped, baseline=slice("2019-01", "2019-12")).points["rule_3"].any()
+
+
+def test_period_index_and_unsorted_input() -> None:
+    index = pd.period_range("2020-01", periods=20, freq="M")
+    counts = pd.Series(BASELINE + [17.0] * 8, index=index).iloc[::-1]
+    cc = control_chart(counts, baseline=slice("2020-01", "2020-12"))
+    assert cc.points.index.is_monotonic_increasing
+    assert cc.points["rule_3"].sum() == 8
+    assert len(cc.signals) == 8
+
+
+def test_empty_baseline_is_data_error() -> None:
+    index = pd.date_range("2020-01-01", periods=3, freq="MS")
+    counts = pd.Series([math.nan, math.nan, 5.0], index=index)
+    with pytest.raises(DataError):
+        control_chart(counts, baseline=slice("2020-01", "2020-02"))
+
+
+def test_date_object_index_with_date_slice_baseline() -> None:
+    months = [date(2021, 1, 1) + pd.DateOffset(months=i) for i in range(20)]
+    index = [m.date() for m in months]
+    counts = pd.Series(BASELINE + [17.0] * 8, index=index)
+    cc = control_chart(counts, baseline=slice(index[0], index[11]))
+    assert cc.center == 16 and cc.n_baseline == 12
+    assert cc.points["rule_3"].sum() == 8
