@@ -123,6 +123,30 @@ def ingest(
         table.add_row(load.table_id, how, ", ".join(load.vintages), _fmt_int(load.rows), months,
                       _fmt_int(load.suppressed_cells), str(load.provisional_months))
     console.print(table)
+    for line in report.geography:
+        console.print(f"Geladen: {line}")
+    for line in report.warnings:
+        console.print(f"[yellow]Let op:[/] {line}")
+
+
+@app.command()
+def regions(warehouse: WarehouseOpt = None) -> None:
+    """Toon de districten met hun gemeenten, en controleer ze tegen de politiecijfers in het warehouse."""
+    from veiligheidsbeeld.errors import DataError
+    from veiligheidsbeeld.regions import regions_overview_text
+    from veiligheidsbeeld.warehouse import db
+    from veiligheidsbeeld.warehouse.geography import regions_overview_for_warehouse
+
+    settings = settings_for(warehouse)
+
+    def overview() -> str:
+        try:
+            with db.reader(settings.paths.resolved().warehouse) as con:
+                return regions_overview_for_warehouse(con, settings.area).to_text()
+        except DataError:
+            return regions_overview_text(settings.area) + "\n(Nog geen warehouse: niet gecontroleerd tegen de politiecijfers.)"
+
+    console.print(run_safely(overview), highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -89,6 +89,21 @@ class AreaSettings:
 
 
 @dataclass(frozen=True)
+class GeographySettings:
+    """Denominators (CBS) and boundaries (PDOK) fetched with the ingest."""
+
+    fetch_denominators: bool = True
+    #: Which denominator tables: any of "bevolking", "huishoudens", "woningvoorraad".
+    denominator_tables: tuple[str, ...] = ("bevolking", "huishoudens", "woningvoorraad")
+    #: Years of the "Kerncijfers wijken en buurten" tables; empty: the last two years of police data.
+    wijk_buurt_years: tuple[int, ...] = ()
+    fetch_boundaries: bool = True
+    boundary_levels: tuple[str, ...] = ("gemeente", "wijk")
+    #: Local boundary files per level ("gemeente" = "path/to/file.topojson"), used instead of PDOK.
+    boundary_files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Paths:
     root: Path = Path(".")
     raw: Path = Path("data/raw")
@@ -108,6 +123,7 @@ class Paths:
 class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     area: AreaSettings = field(default_factory=AreaSettings)
+    geography: GeographySettings = field(default_factory=GeographySettings)
     paths: Paths = field(default_factory=Paths)
 
     def with_paths(self, **kwargs: Any) -> "Settings":
@@ -141,7 +157,7 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
         elif isinstance(default, Path):
             value = Path(value)
         elif isinstance(default, dict):
-            value = {k: tuple(v) for k, v in value.items()}
+            value = {k: (tuple(v) if isinstance(v, list) else v) for k, v in value.items()}
         elif default is not None and not isinstance(value, type(default)) and not (
             isinstance(default, float) and isinstance(value, int)
         ):
@@ -179,7 +195,7 @@ def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
             raise ConfigError(f"Configuratiebestand '{path}' bestaat niet.") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Configuratiebestand '{path}' is geen geldige TOML: {exc}") from None
-    sections = {"ingest": IngestSettings, "area": AreaSettings, "paths": Paths}
+    sections = {"ingest": IngestSettings, "area": AreaSettings, "geography": GeographySettings, "paths": Paths}
     unknown = set(data) - set(sections)
     if unknown:
         raise ConfigError(f"Onbekende sectie(s) in configuratie: {', '.join(sorted(unknown))}.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from veiligheidsbeeld.config import Settings, police_table
-from veiligheidsbeeld.errors import SourceError
+from veiligheidsbeeld.errors import SourceError, VeiligheidsbeeldError
 from veiligheidsbeeld.sources.odata import CbsApiSource, ODataSource, SnapshotSource
 from veiligheidsbeeld.sources.politie import ProgressCallback, PullResult, fetch_meta, plan_pull, run_pull
 from veiligheidsbeeld.sources.raw_archive import RawArchive
@@ -27,6 +27,8 @@ class IngestReport:
     pulls: list[PullResult] = field(default_factory=list)
     loads: list[LoadSummary] = field(default_factory=list)
     imported: dict[str, list[str]] = field(default_factory=dict)
+    geography: list[str] = field(default_factory=list)  # Dutch lines: what was loaded
+    warnings: list[str] = field(default_factory=list)  # Dutch lines: what is missing, and why
 
 
 def area_gemeenten(settings: Settings) -> list[str]:
@@ -64,7 +66,14 @@ def run_ingest(
     tables: Sequence[str] | None = None,
     gemeenten: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    cbs_source: ODataSource | None = None,
 ) -> IngestReport:
+    """Pull and load the police tables, then districts, lineage, denominators and boundaries.
+
+    ``source``: ``'api'``/None (live), a directory (snapshot or another ``data/raw``), or an
+    ``ODataSource``. ``cbs_source`` overrides where the CBS denominators come from (default: the
+    live CBS API, or the snapshot directory when ``source`` is one).
+    """
     paths = settings.paths.resolved()
     archive = RawArchive(paths.raw)
     table_ids = [police_table(t).table_id for t in (tables or settings.ingest.tables)]
@@ -89,4 +98,69 @@ def run_ingest(
             report.loads.append(
                 load_police_table(con, archive, police_table(table_id), provisional_months=settings.ingest.provisional_months)
             )
+        if not isinstance(opened, RawArchive):
+            snapshot_dir = Path(source) if isinstance(source, (str, Path)) and str(source) != "api" else None
+            load_geography(con, settings, report, cbs_source=cbs_source, snapshot_dir=snapshot_dir)
     return report
+
+
+def _years_of_police_data(report: IngestReport, start_year: int) -> list[int]:
+    last = max((load.last_month for load in report.loads if load.last_month), default=None)
+    return list(range(start_year, (last.year if last else start_year) + 1))
+
+
+def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source: ODataSource | None = None,
+                   snapshot_dir: Path | None = None) -> None:
+    """Districts, lineage, denominators and boundaries. A missing denominator or boundary source is
+    a warning, not a failure: the police figures are still loaded, and every rate that lacks its
+    denominator is flagged in the reports."""
+    from veiligheidsbeeld.sources import boundaries as bnd
+    from veiligheidsbeeld.sources.denominators import DenominatorSettings, pull_denominators
+    from veiligheidsbeeld.warehouse import geography
+
+    geo = settings.geography
+    paths = settings.paths.resolved()
+    n = geography.load_area_districts(con, settings.area)
+    geography.load_lineage(con)
+    report.geography.append(f"{n} gemeenten in de districten van {settings.area.eenheid_naam}")
+    gemeenten = area_gemeenten(settings)
+    years = _years_of_police_data(report, settings.ingest.start_year)
+    offline = snapshot_dir is not None
+
+    if geo.fetch_denominators:
+        wijk_years = geo.wijk_buurt_years or tuple(years[-2:])
+        den_settings = DenominatorSettings(tables=geo.denominator_tables, wijk_buurt_years=wijk_years)
+        try:
+            cbs = cbs_source or (SnapshotSource(snapshot_dir) if offline else CbsApiSource(
+                den_settings.catalog_url, retries=settings.ingest.retries,
+                backoff_seconds=settings.ingest.backoff_seconds, timeout_seconds=settings.ingest.timeout_seconds,
+            ))
+            frame = pull_denominators(cbs, gemeenten, years, paths.raw, den_settings)
+            rows = geography.load_denominators(con, frame)
+            report.geography.append(f"{rows} noemers (inwoners, huishoudens, woningen) voor {years[0]}–{years[-1]}")
+        except VeiligheidsbeeldError as exc:
+            report.warnings.append(f"Noemers niet bijgewerkt: {exc}")
+
+    if geo.fetch_boundaries:
+        for level in geo.boundary_levels:
+            local = geo.boundary_files.get(level) or (_snapshot_boundary_file(snapshot_dir, level, settings.area.layout_year) if snapshot_dir else None)
+            if offline and local is None:
+                report.warnings.append(
+                    f"Geen {level}grenzen in de snapshot (verwacht boundaries/{level}_{settings.area.layout_year}.topojson, "
+                    f".geojson of .gpkg); kaarten van dat niveau ontbreken."
+                )
+                continue
+            try:
+                gdf = bnd.get_boundaries(level, settings.area.layout_year, paths.raw, local_path=local, gemeente_codes=gemeenten)
+                rows = geography.load_boundaries(con, gdf, str(local or "PDOK"))
+                report.geography.append(f"{rows} {level}grenzen ({settings.area.layout_year})")
+            except VeiligheidsbeeldError as exc:
+                report.warnings.append(f"{level.capitalize()}grenzen niet bijgewerkt: {exc}")
+
+
+def _snapshot_boundary_file(root: Path, level: str, year: int) -> Path | None:
+    for suffix in (".topojson", ".geojson", ".json", ".gpkg"):
+        candidate = root / "boundaries" / f"{level}_{year}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
