@@ -31,3 +31,41 @@ def shared_dir() -> Path:
 def _no_user_config(monkeypatch):
     # Tests never pick up a developer's own veiligheidsbeeld.toml.
     monkeypatch.delenv("VEILIGHEIDSBEELD_CONFIG", raising=False)
+
+
+# --- synthetic police snapshot and the local OData stub (veiligheidsbeeld.testing) -----------
+
+SMALL_GEMEENTEN = ("GM1773", "GM0177")  # Olst-Wijhe and Raalte: small, so fixtures stay fast
+
+
+@pytest.fixture(scope="session")
+def small_police_snapshot(tmp_path_factory, shared_dir) -> Path:
+    """Both police tables for two small gemeenten, 2022-01 … 2023-12, in the cbsodata layout.
+
+    NL00 is the real national series; gemeente/wijk/buurt rows are synthetic. Shared by the whole
+    session: treat it as read-only (copy it before changing anything)."""
+    from veiligheidsbeeld.testing.synthetic import build_police_snapshot
+
+    root = tmp_path_factory.mktemp("small_police_snapshot")
+    build_police_snapshot(
+        root,
+        shared_dir=shared_dir,
+        gemeenten=SMALL_GEMEENTEN,
+        start="2022-01",
+        end="2023-12",
+        codes={"47022NED": ("0.0.0", "1.1.1", "1.4.6")},
+    )
+    return root
+
+
+@pytest.fixture
+def cbsodata_http():
+    """cbsodata pointed at plain http (for the stub on 127.0.0.1); restored afterwards."""
+    import cbsodata
+
+    previous = cbsodata.options.use_https
+    cbsodata.options.use_https = False
+    try:
+        yield cbsodata
+    finally:
+        cbsodata.options.use_https = previous

@@ -1,0 +1,1664 @@
+"""A local OData v3 stub of the CBS police API, for tests and benchmarks.
+
+:class:`StubODataServer` serves a snapshot root in the layout ``<root>/<TABLE_ID>/<Entity>.json``
+(what ``cbsodata.download_data(table_id, dir=...)`` writes) on ``127.0.0.1``, with the URL shapes
+of the real service:
+
+* ``/ODataFeed/odata/<table>/<Entity>`` -- the bulk feed: pages of ``page_size`` rows, each with an
+  ``odata.nextLink`` while more rows follow;
+* ``/ODataApi/odata/<table>/<Entity>`` -- the API: refuses a result of more than 10,000 rows
+  (HTTP 400) unless ``$top`` is at most 10,000, and never pages;
+* ``/<prefix>/<table>/`` -- the table root listing every entity (``cbsodata.download_data`` starts
+  there).
+
+Query options ``$format=json``, ``$select``, ``$top``, ``$skip``, ``$inlinecount`` and ``$filter``
+(a real parser: ``eq ne gt ge lt le and or not``, parentheses, string/number/boolean/null literals,
+``substringof``, ``startswith``, ``endswith``, ``tolower``, ``toupper``, ``trim``, ``length``).
+
+Big data entities are loaded into a pandas DataFrame once per file version (string columns as
+categoricals, so a filter is evaluated per distinct value and gathered by code), and the matching
+row numbers of each ``(file, $filter)`` are cached so paging through one query costs one slice and
+the JSON encoding of one page. Faults (:class:`Fault`) make the server misbehave on purpose.
+
+Run it in the foreground with ``python -m veiligheidsbeeld.testing.odata_stub DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import operator
+import re
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+log = logging.getLogger(__name__)
+
+FEED_PREFIX = "ODataFeed/odata"
+API_PREFIX = "ODataApi/odata"
+CATALOG_PREFIX = "ODataCatalog"
+#: The real API refuses a single result of more than this many rows.
+API_MAX_ROWS = 10_000
+TYPED = "TypedDataSet"
+UNTYPED = "UntypedDataSet"
+#: Metadata entities in the order the real table root lists them (others follow alphabetically).
+_ENTITY_ORDER = ("TableInfos", UNTYPED, TYPED, "DataProperties", "CategoryGroups")
+#: Files at least this large are read with the streaming arrow reader instead of ``json.load``.
+ARROW_MIN_BYTES = 4 * 1024 * 1024
+_MISSING_UNTYPED = "."
+_UNTYPED_MIN_WIDTH = 8
+
+JSON_CONTENT_TYPE = "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"
+
+FaultKind = Literal[
+    "status", "slow", "drop", "truncate", "invalid_json", "loop_nextlink", "foreign_nextlink"
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "status",
+    "slow",
+    "drop",
+    "truncate",
+    "invalid_json",
+    "loop_nextlink",
+    "foreign_nextlink",
+)
+
+
+# ============================================================================================
+# $filter: tokenizer, parser, vectorized evaluation
+# ============================================================================================
+
+
+class FilterError(ValueError):
+    """A ``$filter`` that cannot be parsed or evaluated (served as HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: "Node"
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: Literal["and", "or"]
+    left: "Node"
+    right: "Node"
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: "Node"
+    right: "Node"
+
+
+Node = Lit | Prop | Call | Not | BoolOp | Compare
+
+_COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
+_KEYWORD_LITERALS: dict[str, bool | None] = {"true": True, "false": False, "null": None}
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<str>'(?:[^']|'')*')
+  | (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_./]*)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<comma>,)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN_RE.match(text, pos)
+        if match is None:
+            if text[pos] == "'":
+                raise FilterError(f"unterminated string literal at position {pos}")
+            raise FilterError(f"unexpected character {text[pos]!r} at position {pos}")
+        kind = match.lastgroup or ""
+        if kind != "ws":
+            tokens.append(_Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(_Token("eof", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent with OData v3 precedence: ``not`` > comparison > ``and`` > ``or``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.i]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def is_word(self, *words: str) -> bool:
+        token = self.peek()
+        return token.kind == "ident" and token.text in words
+
+    def expect(self, kind: str) -> _Token:
+        token = self.take()
+        if token.kind != kind:
+            found = token.text or "end of filter"
+            raise FilterError(f"expected {kind} at position {token.pos}, found {found!r}")
+        return token
+
+    def parse(self) -> Node:
+        node = self.parse_or()
+        if self.peek().kind != "eof":
+            token = self.peek()
+            raise FilterError(f"unexpected {token.text!r} at position {token.pos}")
+        return node
+
+    def parse_or(self) -> Node:
+        node = self.parse_and()
+        while self.is_word("or"):
+            self.take()
+            node = BoolOp("or", node, self.parse_and())
+        return node
+
+    def parse_and(self) -> Node:
+        node = self.parse_comparison()
+        while self.is_word("and"):
+            self.take()
+            node = BoolOp("and", node, self.parse_comparison())
+        return node
+
+    def parse_comparison(self) -> Node:
+        node = self.parse_unary()
+        while self.is_word(*_COMPARISONS):
+            op = self.take().text
+            node = Compare(op, node, self.parse_unary())
+        return node
+
+    def parse_unary(self) -> Node:
+        if self.is_word("not"):
+            self.take()
+            return Not(self.parse_unary())
+        return self.parse_primary()
+
+    def parse_primary(self) -> Node:
+        token = self.take()
+        if token.kind == "lparen":
+            node = self.parse_or()
+            self.expect("rparen")
+            return node
+        if token.kind == "str":
+            return Lit(token.text[1:-1].replace("''", "'"))
+        if token.kind == "num":
+            return Lit(_parse_number(token.text))
+        if token.kind == "ident":
+            if token.text in _KEYWORD_LITERALS:
+                return Lit(_KEYWORD_LITERALS[token.text])
+            if token.text in ("and", "or", *_COMPARISONS):
+                raise FilterError(f"operator {token.text!r} without left operand at position {token.pos}")
+            if self.peek().kind == "lparen":
+                self.take()
+                args: list[Node] = []
+                if self.peek().kind != "rparen":
+                    args.append(self.parse_or())
+                    while self.peek().kind == "comma":
+                        self.take()
+                        args.append(self.parse_or())
+                self.expect("rparen")
+                return Call(token.text, tuple(args))
+            return Prop(token.text)
+        found = token.text or "end of filter"
+        raise FilterError(f"unexpected {found!r} at position {token.pos}")
+
+
+def _parse_number(text: str) -> int | float:
+    body = text.rstrip("mMdDfFlL")
+    if re.fullmatch(r"-?\d+", body):
+        return int(body)
+    return float(body)
+
+
+_PARSE_CACHE: OrderedDict[str, Node] = OrderedDict()
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_filter(text: str) -> Node:
+    """Parse an OData v3 ``$filter`` expression into an AST (cached)."""
+    with _PARSE_LOCK:
+        node = _PARSE_CACHE.get(text)
+        if node is not None:
+            _PARSE_CACHE.move_to_end(text)
+            return node
+    node = _Parser(text).parse()
+    with _PARSE_LOCK:
+        _PARSE_CACHE[text] = node
+        while len(_PARSE_CACHE) > 256:
+            _PARSE_CACHE.popitem(last=False)
+    return node
+
+
+# -- evaluation values -----------------------------------------------------------------------
+# A column with few distinct values (the dimension keys) is evaluated once per distinct value and
+# then gathered by code, so `(Regio eq 'a' or Regio eq 'b' ...)` costs one pass over the rows.
+
+
+@dataclass(frozen=True)
+class _DictCol:
+    """Dictionary-encoded column: ``cats[codes]``, code -1 is null."""
+
+    codes: np.ndarray
+    cats: np.ndarray  # object array of distinct values
+
+
+@dataclass(frozen=True)
+class _CatMask:
+    """A boolean per category of one dictionary column (not yet gathered to rows)."""
+
+    codes: np.ndarray
+    catbool: np.ndarray
+    null_value: bool
+
+    def rows(self) -> np.ndarray:
+        extended = np.append(self.catbool, self.null_value)  # code -1 picks the last element
+        return extended[self.codes]
+
+
+_Value = Any  # _DictCol | pd.Series | _CatMask | np.ndarray (bool rows) | python scalar
+
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+_FLIPPED = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _scalar_compare(op: str, left: Any, right: Any) -> bool:
+    """OData null semantics: ``null eq null`` is true, ``ne`` is its negation, order ops are false."""
+    if left is None or right is None:
+        if op == "eq":
+            return left is None and right is None
+        if op == "ne":
+            return not (left is None and right is None)
+        return False
+    if isinstance(left, str) != isinstance(right, str) or isinstance(left, bool) != isinstance(right, bool):
+        if op in ("eq", "ne"):
+            # Different types never compare equal; ordering them is a client error.
+            return op == "ne"
+        raise FilterError(f"cannot compare {left!r} and {right!r} with {op}")
+    return bool(_PY_OPS[op](left, right))
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+class _Evaluator:
+    def __init__(self, frame: "_Frame") -> None:
+        self.frame = frame
+
+    def rows(self, node: Node) -> np.ndarray:
+        return self.to_rows(self.eval(node), "filter")
+
+    # -- conversions ------------------------------------------------------------------------
+    def to_rows(self, value: _Value, what: str) -> np.ndarray:
+        n = self.frame.n
+        if isinstance(value, _CatMask):
+            return value.rows()
+        if isinstance(value, np.ndarray) and value.dtype == bool:
+            return value
+        if isinstance(value, (bool, np.bool_)):
+            return np.full(n, bool(value))
+        if isinstance(value, pd.Series) and pd.api.types.is_bool_dtype(value.dtype):
+            return value.to_numpy(dtype=bool, na_value=False)
+        raise FilterError(f"{what} is not a boolean expression")
+
+    def as_series(self, value: _Value) -> pd.Series:
+        if isinstance(value, pd.Series):
+            return value
+        if isinstance(value, _DictCol):
+            return pd.Series(np.append(value.cats, None)[value.codes], dtype=object)
+        if isinstance(value, (_CatMask, np.ndarray)):
+            return pd.Series(self.to_rows(value, "operand"))
+        return pd.Series([value] * self.frame.n, dtype=object)
+
+    # -- nodes ------------------------------------------------------------------------------
+    def eval(self, node: Node) -> _Value:
+        if isinstance(node, Lit):
+            return node.value
+        if isinstance(node, Prop):
+            return self.frame.column_value(node.name)
+        if isinstance(node, Not):
+            return self.negate(self.eval(node.operand))
+        if isinstance(node, BoolOp):
+            return self.boolean(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Compare):
+            return self.compare(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Call):
+            return self.call(node.name, [self.eval(a) for a in node.args])
+        raise FilterError(f"unsupported expression {node!r}")
+
+    def negate(self, value: _Value) -> _Value:
+        if isinstance(value, (bool, np.bool_)):
+            return not value
+        if isinstance(value, _CatMask):
+            return _CatMask(value.codes, ~value.catbool, not value.null_value)
+        return ~self.to_rows(value, "operand of 'not'")
+
+    def boolean(self, op: str, left: _Value, right: _Value) -> _Value:
+        combine = np.logical_and if op == "and" else np.logical_or
+        if isinstance(left, (bool, np.bool_)) and isinstance(right, (bool, np.bool_)):
+            return bool(combine(left, right))
+        if isinstance(left, _CatMask) and isinstance(right, _CatMask) and left.codes is right.codes:
+            # Same dimension on both sides: combine per category, gather once later.
+            null_value = bool(combine(left.null_value, right.null_value))
+            return _CatMask(left.codes, combine(left.catbool, right.catbool), null_value)
+        return combine(self.to_rows(left, f"operand of '{op}'"), self.to_rows(right, f"operand of '{op}'"))
+
+    def compare(self, op: str, left: _Value, right: _Value) -> _Value:
+        left_scalar = not isinstance(left, (_DictCol, pd.Series, _CatMask, np.ndarray))
+        right_scalar = not isinstance(right, (_DictCol, pd.Series, _CatMask, np.ndarray))
+        if left_scalar and right_scalar:
+            return _scalar_compare(op, left, right)
+        if left_scalar:
+            left, right, op = right, left, _FLIPPED[op]
+            right_scalar = True
+        if right_scalar:
+            return self.compare_scalar(op, left, right)
+        # Column against column (rare): elementwise on object values.
+        lhs = self.as_series(left).to_numpy(dtype=object)
+        rhs = self.as_series(right).to_numpy(dtype=object)
+        return np.fromiter(
+            (_scalar_compare(op, _nan_to_none(a), _nan_to_none(b)) for a, b in zip(lhs, rhs)),
+            dtype=bool,
+            count=len(lhs),
+        )
+
+    def compare_scalar(self, op: str, column: _Value, literal: Any) -> _Value:
+        if isinstance(column, (_CatMask, np.ndarray)):
+            if not isinstance(literal, bool) or op not in ("eq", "ne"):
+                raise FilterError(f"a boolean expression can only be compared with true/false ({op} {literal!r})")
+            keep = literal if op == "eq" else not literal
+            return column if keep else self.negate(column)
+        if isinstance(column, _DictCol):
+            catbool = np.fromiter(
+                (_scalar_compare(op, _nan_to_none(c), literal) for c in column.cats),
+                dtype=bool,
+                count=len(column.cats),
+            )
+            return _CatMask(column.codes, catbool, _scalar_compare(op, None, literal))
+        series: pd.Series = column
+        if literal is None:
+            if op == "eq":
+                return series.isna().to_numpy(dtype=bool)
+            if op == "ne":
+                return series.notna().to_numpy(dtype=bool)
+            return np.zeros(self.frame.n, dtype=bool)
+        numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+        if numeric and not _is_number(literal):
+            if op in ("eq", "ne"):
+                return np.full(self.frame.n, op == "ne")
+            raise FilterError(f"cannot compare a numeric property with {literal!r}")
+        if numeric or pd.api.types.is_bool_dtype(series.dtype):
+            result = _PY_OPS[op](series, literal)
+            na_value = op == "ne"
+            out = result.to_numpy(dtype=bool, na_value=na_value)
+            if op == "ne":
+                out |= series.isna().to_numpy(dtype=bool)
+            else:
+                out &= series.notna().to_numpy(dtype=bool)
+            return out
+        values = series.to_numpy(dtype=object)
+        return np.fromiter(
+            (_scalar_compare(op, _nan_to_none(v), literal) for v in values), dtype=bool, count=len(values)
+        )
+
+    # -- functions --------------------------------------------------------------------------
+    def call(self, name: str, args: list[_Value]) -> _Value:
+        lowered = name.lower()
+        if lowered == "substringof":
+            self._arity(name, args, 2)
+            needle, haystack = args
+            return self._string_predicate(haystack, needle, lambda h, n: n in h, name)
+        if lowered == "startswith":
+            self._arity(name, args, 2)
+            return self._string_predicate(args[0], args[1], lambda h, n: h.startswith(n), name)
+        if lowered == "endswith":
+            self._arity(name, args, 2)
+            return self._string_predicate(args[0], args[1], lambda h, n: h.endswith(n), name)
+        transforms: dict[str, Callable[[str], Any]] = {
+            "tolower": str.lower,
+            "toupper": str.upper,
+            "trim": str.strip,
+            "length": len,
+        }
+        if lowered in transforms:
+            self._arity(name, args, 1)
+            return self._string_transform(args[0], transforms[lowered], name)
+        raise FilterError(f"unsupported function {name!r}")
+
+    @staticmethod
+    def _arity(name: str, args: list[_Value], n: int) -> None:
+        if len(args) != n:
+            raise FilterError(f"{name} takes {n} arguments, got {len(args)}")
+
+    @staticmethod
+    def _check_str(value: Any, name: str) -> None:
+        if value is not None and not isinstance(value, str):
+            raise FilterError(f"{name} expects text, got {value!r}")
+
+    def _string_predicate(self, subject: _Value, arg: _Value, test: Callable[[str, str], bool], name: str) -> _Value:
+        def one(s: Any, a: Any) -> bool:
+            s, a = _nan_to_none(s), _nan_to_none(a)
+            self._check_str(s, name)
+            self._check_str(a, name)
+            return False if s is None or a is None else test(s, a)
+
+        subject_scalar = not isinstance(subject, (_DictCol, pd.Series, np.ndarray, _CatMask))
+        arg_scalar = not isinstance(arg, (_DictCol, pd.Series, np.ndarray, _CatMask))
+        if subject_scalar and arg_scalar:
+            return one(subject, arg)
+        if isinstance(subject, _DictCol) and arg_scalar:
+            catbool = np.fromiter((one(c, arg) for c in subject.cats), dtype=bool, count=len(subject.cats))
+            return _CatMask(subject.codes, catbool, False)
+        lhs = self.as_series(subject).to_numpy(dtype=object)
+        rhs = self.as_series(arg).to_numpy(dtype=object)
+        return np.fromiter((one(s, a) for s, a in zip(lhs, rhs)), dtype=bool, count=len(lhs))
+
+    def _string_transform(self, subject: _Value, fn: Callable[[str], Any], name: str) -> _Value:
+        def one(s: Any) -> Any:
+            s = _nan_to_none(s)
+            self._check_str(s, name)
+            return None if s is None else fn(s)
+
+        if isinstance(subject, _DictCol):
+            # Transformed categories may collide (trim): fine, they are only looked up by code.
+            return _DictCol(subject.codes, np.array([one(c) for c in subject.cats], dtype=object))
+        if isinstance(subject, pd.Series):
+            return pd.Series([one(v) for v in subject.to_numpy(dtype=object)], dtype=object)
+        if isinstance(subject, (_CatMask, np.ndarray)):
+            raise FilterError(f"{name} expects text, got a boolean expression")
+        return one(subject)
+
+
+def evaluate_filter(frame: "_Frame", text: str) -> np.ndarray:
+    """Boolean row mask of ``$filter`` ``text`` over ``frame``."""
+    return _Evaluator(frame).rows(parse_filter(text))
+
+
+def filter_records(records: Sequence[Mapping[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The rows of ``records`` that match ``$filter`` ``text`` (the stub's evaluator, for tests)."""
+    frame = _Frame.from_records(list(records))
+    mask = evaluate_filter(frame, text)
+    return [dict(records[i]) for i in np.flatnonzero(mask)]
+
+
+# ============================================================================================
+# Entity frames: a DataFrame for filtering plus a fast page encoder
+# ============================================================================================
+
+
+class _Frame:
+    """One entity's rows. ``df`` holds typed columns (strings as categoricals) for filtering; pages
+    are produced either from the original records (small files, exact round trip) or column-wise
+    from numpy arrays (big files, no per-row Python objects kept)."""
+
+    def __init__(
+        self,
+        columns: list[str],
+        df: pd.DataFrame,
+        records: list[dict[str, Any]] | None,
+        numeric: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        self.columns = columns
+        self.df = df
+        self.records = records
+        self.n = len(df)
+        self.dict_cols: dict[str, _DictCol] = {}
+        for col in columns:
+            if isinstance(df[col].dtype, pd.CategoricalDtype):
+                cat = df[col].cat
+                cats = np.asarray(cat.categories.to_numpy(dtype=object), dtype=object)
+                self.dict_cols[col] = _DictCol(cat.codes.to_numpy(), cats)
+        # Column-wise page encoding: (values, null mask) per non-dictionary column.
+        self._numeric: dict[str, tuple[np.ndarray, np.ndarray]] = dict(numeric or {})
+        self._untyped_width: dict[str, int] = {}
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]]) -> "_Frame":
+        columns: list[str] = []
+        seen: set[str] = set()
+        for record in records:
+            if record.keys() == seen:  # the common case: a C-level set comparison
+                continue
+            for key in record:
+                if key not in seen:
+                    seen.add(key)
+                    columns.append(key)
+        data: dict[str, Any] = {}
+        for col in columns:
+            values = [r.get(col) for r in records]
+            data[col] = _typed_series(values)
+        df = pd.DataFrame(data, columns=columns) if columns else pd.DataFrame(index=range(len(records)))
+        return cls(columns, df, records)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> "_Frame":
+        data: dict[str, Any] = {}
+        numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, column in zip(table.column_names, table.columns):
+            combined = column.combine_chunks()
+            if pa.types.is_dictionary(combined.type):
+                codes = combined.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+                cats = combined.dictionary.to_pylist()
+                codes = codes.astype(np.int16 if len(cats) < 32_000 else np.int32, copy=False)
+                data[name] = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+                continue
+            mask = combined.is_null().to_numpy(zero_copy_only=False)
+            if pa.types.is_null(combined.type):
+                values = np.zeros(len(combined), dtype=np.float64)
+                data[name] = pd.arrays.FloatingArray(values, mask)
+            elif pa.types.is_integer(combined.type):
+                values = combined.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+                data[name] = pd.arrays.IntegerArray(values, mask)
+            elif pa.types.is_floating(combined.type):
+                values = combined.fill_null(0.0).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                data[name] = pd.arrays.FloatingArray(values, mask)
+            elif pa.types.is_boolean(combined.type):
+                values = combined.fill_null(False).to_numpy(zero_copy_only=False)
+                data[name] = pd.arrays.BooleanArray(values, mask)
+            else:
+                raise ValueError(f"unsupported column type {combined.type} for {name}")
+            numeric[name] = (values, mask)
+        df = pd.DataFrame(data, columns=table.column_names)
+        return cls(list(table.column_names), df, None, numeric)
+
+    # -- filter support ---------------------------------------------------------------------
+    def column_value(self, name: str) -> _DictCol | pd.Series:
+        if name in self.dict_cols:
+            return self.dict_cols[name]
+        if name in self.df.columns:
+            return self.df[name]
+        raise FilterError(f"Could not find a property named '{name}'")
+
+    # -- typed <-> untyped --------------------------------------------------------------------
+    def measure_columns(self, topics: Iterable[str] | None) -> list[str]:
+        """Topic columns (from DataProperties) or, without metadata, the numeric columns but ID."""
+        if topics is not None:
+            return [c for c in self.columns if c in set(topics)]
+        return [
+            c
+            for c in self.columns
+            if c != "ID"
+            and c not in self.dict_cols
+            and pd.api.types.is_numeric_dtype(self.df[c].dtype)
+            and not pd.api.types.is_bool_dtype(self.df[c].dtype)
+        ]
+
+    def untyped_width(self, col: str) -> int:
+        width = self._untyped_width.get(col)
+        if width is None:
+            series = self.df[col]
+            longest = 0
+            if self.n and series.notna().any():
+                longest = max(len(_format_number(series.min())), len(_format_number(series.max())))
+            width = max(_UNTYPED_MIN_WIDTH, longest)
+            self._untyped_width[col] = width
+        return width
+
+    def typed_from_untyped(self, measures: Sequence[str]) -> "_Frame":
+        """The typed view of an UntypedDataSet: padded number strings to numbers, '.' to null."""
+        if self.records is not None:
+            records = []
+            for record in self.records:
+                converted = dict(record)
+                for col in measures:
+                    if col in converted:
+                        converted[col] = _parse_untyped(converted[col])
+                records.append(converted)
+            return _Frame.from_records(records)
+        data = {c: self.df[c] for c in self.columns}
+        numeric = dict(self._numeric)
+        for col in measures:
+            if col not in self.dict_cols:
+                continue
+            dc = self.dict_cols[col]
+            parsed = [_parse_untyped(v) for v in dc.cats] + [None]
+            floats = any(isinstance(v, float) for v in parsed)
+            lookup_mask = np.array([v is None for v in parsed], dtype=bool)
+            lookup = np.array([0 if v is None else v for v in parsed], dtype=np.float64 if floats else np.int64)
+            values, mask = lookup[dc.codes], lookup_mask[dc.codes]
+            data[col] = pd.arrays.FloatingArray(values, mask) if floats else pd.arrays.IntegerArray(values, mask)
+            numeric[col] = (values, mask)
+        return _Frame(list(self.columns), pd.DataFrame(data, columns=self.columns), None, numeric)
+
+    # -- page encoding ----------------------------------------------------------------------
+    def page(
+        self, idx: np.ndarray, select: Sequence[str] | None, untyped: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        cols = list(select) if select else self.columns
+        untyped_set = set(untyped)
+        if self.records is not None:
+            out = []
+            for i in idx.tolist():
+                record = self.records[i]
+                row = record if not select and not untyped_set else {c: record.get(c) for c in cols}
+                if untyped_set:
+                    row = {c: (self._to_untyped(c, v) if c in untyped_set else v) for c, v in row.items()}
+                out.append(row)
+            return out
+        lists: list[list[Any]] = []
+        for col in cols:
+            if col in self.dict_cols:
+                dc = self.dict_cols[col]
+                values = np.append(dc.cats, None)[dc.codes[idx]].tolist()
+            else:
+                raw, mask = self._numeric[col]
+                values = raw[idx].tolist()
+                for j in np.flatnonzero(mask[idx]).tolist():
+                    values[j] = None
+            if col in untyped_set:
+                values = [self._to_untyped(col, v) for v in values]
+            lists.append(values)
+        return [dict(zip(cols, row)) for row in zip(*lists)]
+
+    def _to_untyped(self, col: str, value: Any) -> Any:
+        width = self.untyped_width(col)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return _MISSING_UNTYPED.rjust(width)
+        if isinstance(value, str):
+            return value
+        return _format_number(value).rjust(width)
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _parse_untyped(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text in ("", _MISSING_UNTYPED):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return value
+
+
+def _typed_series(values: list[Any]) -> Any:
+    """A column for filtering: strings as categorical, ints as nullable Int64, else object."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if types == {str}:
+        present = [v for v in values if v is not None]
+        return pd.Categorical(values, categories=pd.Index(sorted(set(present)), dtype=object))
+    if types == {bool}:
+        return pd.array(values, dtype="boolean")
+    if types == {int}:
+        return pd.array(values, dtype="Int64")
+    if types == {int, float} or types == {float}:
+        return pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+    if not types:
+        return pd.array(values, dtype="Float64") if values else pd.array([], dtype=object)
+    return pd.Series(values, dtype=object)
+
+
+# -- reading entity files -----------------------------------------------------------------------
+
+
+def _ndjson_blocks(fh: io.BufferedReader, block_size: int = 64 << 20) -> Iterable[bytes]:
+    """A JSON list with one record per line (``[\\n{...},\\n{...}\\n]``) as NDJSON blocks.
+
+    Every block ends at a newline, so the ``,`` that separates two records sits right before a
+    newline inside the block and is stripped there (JSON strings cannot hold a raw newline).
+    Raises ValueError when the file is not laid out that way."""
+    carry = b""
+    started = closed = False
+    while True:
+        chunk = fh.read(block_size)
+        at_eof = not chunk
+        data = carry + chunk
+        carry = b""
+        if not started:
+            data = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not data:
+                if at_eof:
+                    raise ValueError("empty file")
+                continue  # only whitespace so far
+            if not data.startswith(b"["):
+                raise ValueError("not a JSON list")
+            data, started = data[1:], True
+        if not at_eof:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+        tail = data[-256:].rstrip()  # look at the end only: stripping a whole block copies it
+        if closed:
+            if data.strip():
+                raise ValueError("data after the end of the JSON list")
+            data = b""
+        elif tail.endswith(b"]"):
+            # A record line ends in '}' or '},'; a block ending in ']' closes the list.
+            closed = True
+            data = data.rstrip()[:-1] + b"\n"
+        if data:
+            if b"\r" in data:
+                data = data.replace(b",\r\n", b"\n")
+            yield data.replace(b",\n", b"\n")
+        if at_eof:
+            if not closed:
+                raise ValueError("JSON list is not closed")
+            return
+
+
+def _arrow_schema_from_sample(path: Path) -> pa.Schema | None:
+    """Column types from the first lines, or None when the file is not one record per line."""
+    types: dict[str, pa.DataType | None] = {}
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"["):
+        return None
+    lines = text[1:].split(b"\n")[:-1]  # the last piece may be cut off
+    sampled = 0
+    for line in lines:
+        line = line.strip().rstrip(b",")
+        if not line:
+            continue
+        if line == b"]":
+            break
+        if not (line.startswith(b"{") and line.endswith(b"}")):
+            return None
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        for key, value in record.items():
+            known = types.get(key)
+            if value is None:
+                types.setdefault(key, None)
+            elif isinstance(value, bool):
+                types[key] = pa.bool_()
+            elif isinstance(value, int):
+                types[key] = known if known is not None and pa.types.is_floating(known) else pa.int64()
+            elif isinstance(value, float):
+                types[key] = pa.float64()
+            elif isinstance(value, str):
+                types[key] = pa.string()
+            else:
+                return None  # nested values: not a flat data entity
+        sampled += 1
+        if sampled >= 2000:
+            break
+    if not sampled:
+        return None
+    return pa.schema([(k, t if t is not None else pa.float64()) for k, t in types.items()])
+
+
+def _read_arrow(path: Path) -> pa.Table | None:
+    """Stream a one-record-per-line JSON list into an arrow table, strings dictionary-encoded per
+    batch (keeps peak memory near the encoded size). None when the file has another layout."""
+    schema = _arrow_schema_from_sample(path)
+    if schema is None:
+        return None
+    encoded_schema = pa.schema(
+        [(f.name, pa.dictionary(pa.int32(), pa.string()) if pa.types.is_string(f.type) else f.type) for f in schema]
+    )
+    batches: list[pa.RecordBatch] = []
+    read_options = pa_json.ReadOptions(block_size=4 << 20, use_threads=True)
+    parse_options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    try:
+        with path.open("rb") as fh:
+            for block in _ndjson_blocks(fh):
+                part = pa_json.read_json(pa.BufferReader(block), read_options=read_options, parse_options=parse_options)
+                for batch in part.to_batches():
+                    arrays = [
+                        pc.dictionary_encode(col) if pa.types.is_string(col.type) else col for col in batch.columns
+                    ]
+                    batches.append(pa.RecordBatch.from_arrays(arrays, schema=encoded_schema))
+                del part, block
+    except (pa.ArrowInvalid, ValueError, OSError) as exc:
+        log.debug("arrow read of %s failed (%s); falling back to json.load", path, exc)
+        return None
+    table = pa.Table.from_batches(batches, schema=encoded_schema)
+    return table.unify_dictionaries()
+
+
+def load_frame(path: Path, *, prefer_arrow: bool | None = None) -> _Frame:
+    """Load an entity file (a JSON list of flat dicts, or ``{"value": [...]}``) as a frame."""
+    use_arrow = path.stat().st_size >= ARROW_MIN_BYTES if prefer_arrow is None else prefer_arrow
+    if use_arrow:
+        table = _read_arrow(path)
+        if table is not None:
+            return _Frame.from_arrow(table)
+    with path.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        data = data["value"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ValueError(f"{path} is not a JSON list of objects")
+    return _Frame.from_records(data)
+
+
+# ============================================================================================
+# Snapshot store: tables, entities, cached frames and cached filter results
+# ============================================================================================
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_FileKey = tuple[str, int, int]
+_FrameKey = tuple[_FileKey, str]  # a file version and the view of it (typed, derived, ...)
+
+
+class _Store:
+    def __init__(self, root: Path, max_frames: int = 8, max_masks: int = 64) -> None:
+        self.root = Path(root)
+        self._frames: OrderedDict[_FrameKey, _Frame] = OrderedDict()
+        self._indices: OrderedDict[tuple[_FrameKey, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_locks: dict[_FrameKey, threading.Lock] = {}
+        self.max_frames = max_frames
+        self.max_masks = max_masks
+
+    def tables(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
+    def table_dir(self, table_id: str) -> Path:
+        direct = self.root / table_id
+        if direct.is_dir():
+            return direct
+        for name in self.tables():
+            if name.lower() == table_id.lower():
+                return self.root / name
+        raise _HTTPError(404, f"Table '{table_id}' does not exist.")
+
+    def entities(self, table_id: str) -> list[str]:
+        directory = self.table_dir(table_id)
+        present = {p.stem for p in directory.glob("*.json")}
+        if TYPED in present or UNTYPED in present:
+            present |= {TYPED, UNTYPED}
+        ordered = [e for e in _ENTITY_ORDER if e in present]
+        dimension_order = self._dimension_order(directory)
+        ordered += [e for e in dimension_order if e in present and e not in ordered]
+        ordered += sorted(present - set(ordered))
+        return ordered
+
+    def _dimension_order(self, directory: Path) -> list[str]:
+        path = directory / "DataProperties.json"
+        if not path.is_file():
+            return []
+        try:
+            props = self.frame_for_file(path, "DataProperties").records or []
+        except (ValueError, OSError):
+            return []
+        return [str(p.get("Key")) for p in props if str(p.get("Type", "")).endswith("Dimension")]
+
+    def topics(self, directory: Path) -> list[str] | None:
+        path = directory / "DataProperties.json"
+        if not path.is_file():
+            return None
+        props = self.frame_for_file(path, "DataProperties").records or []
+        return [str(p.get("Key")) for p in props if p.get("Type") == "Topic"]
+
+    @staticmethod
+    def file_key(path: Path) -> _FileKey:
+        stat = path.stat()
+        return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    def frame_for_file(self, path: Path, view: str, build: Callable[[], _Frame] | None = None) -> _Frame:
+        key = (self.file_key(path), view)
+        with self._lock:
+            frame = self._frames.get(key)
+            if frame is not None:
+                self._frames.move_to_end(key)
+                return frame
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        with load_lock:  # concurrent first requests for one big file load it once
+            with self._lock:
+                frame = self._frames.get(key)
+            if frame is None:
+                started = time.perf_counter()
+                frame = build() if build is not None else load_frame(path)
+                log.debug("loaded %s (%s): %d rows in %.2fs", path, view, frame.n, time.perf_counter() - started)
+                with self._lock:
+                    self._frames[key] = frame
+                    while len(self._frames) > self.max_frames:
+                        self._frames.popitem(last=False)
+                    self._load_locks.pop(key, None)
+        return frame
+
+    def entity(self, table_id: str, entity: str) -> tuple[_Frame, _FrameKey, list[str], str]:
+        """The frame of an entity, the frame's cache key, the columns to serve as untyped strings
+        and the entity's canonical name."""
+        directory = self.table_dir(table_id)
+        name = self._entity_name(directory, entity)
+        path = directory / f"{name}.json"
+        if path.is_file():
+            return self.frame_for_file(path, name), (self.file_key(path), name), [], name
+        if name == UNTYPED and (directory / f"{TYPED}.json").is_file():
+            typed_path = directory / f"{TYPED}.json"
+            frame = self.frame_for_file(typed_path, TYPED)
+            return frame, (self.file_key(typed_path), TYPED), frame.measure_columns(self.topics(directory)), name
+        if name == TYPED and (directory / f"{UNTYPED}.json").is_file():
+            untyped_path = directory / f"{UNTYPED}.json"
+            topics = self.topics(directory)
+
+            def build() -> _Frame:
+                raw = self.frame_for_file(untyped_path, UNTYPED)
+                measures = topics if topics is not None else _guess_untyped_measures(raw)
+                return raw.typed_from_untyped(measures)
+
+            view = "typed-from-untyped"
+            frame = self.frame_for_file(untyped_path, view, build)
+            return frame, (self.file_key(untyped_path), view), [], name
+        raise _HTTPError(404, f"Resource not found for the segment '{entity}'.")
+
+    def _entity_name(self, directory: Path, entity: str) -> str:
+        names = {p.stem for p in directory.glob("*.json")} | {TYPED, UNTYPED}
+        if entity in names:
+            return entity
+        for name in names:
+            if name.lower() == entity.lower():
+                return name
+        raise _HTTPError(404, f"Resource not found for the segment '{entity}'.")
+
+    def indices(self, frame: _Frame, frame_key: _FrameKey, filter_text: str | None) -> np.ndarray | None:
+        """Matching row numbers of a filter (None: all rows), cached per frame and filter, so that
+        paging through one query evaluates it once."""
+        if not filter_text:
+            return None
+        key = (frame_key, filter_text)
+        with self._lock:
+            found = self._indices.get(key)
+            if found is not None:
+                self._indices.move_to_end(key)
+                return found
+        mask = evaluate_filter(frame, filter_text)
+        rows = np.flatnonzero(mask)
+        rows = rows.astype(np.int32 if frame.n < 2**31 else np.int64, copy=False)
+        with self._lock:
+            self._indices[key] = rows
+            while len(self._indices) > self.max_masks:
+                self._indices.popitem(last=False)
+        return rows
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._indices.clear()
+
+
+def _guess_untyped_measures(frame: _Frame) -> list[str]:
+    measures = []
+    for col, dc in frame.dict_cols.items():
+        values = [str(v).strip() for v in dc.cats if v is not None]
+        if values and all(v == _MISSING_UNTYPED or re.fullmatch(r"-?\d+(\.\d+)?", v) for v in values):
+            measures.append(col)
+    return measures
+
+
+# ============================================================================================
+# Faults
+# ============================================================================================
+
+
+@dataclass
+class Fault:
+    """Make matching requests misbehave.
+
+    ``match`` is a substring of the request's path + query (raw or percent-decoded; None matches
+    every request). The first ``skip`` matching requests pass; then ``times`` matching requests
+    get the fault (-1: all of them). When several faults match, each counts the request and the
+    first one that is due is applied.
+
+    Kinds and their extras:
+      * ``status``: answer ``status`` (500/503/429/...) with a JSON error, and ``retry_after`` as the
+        Retry-After header when given;
+      * ``slow``: sleep ``seconds`` before answering normally (to trigger client time-outs);
+      * ``drop``: send the headers with the full Content-Length, then ``fraction`` of the body,
+        then close the connection;
+      * ``truncate``: send ``fraction`` of the body with a matching Content-Length (invalid JSON);
+      * ``invalid_json``: a complete 200 response whose body is not JSON (a proxy's HTML page);
+      * ``loop_nextlink``: ``odata.nextLink`` points to the requested URL itself;
+      * ``foreign_nextlink``: ``odata.nextLink`` points to another table's TypedDataSet
+        (``other_table``, default: another table of the snapshot or ``00000NED``).
+    """
+
+    kind: FaultKind
+    match: str | None = None
+    times: int = 1
+    skip: int = 0
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 5.0
+    fraction: float = 0.5
+    other_table: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if self.times < -1 or self.skip < 0:
+            raise ValueError("times must be >= -1 and skip >= 0")
+        if not 0.0 <= self.fraction < 1.0:
+            raise ValueError("fraction must be in [0, 1)")
+
+
+@dataclass
+class _ArmedFault:
+    """A fault with its own counters, so one Fault object can be re-armed in a later run."""
+
+    fault: Fault
+    seen: int = 0
+    applied: int = 0
+
+    def matches(self, raw: str, decoded: str) -> bool:
+        m = self.fault.match
+        return m is None or m in raw or m in decoded
+
+    def due(self) -> bool:
+        if self.seen <= self.fault.skip:
+            return False
+        return self.fault.times == -1 or self.applied < self.fault.times
+
+
+@dataclass(frozen=True)
+class AppliedFault:
+    kind: str
+    request: str
+    at: float
+
+
+# ============================================================================================
+# HTTP
+# ============================================================================================
+
+
+@dataclass
+class _Response:
+    status: int
+    payload: dict[str, Any] | None = None
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _error_payload(message: str) -> dict[str, Any]:
+    # The shape of an OData v3 error from the CBS service.
+    return {"odata.error": {"code": "", "message": {"lang": "nl-NL", "value": message}}}
+
+
+class _App:
+    """Turns (path, query) into a response; knows nothing about sockets or faults."""
+
+    def __init__(self, server: "StubODataServer") -> None:
+        self.server = server
+
+    def handle(self, path: str, query: list[tuple[str, str]]) -> _Response:
+        try:
+            return self._route(path, query)
+        except _HTTPError as exc:
+            return _Response(exc.status, _error_payload(exc.message))
+        except FilterError as exc:
+            return _Response(400, _error_payload(f"Syntax error in $filter: {exc}"))
+
+    def _route(self, path: str, query: list[tuple[str, str]]) -> _Response:
+        parts = [s for s in unquote(path).split("/") if s]
+        if len(parts) >= 1 and parts[0].lower() == CATALOG_PREFIX.lower():
+            return self._catalog(parts[1:], query)
+        if len(parts) < 3:
+            raise _HTTPError(404, f"No service at '{path}'.")
+        prefix_key = f"{parts[0]}/{parts[1]}".lower()
+        if prefix_key == FEED_PREFIX.lower():
+            prefix = FEED_PREFIX
+        elif prefix_key == API_PREFIX.lower():
+            prefix = API_PREFIX
+        else:
+            raise _HTTPError(404, f"No service at '{path}'.")
+        table = parts[2]
+        rest = parts[3:]
+        store = self.server._store
+        table_dir = store.table_dir(table)
+        table = table_dir.name
+        if not rest:
+            return self._table_root(prefix, table)
+        if len(rest) > 1:
+            raise _HTTPError(404, f"Resource not found for the segment '{rest[1]}'.")
+        if rest[0].startswith("$"):
+            raise _HTTPError(404, f"'{rest[0]}' is not supported by the stub.")
+        return self._entity(prefix, table, rest[0], query)
+
+    def _table_root(self, prefix: str, table: str) -> _Response:
+        base = f"{self.server.base_url}/{prefix}/{table}"
+        entities = self.server._store.entities(table)
+        payload = {
+            "odata.metadata": f"{base}/$metadata",
+            "value": [{"name": name, "url": f"{base}/{name}"} for name in entities],
+        }
+        return _Response(200, payload)
+
+    def _catalog(self, rest: list[str], query: list[tuple[str, str]]) -> _Response:
+        if rest != ["Tables"]:
+            raise _HTTPError(404, "Only ODataCatalog/Tables is served by the stub.")
+        records = []
+        for table in self.server._store.tables():
+            infos = self.server._store.table_dir(table) / "TableInfos.json"
+            if infos.is_file():
+                frame = self.server._store.frame_for_file(infos, "TableInfos")
+                for info in frame.records or []:
+                    records.append({**info, "Identifier": info.get("Identifier", table)})
+        frame = _Frame.from_records(records)
+        options = _QueryOptions.parse(query, frame)
+        idx = np.arange(frame.n)
+        if options.filter:
+            idx = np.flatnonzero(evaluate_filter(frame, options.filter))
+        idx = idx[options.skip :]
+        if options.top is not None:
+            idx = idx[: options.top]
+        base = f"{self.server.base_url}/{CATALOG_PREFIX}"
+        return _Response(200, {"odata.metadata": f"{base}/$metadata#Tables", "value": frame.page(idx, options.select)})
+
+    def _entity(self, prefix: str, table: str, entity: str, query: list[tuple[str, str]]) -> _Response:
+        store = self.server._store
+        frame, frame_key, untyped_cols, canonical = store.entity(table, entity)
+        options = _QueryOptions.parse(query, frame)
+        matched = store.indices(frame, frame_key, options.filter)
+        total = frame.n if matched is None else len(matched)
+        start = min(options.skip, total)
+        available = total - start
+        if options.top is not None:
+            available = min(available, options.top)
+
+        if prefix == API_PREFIX:
+            if available > API_MAX_ROWS and (options.top is None or options.top > API_MAX_ROWS):
+                raise _HTTPError(
+                    400,
+                    f"De opgevraagde gegevens bevatten {available} rijen; het maximum per request is "
+                    f"{API_MAX_ROWS}. Beperk de selectie met $filter of gebruik $top en $skip, of "
+                    f"gebruik de bulk-feed ({FEED_PREFIX}).",
+                )
+            count = available
+        else:
+            count = min(available, self.server.page_size)
+
+        stop = start + count
+        idx = np.arange(start, stop) if matched is None else matched[start:stop]
+        rows = frame.page(idx, options.select, untyped_cols)
+        base = f"{self.server.base_url}/{prefix}/{table}"
+        payload: dict[str, Any] = {"odata.metadata": f"{base}/$metadata#{table}/{canonical}"}
+        if options.inlinecount:
+            payload["odata.count"] = str(total)
+        payload["value"] = rows
+        if prefix == FEED_PREFIX and count < available:
+            remaining_top = None if options.top is None else options.top - count
+            payload["odata.nextLink"] = self.server.feed_url(
+                table, canonical, options.filter, options.select, stop, remaining_top
+            )
+        return _Response(200, payload)
+
+
+@dataclass
+class _QueryOptions:
+    filter: str | None = None
+    select: list[str] | None = None
+    top: int | None = None
+    skip: int = 0
+    inlinecount: bool = False
+
+    @classmethod
+    def parse(cls, query: list[tuple[str, str]], frame: _Frame) -> "_QueryOptions":
+        options = cls()
+        for key, value in query:
+            name = key.lower()
+            if name == "$format":
+                if value.lower() != "json":
+                    raise _HTTPError(415, f"The stub only serves $format=json, not {value!r}.")
+            elif name == "$filter":
+                options.filter = value.strip() or None
+            elif name == "$select":
+                items = [v.strip() for v in value.split(",") if v.strip()]
+                if items and items != ["*"]:
+                    unknown = [v for v in items if v not in frame.columns] if frame.n or frame.columns else []
+                    if unknown:
+                        raise _HTTPError(400, f"Could not find a property named '{unknown[0]}'.")
+                    options.select = items
+            elif name in ("$top", "$skip"):
+                try:
+                    number = int(value)
+                except ValueError:
+                    raise _HTTPError(400, f"Invalid value {value!r} for {key}.") from None
+                if number < 0:
+                    raise _HTTPError(400, f"{key} must not be negative.")
+                if name == "$top":
+                    options.top = number
+                else:
+                    options.skip = number
+            elif name == "$inlinecount":
+                options.inlinecount = value == "allpages"
+            elif name.startswith("$"):
+                raise _HTTPError(400, f"Query option {key} is not supported by the stub.")
+        return options
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_HTTPServer"
+    server_version = "veiligheidsbeeld-odata-stub/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        stub = self.server.stub
+        try:
+            self._serve(stub)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout):
+            self.close_connection = True  # the client went away (e.g. after its own time-out)
+
+    def _serve(self, stub: "StubODataServer") -> None:
+        raw = self.path
+        split = urlsplit(raw)
+        decoded_query = unquote(split.query.replace("+", " "))
+        decoded = unquote(split.path) + (f"?{decoded_query}" if split.query else "")
+        stub._record_request(decoded)
+        if stub.latency > 0 and stub._stopping.wait(stub.latency):
+            return
+        fault = stub._pick_fault(raw, decoded)
+        if fault is not None:
+            stub._log_fault(fault, decoded)
+            if fault.kind == "status":
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                message = f"Stub fault: HTTP {fault.status}"
+                self._send(_Response(fault.status, _error_payload(message), headers=headers))
+                return
+            if fault.kind == "slow":
+                if stub._stopping.wait(fault.seconds):
+                    return
+        try:
+            response = stub._app.handle(split.path, parse_qsl(split.query, keep_blank_values=True))
+        except Exception as exc:  # noqa: BLE001 - a stub bug must still answer, not hang the client
+            log.exception("stub failed on %s", decoded)
+            response = _Response(500, _error_payload(f"Stub error: {exc}"))
+        if fault is not None and response.payload is not None and "value" in response.payload:
+            if fault.kind == "loop_nextlink":
+                response.payload["odata.nextLink"] = f"{stub.base_url}{raw}"
+            elif fault.kind == "foreign_nextlink":
+                response.payload["odata.nextLink"] = stub.feed_url(stub._other_table(split.path, fault), TYPED)
+        body = response.encode()
+        if fault is not None and fault.kind == "invalid_json":
+            body = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>proxy error</body></html>"
+        if fault is not None and fault.kind == "truncate":
+            body = body[: min(int(len(body) * fault.fraction), max(len(body) - 1, 0))]
+        if fault is not None and fault.kind == "drop":
+            part = min(int(len(body) * fault.fraction), max(len(body) - 1, 0))
+            self._send_headers(response, len(body))
+            stub._add_bytes(part)  # counted before writing, so a client that saw it sees the count
+            self.wfile.write(body[:part])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._send(response, body)
+
+    def _send_headers(self, response: _Response, length: int) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        self.send_header("Content-Length", str(length))
+        self.send_header("DataServiceVersion", "3.0;")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _send(self, response: _Response, body: bytes | None = None) -> None:
+        data = response.encode() if body is None else body
+        self._send_headers(response, len(data))
+        self.server.stub._add_bytes(len(data))  # before writing: the client may read the counters next
+        self.wfile.write(data)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], stub: "StubODataServer") -> None:
+        self.stub = stub
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        # Keep-alive connections would otherwise keep being served after stop().
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+# ============================================================================================
+# Public server
+# ============================================================================================
+
+
+class StubODataServer:
+    """A local OData v3 server over a snapshot root (``<root>/<TABLE_ID>/<Entity>.json``).
+
+    Use as a context manager (or call :meth:`start` / :meth:`stop`)::
+
+        with StubODataServer(root, page_size=1000) as server:
+            cbsodata.options.use_https = False
+            cbsodata.get_meta("47022NED", "Perioden", catalog_url=server.catalog_url)
+    """
+
+    def __init__(
+        self,
+        snapshot_root: Path,
+        *,
+        page_size: int = 10_000,
+        latency: float = 0.0,
+        faults: list[Fault] | None = None,
+        port: int = 0,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self._store = _Store(Path(snapshot_root))
+        self.page_size = page_size
+        self.latency = latency
+        self._port = port
+        self._lock = threading.Lock()
+        self._faults: list[_ArmedFault] = [_ArmedFault(f) for f in faults or []]
+        self._requests_log: list[str] = []
+        self._faults_log: list[AppliedFault] = []
+        self._request_count = 0
+        self._bytes_sent = 0
+        self._stopping = threading.Event()
+        self._app = _App(self)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "StubODataServer":
+        if self._httpd is not None:
+            return self
+        self._stopping.clear()
+        self._httpd = _HTTPServer(("127.0.0.1", self._port), self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="odata-stub", daemon=True
+        )
+        self._thread.start()
+        log.info("OData stub serving %s at %s", self._store.root, self.base_url)
+        return self
+
+    def stop(self) -> None:
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping for latency or a slow fault
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> "StubODataServer":
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (for the command line)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the stub server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def catalog_url(self) -> str:
+        """``127.0.0.1:PORT``: pass as ``catalog_url`` to cbsodata (with ``use_https = False``)."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.catalog_url}"
+
+    def feed_url(
+        self,
+        table: str,
+        entity: str,
+        filter_text: str | None = None,
+        select: Sequence[str] | None = None,
+        skip: int | None = None,
+        top: int | None = None,
+    ) -> str:
+        params: list[tuple[str, str]] = [("$format", "json")]
+        if filter_text:
+            params.append(("$filter", filter_text))
+        if select:
+            params.append(("$select", ",".join(select)))
+        if top is not None:
+            params.append(("$top", str(top)))
+        if skip:
+            params.append(("$skip", str(skip)))
+        query = urlencode(params, quote_via=quote, safe="$',()")
+        return f"{self.base_url}/{FEED_PREFIX}/{table}/{entity}?{query}"
+
+    # -- runtime changes --------------------------------------------------------------------
+    @property
+    def snapshot_root(self) -> Path:
+        return self._store.root
+
+    def set_snapshot(self, snapshot_root: Path) -> None:
+        """Serve another snapshot root from the next request on."""
+        self._store = _Store(Path(snapshot_root), self._store.max_frames, self._store.max_masks)
+
+    def set_faults(self, faults: Sequence[Fault] | None) -> None:
+        """Replace the faults (their counters start from zero)."""
+        with self._lock:
+            self._faults = [_ArmedFault(f) for f in faults or []]
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._request_count = 0
+            self._bytes_sent = 0
+            self._requests_log.clear()
+            self._faults_log.clear()
+
+    # -- counters ---------------------------------------------------------------------------
+    @property
+    def request_count(self) -> int:
+        with self._lock:
+            return self._request_count
+
+    @property
+    def bytes_sent(self) -> int:
+        with self._lock:
+            return self._bytes_sent
+
+    @property
+    def requests_log(self) -> list[str]:
+        """Percent-decoded path + query of every request so far (a copy)."""
+        with self._lock:
+            return list(self._requests_log)
+
+    @property
+    def faults_log(self) -> list[AppliedFault]:
+        with self._lock:
+            return list(self._faults_log)
+
+    # -- internals used by the handler --------------------------------------------------------
+    def _record_request(self, decoded: str) -> None:
+        with self._lock:
+            self._request_count += 1
+            self._requests_log.append(decoded)
+
+    def _add_bytes(self, n: int) -> None:
+        with self._lock:
+            self._bytes_sent += n
+
+    def _pick_fault(self, raw: str, decoded: str) -> Fault | None:
+        chosen: Fault | None = None
+        with self._lock:
+            for armed in self._faults:
+                if not armed.matches(raw, decoded):
+                    continue
+                armed.seen += 1
+                if chosen is None and armed.due():
+                    armed.applied += 1
+                    chosen = armed.fault
+        return chosen
+
+    def _log_fault(self, fault: Fault, request: str) -> None:
+        log.info("stub fault %s on %s", fault.kind, request)
+        with self._lock:
+            self._faults_log.append(AppliedFault(fault.kind, request, time.time()))
+
+    def _other_table(self, path: str, fault: Fault) -> str:
+        if fault.other_table:
+            return fault.other_table
+        parts = [p for p in path.split("/") if p]
+        current = parts[2].lower() if len(parts) > 2 else ""
+        for table in self._store.tables():
+            if table.lower() != current:
+                return table
+        return "00000NED"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m veiligheidsbeeld.testing.odata_stub",
+        description="Serve a snapshot root (<DIR>/<TABLE_ID>/<Entity>.json) as a local OData v3 API.",
+    )
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free port)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds of delay per request")
+    parser.add_argument("--page-size", type=int, default=10_000, help="rows per bulk-feed page")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
+    if not args.directory.is_dir():
+        parser.error(f"{args.directory} is not a directory")
+    server = StubODataServer(args.directory, page_size=args.page_size, latency=args.latency, port=args.port)
+    server.start()
+    tables = ", ".join(server._store.tables()) or "(none)"
+    print(f"Serving {args.directory} ({tables}) at {server.base_url}", flush=True)
+    print(f"cbsodata: options.use_https = False; catalog_url='{server.catalog_url}'", flush=True)
+    print(f"bulk feed: {server.base_url}/{FEED_PREFIX}/<TABLE>/TypedDataSet?$format=json", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
