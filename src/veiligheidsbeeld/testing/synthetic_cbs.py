@@ -131,18 +131,22 @@ def _areas(regions: pd.DataFrame, gemeenten: Iterable[str]) -> list[_Area]:
     selected = list(dict.fromkeys(str(g).strip().upper() for g in gemeenten))
     if not selected:
         raise ValueError("no gemeenten given")
-    names = dict(zip(regions["code"], regions["Title"]))
+    codes = regions["code"].tolist()
+    titles = regions["Title"].tolist()
+    municipalities = regions["Municipality"].tolist()
+    names = dict(zip(codes, titles))
     unknown = [g for g in selected if not g.startswith("GM") or g not in names]
     if unknown:
         raise ValueError(f"unknown gemeente code(s): {', '.join(unknown)} (not in the region list; expected e.g. GM0153)")
-    out = []
-    for code in sorted(selected):
-        rows = regions[regions["Municipality"] == code]
-        kinds = rows["code"].str[:2]
-        wijken = tuple(sorted(zip(rows.loc[kinds == "WK", "code"], rows.loc[kinds == "WK", "Title"])))
-        buurten = tuple(sorted(zip(rows.loc[kinds == "BU", "code"], rows.loc[kinds == "BU", "Title"])))
-        out.append(_Area(code, names[code], wijken, buurten))
-    return out
+    members: dict[str, dict[str, list[tuple[str, str]]]] = {g: {"WK": [], "BU": []} for g in selected}
+    for code, title, municipality in zip(codes, titles, municipalities):
+        kind = code[:2]
+        if municipality in members and kind in ("WK", "BU"):
+            members[municipality][kind].append((code, title))
+    return [
+        _Area(code, names[code], tuple(sorted(members[code]["WK"])), tuple(sorted(members[code]["BU"])))
+        for code in sorted(selected)
+    ]
 
 
 # ============================================================================================
@@ -170,7 +174,7 @@ def _model(seed: int, area: _Area) -> _Model:
     # Bigger gemeenten have more buurten: about 1,800 inhabitants per buurt, with noise.
     raw = 1_800.0 * max(1, len(area.buurten)) * size.lognormal(0.0, 0.25)
     low = 6_000.0 * size.uniform(1.0, 1.3)
-    high = 180_000.0 * size.uniform(0.94, 1.0)
+    high = 168_000.0 * size.uniform(0.94, 1.0)  # ~180,000 after a decade of growth
     base = float(np.clip(raw, low, high))
 
     growth = _rng(seed, _TAG_GROWTH, area.number)
@@ -206,8 +210,8 @@ def _check_years(years: Iterable[int], what: str) -> list[int]:
 
 
 def _write_json(directory: Path, name: str, data: Any) -> None:
-    with (directory / f"{name}.json").open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+    # json.dumps (one shot) uses the C encoder; json.dump to a file does not.
+    (directory / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _dimension(i: int, key: str, title: str, kind: str = "Dimension") -> dict[str, Any]:
@@ -378,7 +382,9 @@ def _regions_entity(areas: Sequence[_Area]) -> list[dict[str, Any]]:
     return [{"Key": a.code, "Title": a.name, "Description": None} for a in areas]
 
 
-def _population_table(directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas) -> None:
+def _population_table(
+    directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas: Sequence[_Area]
+) -> None:
     spec = D.POPULATION
     props = [
         _dimension(0, "Geslacht", "Geslacht"),
@@ -396,8 +402,7 @@ def _population_table(directory: Path, models: Sequence[_Model], years: Sequence
         young, old = rng.uniform(0.19, 0.25), rng.uniform(0.17, 0.27)
         sex = np.array([1.0, men, 1.0 - men])
         age = np.array([1.0, young, 1.0 - young - old, old])
-        state = rng.dirichlet([47.0, 37.0, 5.0, 8.0]) * 1.0
-        state = np.concatenate([[1.0], state])
+        state = np.concatenate([[1.0], rng.dirichlet([47.0, 37.0, 5.0, 8.0])])
         for year in years:
             p1 = m.at(m.population, year)
             avg = (p1 + m.at(m.population, year + 1)) / 2.0
@@ -438,7 +443,9 @@ def _population_table(directory: Path, models: Sequence[_Model], years: Sequence
     )
 
 
-def _households_table(directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas) -> None:
+def _households_table(
+    directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas: Sequence[_Area]
+) -> None:
     spec = D.HOUSEHOLDS
     props = [
         _dimension(0, "LeeftijdReferentiepersoon", "Leeftijd referentiepersoon"),
@@ -529,7 +536,9 @@ def _mutations(begin: int, end: int, rng: np.random.Generator) -> dict[str, int]
     }
 
 
-def _dwellings_table(directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas) -> None:
+def _dwellings_table(
+    directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas: Sequence[_Area]
+) -> None:
     spec = D.DWELLINGS
     props = [
         _dimension(0, "Gebruiksfunctie", "Gebruiksfunctie"),
@@ -568,7 +577,9 @@ def _dwellings_table(directory: Path, models: Sequence[_Model], years: Sequence[
     )
 
 
-def _monthly_population_table(directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas) -> None:
+def _monthly_population_table(
+    directory: Path, models: Sequence[_Model], years: Sequence[int], seed: int, modified: str, areas: Sequence[_Area]
+) -> None:
     spec = D.POPULATION_MONTHLY
     columns = (
         ("BevolkingAanHetBeginVanDePeriode_1", "Bevolking aan het begin van de periode"),
@@ -677,7 +688,7 @@ def _kwb_measure_key(year: int) -> str:
 
 
 def _kwb_table(
-    directory: Path, table_id: str, year: int, models: Sequence[_Model], regions: pd.DataFrame, seed: int, modified: str, areas
+    directory: Path, table_id: str, year: int, models: Sequence[_Model], regions: pd.DataFrame, seed: int, modified: str, areas: Sequence[_Area]
 ) -> None:
     dwellings_key = _kwb_measure_key(year)
     props = [
@@ -697,17 +708,16 @@ def _kwb_table(
     ]
     for p in props[1:5]:
         p["Datatype"] = "String"
-    by_code = regions.drop_duplicates("code").set_index("code")
+    descriptions = dict(zip(regions["code"].tolist(), regions["Description"].tolist())) if "Description" in regions else {}
     entity: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
 
     def add(code: str, kind: str, name: str, gemeente: _Area, values: dict[str, Any]) -> None:
-        source = by_code.loc[code] if code in by_code.index else None
         entity.append(
             {
                 "Key": _kwb_key(code),
                 "Title": name,
-                "Description": (source["Description"] or None) if source is not None and "Description" in by_code.columns else None,
+                "Description": descriptions.get(code) or None,
                 "Municipality": gemeente.code,
                 "DetailRegionCode": code,
             }
@@ -736,9 +746,12 @@ def _kwb_table(
         dwellings = np.rint(raw_dwellings * m.at(m.dwellings, year) / max(raw_dwellings.sum(), 1.0)).astype(np.int64)
         households = np.rint(inhabitants / shape.persons_per_household).astype(np.int64)
         men = np.rint(inhabitants * yearly.uniform(0.48, 0.52, n)).astype(np.int64)
+        # Suppressed (null) cells: only small buurten (smallest third, and under 1.5% of the
+        # gemeente), as with CBS; so the buurten still add up to about the gemeente.
         suppress = _rng(seed, _TAG_SUPPRESS, area.number, year)
-        hide_inh = suppress.random(n) < SUPPRESS_SHARE
-        hide_dw = suppress.random(n) < SUPPRESS_SHARE
+        small = inhabitants <= min(float(np.quantile(inhabitants, 1 / 3)), 0.015 * population)
+        hide_inh = small & (suppress.random(n) < 3 * SUPPRESS_SHARE)
+        hide_dw = small & (suppress.random(n) < 3 * SUPPRESS_SHARE)
 
         def values(idx: np.ndarray | list[int], hide_i: bool = False, hide_d: bool = False) -> dict[str, Any]:
             inh, dw = int(inhabitants[idx].sum()), int(dwellings[idx].sum())
@@ -759,13 +772,17 @@ def _kwb_table(
         gm_values[dwellings_key] = m.at(m.dwellings, year)
         add(area.code, "Gemeente", area.name, area, gm_values)
         index = {code: i for i, code in enumerate(shape.leaves)}
+        buurt_names = dict(area.buurten)
+        per_wijk: dict[str, list[str]] = {}
+        for code in shape.leaves:
+            per_wijk.setdefault("WK" + code[2:8], []).append(code)
         for wijk, wijk_name in area.wijken:
-            mine = [i for code, i in index.items() if code == wijk or (code.startswith("BU") and code[2:8] == wijk[2:])]
-            add(wijk, "Wijk", wijk_name, area, values(np.array(mine, dtype=np.int64)))
-            for code in sorted(c for c in index if c.startswith("BU") and c[2:8] == wijk[2:]):
-                name = by_code.loc[code, "Title"] if code in by_code.index else code
-                i = index[code]
-                add(code, "Buurt", name, area, values(np.array([i]), bool(hide_inh[i]), bool(hide_dw[i])))
+            mine = per_wijk.get(wijk, [])
+            add(wijk, "Wijk", wijk_name, area, values(np.array([index[c] for c in mine], dtype=np.int64)))
+            for code in mine:
+                if code.startswith("BU"):
+                    i = index[code]
+                    add(code, "Buurt", buurt_names[code], area, values(np.array([i]), bool(hide_inh[i]), bool(hide_dw[i])))
     label = f"Kerncijfers wijken en buurten {year}"
     _finish_table(
         directory,
