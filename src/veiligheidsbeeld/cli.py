@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -88,6 +89,9 @@ def ingest(
         str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap (cbsodata.download_data of data/raw).")
     ] = "api",
     tables: Annotated[str, typer.Option("--tables", help="Tabellen, komma-gescheiden.")] = "47022NED,47024NED",
+    gemeenten: Annotated[
+        Optional[str], typer.Option("--gemeenten", help="Alleen deze gemeenten (codes, komma-gescheiden); standaard de hele eenheid.")
+    ] = None,
     warehouse: WarehouseOpt = None,
     raw: RawOpt = None,
 ) -> None:
@@ -96,6 +100,7 @@ def ingest(
 
     settings = settings_for(warehouse, raw)
     table_ids = [t.strip() for t in tables.split(",") if t.strip()]
+    selected = [g.strip().upper() for g in gemeenten.split(",") if g.strip()] if gemeenten else None
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=False, disable=not err_console.is_terminal,
@@ -107,22 +112,24 @@ def ingest(
                 tasks[table_id] = bar.add_task(f"{table_id} ophalen", total=total)
             bar.update(tasks[table_id], completed=done, total=total)
 
-        report = run_safely(run_ingest, settings, source, tables=table_ids, progress=progress)
+        report = run_safely(run_ingest, settings, source, tables=table_ids, gemeenten=selected, progress=progress)
 
-    table = Table(title=f"Ingest klaar — bron: {report.source}")
-    for col in ("tabel", "pull", "vintage(s)", "rijen in warehouse", "maanden", "onderdrukte cellen", "voorlopige maanden"):
-        table.add_column(col)
+    console.print(f"[bold]Ingest klaar[/] — bron: {report.source}")
     pulls = {p.table_id: p for p in report.pulls}
     for load in report.loads:
         pull = pulls.get(load.table_id)
         if pull is not None:
-            how = f"{pull.kind}: {pull.reason} ({pull.partitions_fetched} partities opgehaald, {pull.partitions_reused} hervat)"
+            kind = {"full": "volledig", "incremental": "incrementeel", "skip": "overgeslagen"}.get(pull.kind, pull.kind)
+            how = f"{kind} ({pull.reason}); {pull.partitions_fetched} partities opgehaald, {pull.partitions_reused} hervat"
         else:
             how = f"geïmporteerd: {', '.join(report.imported.get(load.table_id, [])) or 'niets nieuws'}"
-        months = f"{load.first_month:%Y-%m} t/m {load.last_month:%Y-%m}" if load.first_month else "—"
-        table.add_row(load.table_id, how, ", ".join(load.vintages), _fmt_int(load.rows), months,
-                      _fmt_int(load.suppressed_cells), str(load.provisional_months))
-    console.print(table)
+        months = f"{load.first_month:%Y-%m} t/m {load.last_month:%Y-%m}" if load.first_month else "geen maanden"
+        console.print(
+            f"  {load.table_id}: {how}\n"
+            f"    vintage {', '.join(load.vintages)}; {_fmt_int(load.rows)} rijen; {months}; "
+            f"{_fmt_int(load.suppressed_cells)} onderdrukte cellen; {load.provisional_months} voorlopige maanden",
+            soft_wrap=True, highlight=False,
+        )
     for line in report.geography:
         console.print(f"Geladen: {line}")
     for line in report.warnings:
@@ -147,6 +154,57 @@ def regions(warehouse: WarehouseOpt = None) -> None:
             return regions_overview_text(settings.area) + "\n(Nog geen warehouse: niet gecontroleerd tegen de politiecijfers.)"
 
     console.print(run_safely(overview), highlight=False, soft_wrap=True)
+
+
+@doel_app.command("overlast")
+def doel_overlast(
+    region: Annotated[
+        Optional[str], typer.Option("--region", help="NL00, de eenheid (RE02), een district (VR05 of naam) of een gemeente (code of naam).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv of json.")] = "table",
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Overlast tegen het basisjaar: index, glijpad, rate ratio met 95%-interval, toets en status."""
+    from veiligheidsbeeld.analysis.overlast_doel import run_doel_overlast
+
+    typer.echo(run_safely(run_doel_overlast, settings_for(warehouse), region, fmt), nl=False)
+
+
+@report_app.command("tweewekelijks")
+def report_tweewekelijks(
+    datum: Annotated[
+        Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Rapportdatum (standaard vandaag).")
+    ] = None,
+    district: Annotated[
+        Optional[list[str]], typer.Option("--district", help="District (naam of code), herhaalbaar; standaard alle.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Aantal districten tegelijk (processen).")] = 1,
+    warehouse: WarehouseOpt = None,
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Map voor de rapporten (standaard reports).")] = None,
+) -> None:
+    """Tweewekelijkse woninginbraakanalyse: per district een HTML- en PDF-rapport, tabellen in Excel en CSV."""
+    from veiligheidsbeeld.reports.render import render_tweewekelijks
+
+    settings = settings_for(warehouse, reports=reports)
+    files = run_safely(render_tweewekelijks, settings, datum.date() if datum else None, district or None, workers=workers)
+    index = next((f for f in files if f.name == "index.html"), None)
+    console.print(f"{len(files)} bestanden geschreven in {files[0].parent if files else '-'}")
+    if index is not None:
+        console.print(f"Overzicht: {index}")
+
+
+@report_app.command("jaaranalyse")
+def report_jaaranalyse(
+    year: Annotated[int, typer.Option("--year", help="Het jaar van de analyse.")],
+    warehouse: WarehouseOpt = None,
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Uitvoermap (standaard reports/).")] = None,
+) -> None:
+    """De jaarlijkse strategische analyse voor de BBG, in reports/<jaar>/jaaranalyse/."""
+    from veiligheidsbeeld.reports.jaaranalyse import render_jaaranalyse
+
+    paths = run_safely(render_jaaranalyse, settings_for(warehouse, reports=reports), year)
+    for path in paths:
+        console.print(str(path))
 
 
 @app.command()

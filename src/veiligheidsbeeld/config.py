@@ -103,6 +103,69 @@ class GeographySettings:
     boundary_files: dict[str, str] = field(default_factory=dict)
 
 
+def _default_hic() -> dict[str, tuple[str, ...]]:
+    return {"Straatroof": ("1.4.6",), "Overval": ("1.4.7",), "Geweld": ("1.4.3", "1.4.4", "1.4.5")}
+
+
+@dataclass(frozen=True)
+class TweewekelijksSettings:
+    """Settings of the biweekly woninginbraak analysis (TOML section ``[tweewekelijks]``)."""
+
+    table_id: str = "47022NED"
+    crime_code: str = "1.1.1"
+    crime_label: str = "Woninginbraak"
+    #: High Impact Crime groups next to woninginbraak: label -> leaf codes summed per group.
+    hic: dict[str, tuple[str, ...]] = field(default_factory=_default_hic)
+    #: Donkere Dagen season (first and last month, inclusive; may wrap around the year end).
+    season_start_month: int = 10
+    season_end_month: int = 3
+    #: Rates per 1,000 dwellings for wijken and buurten only from this many dwellings on: with
+    #: fewer, one or two break-ins swing the rate wildly.
+    buurt_min_dwellings: int = 200
+    #: Control chart window and the months of it that set the centre line (the rest is judged).
+    control_chart_months: int = 36
+    control_chart_baseline_months: int = 24
+    #: Earlier years drawn next to the current one in the monthly series.
+    series_years: int = 3
+    alpha: float = 0.05
+    test_method: str = "etest"
+    per: int = 1000
+    top_n: int = 10
+    #: Denominator measure for rates (dwelling stock on 1 January).
+    dwellings_measure: str = "woningen"
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Woninginbraak first, then the HIC groups: label -> leaf codes."""
+        return {self.crime_label: (self.crime_code,), **{k: tuple(v) for k, v in self.hic.items()}}
+
+    def validate(self) -> TweewekelijksSettings:
+        for m in (self.season_start_month, self.season_end_month):
+            if not 1 <= m <= 12:
+                raise ConfigError(f"[tweewekelijks] seizoensmaand {m} bestaat niet; kies 1 t/m 12.")
+        if not 24 <= self.control_chart_months <= 60:
+            raise ConfigError("[tweewekelijks].control_chart_months moet tussen 24 en 60 liggen.")
+        if not 12 <= self.control_chart_baseline_months <= self.control_chart_months:
+            raise ConfigError(
+                "[tweewekelijks].control_chart_baseline_months moet minstens 12 zijn en niet groter dan "
+                "control_chart_months."
+            )
+        if not 0 < self.alpha < 0.5:
+            raise ConfigError("[tweewekelijks].alpha moet tussen 0 en 0,5 liggen (bijv. 0.05).")
+        if self.test_method not in ("etest", "exact-cond"):
+            raise ConfigError("[tweewekelijks].test_method moet 'etest' of 'exact-cond' zijn.")
+        if self.buurt_min_dwellings < 1 or self.top_n < 1 or self.series_years < 0:
+            raise ConfigError("[tweewekelijks]: buurt_min_dwellings en top_n moeten positief zijn.")
+        groups = self.groups()
+        if len(groups) != 1 + len(self.hic):
+            raise ConfigError(f"[tweewekelijks].hic mag geen groep '{self.crime_label}' bevatten.")
+        for label, codes in groups.items():
+            if not codes:
+                raise ConfigError(f"[tweewekelijks]: groep '{label}' heeft geen codes.")
+            if len(set(codes)) != len(codes):
+                raise ConfigError(f"[tweewekelijks]: groep '{label}' noemt een code dubbel.")
+        return self
+
+
 @dataclass(frozen=True)
 class Paths:
     root: Path = Path(".")
@@ -124,7 +187,11 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     area: AreaSettings = field(default_factory=AreaSettings)
     geography: GeographySettings = field(default_factory=GeographySettings)
+    tweewekelijks: TweewekelijksSettings = field(default_factory=TweewekelijksSettings)
     paths: Paths = field(default_factory=Paths)
+    #: The overlast target ([doel_overlast]: base_year, target_year, reduction, milestones);
+    #: validated by analysis.overlast_doel.OverlastTargetSettings. Empty: the strategy's targets.
+    doel_overlast: dict[str, Any] = field(default_factory=dict)
 
     def with_paths(self, **kwargs: Any) -> "Settings":
         return dataclasses.replace(self, paths=dataclasses.replace(self.paths, **kwargs))
@@ -178,6 +245,12 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("revision_window_months mag niet negatief zijn.")
     if ing.concurrency < 1:
         raise ConfigError("concurrency moet minstens 1 zijn.")
+    settings.tweewekelijks.validate()
+    if settings.doel_overlast:
+        # Imported here: the analysis package imports this module.
+        from veiligheidsbeeld.analysis.overlast_doel import OverlastTargetSettings
+
+        OverlastTargetSettings.from_mapping(settings.doel_overlast)
     return settings
 
 
@@ -195,12 +268,18 @@ def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
             raise ConfigError(f"Configuratiebestand '{path}' bestaat niet.") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Configuratiebestand '{path}' is geen geldige TOML: {exc}") from None
-    sections = {"ingest": IngestSettings, "area": AreaSettings, "geography": GeographySettings, "paths": Paths}
-    unknown = set(data) - set(sections)
+    sections = {
+        "ingest": IngestSettings,
+        "area": AreaSettings,
+        "geography": GeographySettings,
+        "tweewekelijks": TweewekelijksSettings,
+        "paths": Paths,
+    }
+    unknown = set(data) - set(sections) - {"doel_overlast"}
     if unknown:
         raise ConfigError(f"Onbekende sectie(s) in configuratie: {', '.join(sorted(unknown))}.")
     kwargs = {name: _build(cls, data.get(name, {}), name) for name, cls in sections.items()}
-    settings = Settings(**kwargs)
+    settings = Settings(**kwargs, doel_overlast=dict(data.get("doel_overlast", {})))
     overrides = {k: Path(v) for k, v in path_overrides.items() if v is not None}
     if overrides:
         settings = settings.with_paths(**overrides)

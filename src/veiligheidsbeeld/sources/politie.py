@@ -186,9 +186,12 @@ def region_groups(
     known_gm = sorted(c for c in by_code if c.startswith("GM"))
     unknown = [g for g in gemeenten if g not in by_code]
     if unknown:
+        shown = ", ".join(unknown[:10]) + (f" en {len(unknown) - 10} andere" if len(unknown) > 10 else "")
+        examples = ", ".join(known_gm[:10]) + (" …" if len(known_gm) > 10 else "")
         raise ConfigError(
-            f"Gemeentecode(s) {', '.join(unknown)} komen niet voor in tabel {meta.spec.table_id}. "
-            f"Geldige codes zijn bijvoorbeeld: {', '.join(known_gm[:12])} … ({len(known_gm)} gemeenten)."
+            f"{len(unknown)} van de {len(gemeenten)} gevraagde gemeenten komen niet voor in tabel "
+            f"{meta.spec.table_id} van deze bron: {shown}. De bron kent {len(known_gm)} gemeenten ({examples}). "
+            "Kies met --gemeenten alleen gemeenten die de bron heeft, of gebruik een volledige bron."
         )
     groups: dict[str, list[str]] = {}
     if include_nl and NL_CODE in by_code:

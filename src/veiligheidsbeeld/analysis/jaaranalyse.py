@@ -1,0 +1,590 @@
+"""The annual strategic analysis (jaaranalyse) for the Bestuurlijke Begeleidingsgroep.
+
+For year Y and the whole eenheid, with a chapter per district:
+
+* woninginbraak and the High Impact Crimes (the groups of the biweekly analysis,
+  :class:`~veiligheidsbeeld.analysis.woninginbraak.TweewekelijksSettings`) — totals, rates, change
+  against the previous year and against the comparison year (2013) with the Poisson test of
+  :func:`~veiligheidsbeeld.analysis.woninginbraak.compare_periods`, and the yearly series;
+* the municipal BBV indicators as *Waar staat je gemeente* defines them (:data:`BBV_INDICATORS`,
+  each per 1,000 inhabitants; the exact police crime codes are listed there);
+* the overlast target monitor (:mod:`~veiligheidsbeeld.analysis.overlast_doel`) up to December Y;
+* the national jeugdoverlast ranking (:mod:`~veiligheidsbeeld.analysis.jeugd_ranking`);
+* a short Dutch summary computed from those figures (:func:`summary_sentences`).
+
+Everything is computed here from the warehouse; the report module only draws and renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from veiligheidsbeeld.analysis.jeugd_ranking import RankingResult, RankingSettings, jeugd_ranking
+from veiligheidsbeeld.analysis.overlast_doel import (
+    TOTAL_CODE,
+    MonitorResult,
+    OverlastTargetSettings,
+    area_units,
+    complete_years,
+    overlast_monitor,
+    target_settings_for,
+)
+from veiligheidsbeeld.analysis.periods import Comparison, Period
+from veiligheidsbeeld.analysis.rates import rate_per
+from veiligheidsbeeld.analysis.woninginbraak import (
+    TweewekelijksSettings,
+    aggregate,
+    check_leaf_codes,
+    compare_periods,
+    group_counts,
+    options_from,
+    period_totals,
+)
+from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
+from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
+from veiligheidsbeeld.regions import District, districts_of, load_district_table
+from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, data_info, monthly_counts
+
+MISDRIJVEN_TABLE = "47022NED"
+Denominator = Literal["inwoners", "woningen"]
+GroupKind = Literal["woninginbraak", "hic", "hic_totaal", "bbv"]
+
+
+# --------------------------------------------------------------------------------------------
+# Crime groups: woninginbraak, HIC and the BBV indicators
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrimeGroup:
+    """A group of police crime codes (47022NED ``SoortMisdrijf``) counted together."""
+
+    key: str
+    label: str
+    codes: tuple[str, ...]
+    kind: GroupKind
+    denominator: Denominator = "inwoners"
+    definition: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", tuple(str(c).strip() for c in self.codes))
+        if not self.codes:
+            raise ConfigError(f"Groep '{self.label}' heeft geen misdrijfcodes.")
+
+
+#: The BBV indicators of the programme Veiligheid as *Waar staat je gemeente* (WSJG) publishes
+#: them, each per 1,000 inhabitants, expressed in the crime codes of police table 47022NED.
+#: WSJG takes them from CBS (registered crime by Wetboek-van-Strafrecht title); the police open
+#: data classify by "maatschappelijke klasse", so the code lists below are the closest match:
+#:
+#: * Diefstallen uit woning: 1.1.1 Diefstal/inbraak woning.
+#: * Gewelds- en seksuele misdrijven (WSJG: "geweldsmisdrijven … seksuele misdrijven,
+#:   levensdelicten zoals moord en doodslag … bedreiging, mishandeling"; mensenhandel and
+#:   mensensmokkel are counted here because they share a feitcode): 1.4.2 Moord/doodslag,
+#:   1.4.4 Bedreiging, 1.4.5 Mishandeling, 1.6.3 Mensenhandel, 3.1.2 Mensensmokkel. The sexual
+#:   offences (1.4.1 Zedenmisdrijf, 3.2.1 Kinderporno, 3.2.2 Kinderprostitutie) belong here too,
+#:   but the monthly police table does not publish them (the real national series is empty for
+#:   every month 2012–2023), so they cannot be counted: the indicator here is lower than WSJG's
+#:   and its label says so. Not included either: 1.4.6 Straatroof and 1.4.7 Overval (diefstal met
+#:   geweld: CBS counts them as vermogensmisdrijven) and 1.4.3 Openlijk geweld (WSJG counts
+#:   openlijke geweldpleging under openbare orde, below).
+#: * Vernielingen en beschadigingen (in de openbare ruimte) (WSJG: "brandstichting, alle vormen
+#:   van vernieling en misdrijven tegen de openbare orde en het openbaar gezag", e.g. huis- en
+#:   lokaalvredebreuk, openlijke geweldpleging, discriminatie): 1.6.1 Brand/ontploffing,
+#:   2.2.1 Vernieling cq. zaakbeschadiging, 1.4.3 Openlijk geweld (persoon), 2.4.2 Huisvredebreuk,
+#:   2.7.3 Leefbaarheid (overig) (lokaalvredebreuk), 3.6.4 Aantasting openbare orde,
+#:   3.7.1 Discriminatie. Computervredebreuk is part of 3.7.4 Cybercrime with much else and is not
+#:   included.
+BBV_INDICATORS: tuple[CrimeGroup, ...] = (
+    CrimeGroup(
+        "bbv_diefstal_woning", "Diefstallen uit woning", ("1.1.1",), "bbv",
+        definition="Het aantal diefstallen uit woningen per 1.000 inwoners (politiecode 1.1.1 Diefstal/inbraak woning).",
+    ),
+    CrimeGroup(
+        "bbv_geweld", "Gewelds- en seksuele misdrijven (zonder zedenmisdrijven)",
+        ("1.4.2", "1.4.4", "1.4.5", "1.6.3", "3.1.2"), "bbv",
+        definition=(
+            "Het aantal gewelds- en seksuele misdrijven per 1.000 inwoners: moord en doodslag, bedreiging, "
+            "mishandeling, mensenhandel en mensensmokkel (politiecodes 1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2). "
+            "Zedenmisdrijven, kinderporno en kinderprostitutie (1.4.1, 3.2.1, 3.2.2) horen erbij, maar de politie "
+            "publiceert ze niet in de maandcijfers; dit cijfer is daardoor lager dan dat van Waar staat je gemeente. "
+            "Straatroof en overval (diefstal met geweld) en openlijk geweld tellen niet mee."
+        ),
+    ),
+    CrimeGroup(
+        "bbv_vernieling", "Vernielingen en beschadigingen (in de openbare ruimte)",
+        ("1.6.1", "2.2.1", "1.4.3", "2.4.2", "2.7.3", "3.6.4", "3.7.1"), "bbv",
+        definition=(
+            "Het aantal vernielingen en misdrijven tegen de openbare orde en het openbaar gezag per 1.000 inwoners: "
+            "brandstichting, vernieling, openlijk geweld, huis- en lokaalvredebreuk, aantasting van de openbare orde "
+            "en discriminatie (politiecodes 1.6.1, 2.2.1, 1.4.3, 2.4.2, 2.7.3, 3.6.4, 3.7.1)."
+        ),
+    ),
+)
+#: Crime codes of 47022NED that the police do not publish in the monthly table (no values in any
+#: month of the real national series 2012–2023): never usable in a group.
+UNPUBLISHED_CODES: tuple[str, ...] = ("1.4.1", "3.2.1", "3.2.2", "3.7.3")
+
+
+def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV_INDICATORS) -> tuple[CrimeGroup, ...]:
+    """Woninginbraak, the HIC groups of the biweekly analysis, HIC in total, and the BBV indicators."""
+    groups = [CrimeGroup("woninginbraak", options.crime_label, (options.crime_code,), "woninginbraak",
+                         denominator="woningen",
+                         definition=f"Politiecode {options.crime_code}, per 1.000 woningen.")]
+    for label, codes in options.hic.items():
+        groups.append(CrimeGroup(f"hic_{label.lower()}", label, tuple(codes), "hic",
+                                 definition=f"Politiecode(s) {', '.join(codes)}, per 1.000 inwoners."))
+    hic_codes = tuple(dict.fromkeys([options.crime_code, *(c for codes in options.hic.values() for c in codes)]))
+    groups.append(CrimeGroup(
+        "hic_totaal", "High Impact Crimes (totaal)", hic_codes, "hic_totaal",
+        definition=f"Woninginbraak, {', '.join(k.lower() for k in options.hic)}: politiecodes {', '.join(hic_codes)}, "
+                   "per 1.000 inwoners.",
+    ))
+    groups.extend(bbv)
+    for g in groups:
+        unpublished = [c for c in g.codes if c in UNPUBLISHED_CODES]
+        if unpublished:
+            raise ConfigError(
+                f"Groep '{g.label}' bevat code(s) {', '.join(unpublished)}, die de politie niet per maand publiceert; "
+                "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg."
+            )
+    labels = [g.label for g in groups]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"Groepsnamen moeten uniek zijn: {', '.join(labels)}.")
+    return tuple(groups)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JaaranalyseSettings:
+    """Settings of the annual analysis (configuration, not code)."""
+
+    #: The fixed year every year is also compared with (the start of the strategy period).
+    compare_year: int = 2013
+    per: float = 1000
+    inhabitants_measure: str = "inwoners"
+    dwellings_measure: str = "woningen"
+    alpha: float = 0.05
+    #: Test for the changes (see compare_counts): the exact conditional test is fast for every
+    #: gemeente and group; 'etest' is slightly more powerful for small counts.
+    test_method: Literal["etest", "exact-cond"] = "exact-cond"
+    bbv: tuple[CrimeGroup, ...] = BBV_INDICATORS
+    #: Gemeenten get their own row in the overlast monitor for these categories (the eenheid and
+    #: districts get all categories).
+    gemeente_overlast_categories: tuple[str, ...] = (TOTAL_CODE, "E35")
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha moet tussen 0 en 1 liggen, niet {self.alpha}.")
+        if self.test_method not in ("etest", "exact-cond"):
+            raise ConfigError(f"Onbekende toets '{self.test_method}'; kies 'etest' of 'exact-cond'.")
+
+
+@dataclass(frozen=True)
+class JaarAnalyse:
+    """Everything the annual report shows for one year.
+
+    Frames (region codes throughout; ``level`` is eenheid/district/gemeente, ``district_code``
+    the district of a gemeente or the district itself):
+
+    * ``changes``: per region × group: ``current`` (year Y), ``previous`` (Y-1), ``base``
+      (comparison year), both comparisons' ``pct_change``/``p_value``/``significant``/
+      ``direction`` (suffixes ``_vj`` and ``_basis``), ``denominator``, ``rate`` (Y),
+      ``rate_previous``, ``rate_base``;
+    * ``trend``: per region × group × year: ``count`` (NaN when incomplete), ``denominator``, ``rate``.
+    """
+
+    year: int
+    settings: JaaranalyseSettings
+    eenheid_code: str
+    eenheid_naam: str
+    districts: tuple[District, ...]
+    groups: tuple[CrimeGroup, ...]
+    changes: pd.DataFrame
+    trend: pd.DataFrame
+    monitor: MonitorResult | None
+    monitor_error: str | None
+    ranking: RankingResult | None
+    ranking_error: str | None
+    target: OverlastTargetSettings
+    info: DataInfo
+    summary: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.info.synthetic or bool(self.monitor and self.monitor.info.synthetic)
+
+    def group(self, key: str) -> CrimeGroup:
+        for g in self.groups:
+            if g.key == key:
+                return g
+        raise KeyError(key)
+
+    def change(self, region_code: str, group_key: str) -> pd.Series:
+        label = self.group(group_key).label
+        rows = self.changes[(self.changes["region_code"] == region_code) & (self.changes["group"] == label)]
+        if rows.empty:
+            raise KeyError((region_code, group_key))
+        return rows.iloc[0]
+
+    def changes_for(self, *, level: str | None = None, district_code: str | None = None,
+                    kinds: Sequence[GroupKind] | None = None) -> pd.DataFrame:
+        frame = self.changes
+        if level is not None:
+            frame = frame[frame["level"] == level]
+        if district_code is not None:
+            frame = frame[frame["district_code"] == district_code]
+        if kinds is not None:
+            keep = {g.label for g in self.groups if g.kind in kinds}
+            frame = frame[frame["group"].isin(keep)]
+        return frame.reset_index(drop=True)
+
+    def trend_for(self, region_codes: Sequence[str], group_key: str) -> pd.DataFrame:
+        label = self.group(group_key).label
+        frame = self.trend[self.trend["region_code"].isin(list(region_codes)) & (self.trend["group"] == label)]
+        return frame.sort_values(["region_code", "year"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def year_comparisons(year: int, compare_year: int) -> list[Comparison]:
+    """Year Y against Y-1 ('vj') and against the comparison year ('basis')."""
+    current = Period.month_range(date(year, 1, 1), date(year, 12, 1))
+    comps = [Comparison("vj", "t.o.v. vorig jaar", current, current.shift_years(-1))]
+    if compare_year < year:
+        comps.append(Comparison("basis", f"t.o.v. {compare_year}", current,
+                                Period.month_range(date(compare_year, 1, 1), date(compare_year, 12, 1))))
+    return comps
+
+
+def region_table(district_table: pd.DataFrame, eenheid_code: str, eenheid_naam: str) -> pd.DataFrame:
+    """region_code, name, level, district_code for eenheid, districts and gemeenten."""
+    rows = [{"region_code": eenheid_code, "name": eenheid_naam, "level": "eenheid", "district_code": ""}]
+    for (code, naam), _ in district_table.groupby(["district_code", "district_naam"], sort=True):
+        rows.append({"region_code": code, "name": naam, "level": "district", "district_code": code})
+    for r in district_table.itertuples():
+        rows.append({"region_code": r.gemeente_code, "name": r.gemeente_naam, "level": "gemeente",
+                     "district_code": r.district_code})
+    return pd.DataFrame(rows)
+
+
+def all_levels(monthly: pd.DataFrame, district_table: pd.DataFrame, eenheid_code: str) -> pd.DataFrame:
+    """Monthly group counts of the gemeenten plus their districts and the eenheid."""
+    to_district = dict(zip(district_table["gemeente_code"], district_table["district_code"]))
+    to_eenheid = {g: eenheid_code for g in district_table["gemeente_code"]}
+    return pd.concat([monthly, aggregate(monthly, to_district), aggregate(monthly, to_eenheid)], ignore_index=True)
+
+
+def denominators_by_year(
+    gemeente_values: pd.DataFrame, district_table: pd.DataFrame, eenheid_code: str
+) -> pd.DataFrame:
+    """Denominators for gemeenten, districts and the eenheid: region_code, year, measure, value.
+
+    ``gemeente_values``: gemeente_code, year, measure, value (NaN = missing). A district or
+    eenheid value is the sum over its gemeenten, and missing when any gemeente's is missing.
+    """
+    out = [gemeente_values.rename(columns={"gemeente_code": "region_code"})]
+    parents = {
+        "district_code": dict(zip(district_table["gemeente_code"], district_table["district_code"])),
+        "eenheid": {g: eenheid_code for g in district_table["gemeente_code"]},
+    }
+    for mapping in parents.values():
+        frame = gemeente_values.assign(region_code=gemeente_values["gemeente_code"].map(mapping))
+        frame = frame[frame["region_code"].notna()]
+        summed = frame.groupby(["region_code", "year", "measure"], as_index=False).agg(
+            value=("value", lambda s: s.sum() if s.notna().all() else np.nan)
+        )
+        out.append(summed)
+    return pd.concat(out, ignore_index=True).loc[:, ["region_code", "year", "measure", "value"]]
+
+
+def change_phrase(pct: float | None, significant: bool | None, what: str) -> str:
+    """'12% meer dan vorig jaar (significant)' / '3% minder … (binnen de toevalsmarge)'."""
+    if pct is None or pd.isna(pct):
+        return f"niet te vergelijken met {what}"
+    if abs(pct) < 0.5:
+        word = f"vrijwel gelijk aan {what}"
+    else:
+        word = f"{fmt_pct(abs(pct) / 100, 0, signed=False)} {'meer' if pct > 0 else 'minder'} dan {what}"
+    return word + (" (statistisch significant)" if significant else " (binnen de toevalsmarge)")
+
+
+def summary_sentences(analysis_year: int, eenheid_naam: str, changes: pd.DataFrame, eenheid_code: str,
+                      groups: Sequence[CrimeGroup], compare_year: int, monitor: MonitorResult | None,
+                      monitor_error: str | None, ranking: RankingResult | None, ranking_error: str | None,
+                      target: OverlastTargetSettings, district_names: Mapping[str, str]) -> list[str]:
+    """The Dutch summary, every sentence computed from the figures."""
+    out: list[str] = []
+    by_key = {g.key: g for g in groups}
+
+    def row(region: str, key: str) -> pd.Series | None:
+        rows = changes[(changes["region_code"] == region) & (changes["group"] == by_key[key].label)]
+        return rows.iloc[0] if len(rows) else None
+
+    for key, noun in (("woninginbraak", "woninginbraken"), ("hic_totaal", "High Impact Crimes")):
+        if key not in by_key:
+            continue
+        r = row(eenheid_code, key)
+        if r is None or pd.isna(r["current"]):
+            out.append(f"Het aantal {noun} in {eenheid_naam} in {analysis_year} is niet volledig bekend.")
+            continue
+        text = (f"In {analysis_year} registreerde de politie in {eenheid_naam} {fmt_int(r['current'])} {noun}: "
+                f"{change_phrase(r['pct_change_vj'], r['significant_vj'], str(analysis_year - 1))}")
+        if "pct_change_basis" in r and not pd.isna(r.get("pct_change_basis")):
+            text += f" en {change_phrase(r['pct_change_basis'], r['significant_basis'], str(compare_year))}"
+        out.append(text + ".")
+    # Districts with a significant change in woninginbraak against last year.
+    if "woninginbraak" in by_key:
+        label = by_key["woninginbraak"].label
+        d = changes[(changes["level"] == "district") & (changes["group"] == label) & changes["significant_vj"].fillna(False)]
+        if len(d):
+            parts = [f"{district_names.get(r.region_code, r.region_code)} ({fmt_pct(r.pct_change_vj / 100, 0)})"
+                     for r in d.sort_values("pct_change_vj").itertuples()]
+            out.append(f"Een significante verandering in woninginbraak ten opzichte van {analysis_year - 1} "
+                       f"zien we in: {', '.join(parts)}.")
+        else:
+            out.append(f"Geen enkel district laat een significante verandering in woninginbraak zien ten opzichte "
+                       f"van {analysis_year - 1}.")
+    bbv = [g for g in groups if g.kind == "bbv"]
+    parts = []
+    for g in bbv:
+        r = row(eenheid_code, g.key)
+        if r is not None and not pd.isna(r["rate"]):
+            previous = "" if pd.isna(r["rate_previous"]) else f" ({analysis_year - 1}: {fmt_num(r['rate_previous'], 1)})"
+            parts.append(f"{g.label.lower()} {fmt_num(r['rate'], 1)}{previous}")
+    if parts:
+        out.append(f"BBV-indicatoren van {eenheid_naam} per 1.000 inwoners in {analysis_year}: {'; '.join(parts)}.")
+    elif bbv:
+        out.append(f"De BBV-indicatoren van {eenheid_naam} zijn voor {analysis_year} niet te berekenen "
+                   "(aantal onvolledig of inwonertal onbekend).")
+    if monitor is not None:
+        rows = [r for r in monitor.rows if r.region_code == eenheid_code and r.category == TOTAL_CODE
+                and r.period == str(analysis_year)]
+        if rows and rows[0].index is not None:
+            r = rows[0]
+            out.append(
+                f"De geregistreerde overlast in {eenheid_naam} staat in {analysis_year} op index "
+                f"{fmt_num(r.index, 1)} ({target.base_year} = 100; {fmt_int(r.count)} registraties). "
+                f"De norm voor dit jaar is {fmt_num(r.norm_index, 1)} ({r.norm}): {r.status}."
+            )
+        elif rows:
+            out.append(f"De overlastindex van {eenheid_naam} voor {analysis_year} is niet te berekenen "
+                       f"({'; '.join(rows[0].flags) or 'geen gegevens'}).")
+    elif monitor_error:
+        out.append(f"De overlastmonitor ontbreekt: {monitor_error}")
+    if ranking is not None and analysis_year in ranking.years:
+        out.append(f"Jeugdoverlast: {ranking.target_status(analysis_year)}.")
+        if not ranking.complete:
+            out.append("De jeugdoverlastranglijst is niet landelijk volledig (zie hoofdstuk Jeugdoverlast).")
+    elif ranking_error:
+        out.append(f"De jeugdoverlastranglijst ontbreekt: {ranking_error}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# From the warehouse
+# --------------------------------------------------------------------------------------------
+
+
+def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str], years: Sequence[int],
+                       measures: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing or
+    taken from another year (via :func:`~veiligheidsbeeld.warehouse.geography.attach_denominators`)."""
+    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
+
+    grid = pd.MultiIndex.from_product([list(gemeenten), list(years)], names=["gemeente_code", "year"]).to_frame(index=False)
+    frames, notes = [], []
+    for measure in measures:
+        try:
+            found = attach_denominators(grid, con, measure, "year", region_col="gemeente_code")
+        except duckdb.CatalogException:
+            found = grid.assign(denominator=np.nan, denominator_status=STATUS_MISSING, denominator_year=pd.NA)
+        frames.append(pd.DataFrame({"gemeente_code": found["gemeente_code"], "year": found["year"], "measure": measure,
+                                    "value": found["denominator"].astype("float64")}))
+        latest = found[found["denominator_status"] == STATUS_LATEST]
+        for y, part in latest.groupby("year"):
+            used = sorted({int(v) for v in part["denominator_year"].dropna()})
+            notes.append(f"Noemer '{measure}' voor {y} is nog niet gepubliceerd; het laatst beschikbare jaar "
+                         f"({', '.join(map(str, used))}) is gebruikt.")
+        last = found[(found["year"] == max(years)) & (found["denominator_status"] == STATUS_MISSING)]
+        if len(last):
+            notes.append(f"Noemer '{measure}' ontbreekt voor {len(last)} gemeente(n) in {max(years)}; hun cijfers per "
+                         "1.000 (en die van hun district en de eenheid) zijn niet berekend.")
+    if not frames:
+        return pd.DataFrame(columns=["gemeente_code", "year", "measure", "value"]), notes
+    return pd.concat(frames, ignore_index=True), notes
+
+
+def build_jaaranalyse(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    year: int,
+    *,
+    options: JaaranalyseSettings | None = None,
+    target: OverlastTargetSettings | None = None,
+    ranking: RankingSettings | None = None,
+) -> JaarAnalyse:
+    """The annual analysis of ``year`` from the warehouse.
+
+    Raises ``DataError`` when ``year`` is not complete in the misdrijven table. A missing
+    comparison year, a monitor that cannot be computed (no overlast base year) or a ranking that
+    cannot be made become explicit warnings in the result, not silent gaps.
+    """
+    options = options or JaaranalyseSettings()
+    target = target_settings_for(settings, target)
+    biweekly = options_from(settings)
+    groups = crime_groups(biweekly, options.bbv)
+    district_table = load_district_table(settings.area)
+    eenheid_code = settings.area.eenheid_code
+    eenheid_naam = str(district_table["eenheid_naam"].iloc[0]) if not district_table.empty else settings.area.eenheid_naam
+    gemeenten = list(district_table["gemeente_code"])
+    warnings: list[str] = []
+
+    months = available_months(con, MISDRIJVEN_TABLE)
+    full = complete_years(months)
+    if year not in full:
+        span = f"{months[0]:%Y-%m} t/m {months[-1]:%Y-%m}" if months else "geen gegevens"
+        raise DataError(
+            f"Het jaar {year} is niet volledig in tabel {MISDRIJVEN_TABLE} (misdrijven; beschikbaar: {span}). "
+            "Een jaaranalyse over een onvolledig jaar is niet vergelijkbaar met eerdere jaren."
+        )
+    offence_types = con.execute(
+        "SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": MISDRIJVEN_TABLE}
+    ).df()
+    check_leaf_codes({g.label: g.codes for g in groups}, offence_types)
+    first_year = min(options.compare_year, year - 1)
+    if options.compare_year not in full:
+        warnings.append(f"Het vergelijkingsjaar {options.compare_year} is niet (volledig) beschikbaar in tabel "
+                        f"{MISDRIJVEN_TABLE}; de vergelijking met {options.compare_year} ontbreekt.")
+    if year - 1 not in full:
+        warnings.append(f"Het jaar {year - 1} is niet (volledig) beschikbaar; de vergelijking met vorig jaar ontbreekt.")
+
+    codes = sorted({c for g in groups for c in g.codes})
+    facts = monthly_counts(con, MISDRIJVEN_TABLE, region_codes=gemeenten, type_codes=codes,
+                           first=date(first_year, 1, 1), last=date(year, 12, 1))
+    missing_gm = sorted(set(gemeenten) - set(facts["region_code"]))
+    if missing_gm:
+        names = dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"]))
+        warnings.append(
+            f"Geen misdrijfcijfers voor {len(missing_gm)} gemeente(n) van {eenheid_naam}: "
+            f"{', '.join(names.get(g, g) for g in missing_gm[:10])}{' …' if len(missing_gm) > 10 else ''}. "
+            "Hun districten en de eenheid hebben daardoor geen volledig totaal."
+        )
+    month_list = Period.month_range(date(first_year, 1, 1), date(year, 12, 1)).months()
+    monthly = group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list)
+    monthly = all_levels(monthly, district_table, eenheid_code)
+
+    comparisons = year_comparisons(year, options.compare_year)
+    changes = compare_periods(monthly, comparisons, alpha=options.alpha, method=options.test_method)
+    keep = ["current", "previous", "current_known", "previous_known", "incomplete", "pct_change", "p_value",
+            "significant", "direction", "difference"]
+    wide = None
+    for comp in comparisons:
+        part = changes[changes["comparison"] == comp.key].loc[:, ["region_code", "group", *keep]]
+        suffix = comp.key
+        part = part.rename(columns={c: f"{c}_{suffix}" for c in keep})
+        wide = part if wide is None else wide.merge(part, on=["region_code", "group"], how="outer")
+    assert wide is not None
+    wide = wide.rename(columns={"current_vj": "current", "previous_vj": "previous",
+                                "current_known_vj": "current_known", "previous_known_vj": "previous_known"})
+    if "current_basis" in wide:
+        wide = wide.drop(columns=["current_basis", "current_known_basis"]).rename(
+            columns={"previous_basis": "base", "previous_known_basis": "base_known"})
+    else:
+        wide = wide.assign(base=np.nan, base_known=np.nan)
+
+    # Yearly series and rates.
+    years = list(range(first_year, year + 1))
+    trend = pd.concat(
+        [period_totals(monthly, Period.month_range(date(y, 1, 1), date(y, 12, 1))).assign(year=y) for y in years],
+        ignore_index=True,
+    )
+    measures = sorted({options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure
+                       for g in groups})
+    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures)
+    warnings.extend(denom_notes)
+    denoms = denominators_by_year(gm_denoms, district_table, eenheid_code)
+    measure_of = {g.label: (options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure)
+                  for g in groups}
+    trend["measure"] = trend["group"].map(measure_of)
+    trend = trend.merge(denoms.rename(columns={"value": "denominator"}), on=["region_code", "year", "measure"],
+                        how="left")
+    trend["rate"] = rate_per(trend["count"], trend["denominator"], options.per)
+    for col, y in (("rate", year), ("rate_previous", year - 1), ("rate_base", options.compare_year),
+                   ("denominator", year)):
+        src = "denominator" if col == "denominator" else "rate"
+        part = trend[trend["year"] == y].loc[:, ["region_code", "group", src]].rename(columns={src: col})
+        wide = wide.merge(part, on=["region_code", "group"], how="left")
+    if (wide["denominator"].isna() & wide["region_code"].isin(gemeenten)).all() and len(wide):
+        warnings.append("Er staan geen noemers (inwoners, woningen) in het warehouse: cijfers per 1.000 ontbreken. "
+                        "Laad de CBS-noemers om ze te berekenen.")
+
+    regions = region_table(district_table, eenheid_code, eenheid_naam)
+    wide = regions.merge(wide, on="region_code", how="right")
+    order = {g.label: i for i, g in enumerate(groups)}
+    level_order = {"eenheid": 0, "district": 1, "gemeente": 2}
+    wide["group_order"] = wide["group"].map(order)
+    wide["level_order"] = wide["level"].map(level_order)
+    wide = wide.sort_values(["group_order", "level_order", "district_code", "name"]).drop(
+        columns=["group_order", "level_order"]).reset_index(drop=True)
+    trend = regions.merge(trend, on="region_code", how="right")
+
+    # The overlast monitor up to December of the year.
+    monitor: MonitorResult | None = None
+    monitor_error: str | None = None
+    try:
+        units = area_units(settings, district_table)
+        top = overlast_monitor(con, settings, target=target, units=[u for u in units if u.level != "gemeente"],
+                               until=date(year, 12, 1))
+        per_gemeente = overlast_monitor(con, settings, target=target, units=[u for u in units if u.level == "gemeente"],
+                                        categories=options.gemeente_overlast_categories, until=date(year, 12, 1))
+        monitor = MonitorResult(
+            target=top.target, rows=top.rows + per_gemeente.rows, periods=top.periods, info=top.info,
+            last_month=top.last_month, units=top.units + per_gemeente.units,
+            missing_baseline=per_gemeente.missing_baseline, notes=top.notes + per_gemeente.notes,
+        )
+    except VeiligheidsbeeldError as exc:
+        monitor_error = str(exc)
+        warnings.append(f"Overlastmonitor niet beschikbaar: {exc}")
+
+    ranking_result: RankingResult | None = None
+    ranking_error: str | None = None
+    try:
+        overlast_years = complete_years(available_months(con, (ranking or RankingSettings()).table_id))
+        wanted_years = [y for y in (year - 1, year) if y in overlast_years]
+        if year not in overlast_years:
+            raise DataError(f"Het jaar {year} is niet volledig in de overlasttabel.")
+        ranking_result = jeugd_ranking(con, settings, wanted_years, ranking=ranking)
+        if not ranking_result.complete:
+            warnings.append(ranking_result.coverage_text)
+    except VeiligheidsbeeldError as exc:
+        ranking_error = str(exc)
+        warnings.append(f"Jeugdoverlastranglijst niet beschikbaar: {exc}")
+
+    info = data_info(con, MISDRIJVEN_TABLE, region_codes=gemeenten, type_codes=codes,
+                     first=date(first_year, 1, 1), last=date(year, 12, 1))
+    district_names = dict(zip(district_table["district_code"], district_table["district_naam"]))
+    summary = summary_sentences(year, eenheid_naam, wide, eenheid_code, groups, options.compare_year, monitor,
+                                monitor_error, ranking_result, ranking_error, target, district_names)
+    return JaarAnalyse(
+        year=year, settings=options, eenheid_code=eenheid_code, eenheid_naam=eenheid_naam,
+        districts=districts_of(district_table), groups=groups, changes=wide, trend=trend.reset_index(drop=True),
+        monitor=monitor, monitor_error=monitor_error, ranking=ranking_result, ranking_error=ranking_error,
+        target=target, info=info, summary=tuple(summary), warnings=tuple(dict.fromkeys(warnings)),
+    )

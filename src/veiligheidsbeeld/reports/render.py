@@ -1,0 +1,1177 @@
+"""Rendering the tweewekelijkse woninginbraakanalyse: HTML (jinja2), PDF (weasyprint), CSV and Excel.
+
+Output goes to ``reports/<report date>/tweewekelijks/``:
+
+* ``index.html`` / ``index.pdf`` — the eenheid overview with links to every district;
+* ``<district>.html`` / ``<district>.pdf`` — one self-contained report per district (all images
+  embedded as ``data:`` URIs, no external files, no scripts);
+* ``<district>.xlsx`` and ``tabellen/<district>_<tabel>.csv`` — the tables behind the report
+  (also ``<eenheid>.xlsx`` for the index).
+
+Each district renders independently (:func:`render_district` takes the analysis and plain
+data, so it can run in a worker process). File names are slugs of the names, and every path is
+checked to stay inside the output folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jinja2
+import pandas as pd
+from babel.dates import format_date
+from matplotlib.figure import Figure
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from veiligheidsbeeld.analysis.periods import add_months
+from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
+from veiligheidsbeeld.analysis.woninginbraak import (
+    BUURT,
+    DISTRICT,
+    EENHEID,
+    GEMEENTE,
+    LIST_INCREASE,
+    LIST_MOST,
+    ROLLING_12,
+    WIJK,
+    BiweeklyAnalysis,
+    build_biweekly,
+)
+from veiligheidsbeeld.errors import ConfigError
+from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct, fmt_signed_int
+from veiligheidsbeeld.reports import charts, maps
+
+log = logging.getLogger(__name__)
+
+REPORT_DIR = "tweewekelijks"
+TABLES_DIR = "tabellen"
+INDEX = "index"
+#: A percentage next to a count only when the previous count is at least this (smaller bases
+#: give percentages such as +200% for 1 → 3).
+MIN_BASE_FOR_PCT = 10
+#: Control-chart signals from this many months back are listed as recent.
+RECENT_SIGNAL_MONTHS = 3
+
+DIRECTION_WORDS = {"stijging": "stijging", "daling": "daling"}
+FUNNEL_TEXT = {
+    BOVEN_998: "boven 99,8%-grens",
+    BOVEN_95: "boven 95%-grens",
+    ONDER_998: "onder 99,8%-grens",
+    ONDER_95: "onder 95%-grens",
+    "binnen": "binnen de grenzen",
+    "onbekend": "onbekend",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Safe names and files
+# --------------------------------------------------------------------------------------------
+
+
+def slugify(text: str, fallback: str = "rapport") -> str:
+    """A safe, readable file name part: "'s-Hertogenbosch" -> "s-hertogenbosch",
+    "Súdwest-Fryslân" -> "sudwest-fryslan", "Noord- en Oost-Gelderland" -> "noord-en-oost-gelderland"."""
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    slug = re.sub(r"-{2,}", "-", slug)[:80].strip("-")
+    return slug or fallback
+
+
+def safe_path(out_dir: Path, filename: str) -> Path:
+    """``out_dir / filename``, refusing anything that would land outside ``out_dir``."""
+    root = Path(out_dir).resolve()
+    target = (root / filename).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ConfigError(f"Bestandsnaam '{filename}' valt buiten de uitvoermap {root}.")
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str | Path, path: Path) -> None:
+    # mkstemp creates files readable by the owner only; reports are meant to be shared.
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    # A reader (or a crashed run) never sees a half-written report.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def data_uri(fig: Figure, dpi: int = 144) -> str:
+    """The figure as an embedded PNG ``data:`` URI (keeps the HTML self-contained)."""
+    return "data:image/png;base64," + base64.b64encode(charts.figure_png(fig, dpi=dpi)).decode("ascii")
+
+
+def package_version() -> str:
+    try:
+        return version("veiligheidsbeeld")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "dev"
+
+
+# --------------------------------------------------------------------------------------------
+# View helpers: numbers to Dutch text
+# --------------------------------------------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def fmt_p(p: Any) -> str:
+    if _missing(p):
+        return "–"
+    return "p < 0,001" if p < 0.001 else f"p = {fmt_num(p, 3)}"
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """One comparison formatted for a table cell (Dutch)."""
+
+    current: str
+    previous: str
+    difference: str
+    pct: str
+    flag: str  # "stijging" / "daling" only when significant, else ""
+    incomplete: bool
+    current_incomplete: bool
+    previous_incomplete: bool
+    note: str
+    p_value: str
+
+
+def change_view(row: Mapping[str, Any], min_base: int = MIN_BASE_FOR_PCT) -> ChangeView:
+    """Counts first, the difference, a percentage only next to a big enough base, and a flag only
+    for a significant change. An incomplete side shows "≥ known" and is not tested."""
+
+    def count(value: Any, known: Any) -> str:
+        if not _missing(value):
+            return fmt_int(value)
+        return f"≥ {fmt_int(known)}" if not _missing(known) and known > 0 else "–"
+
+    previous = row.get("previous")
+    current_incomplete = _missing(row.get("current"))
+    previous_incomplete = _missing(previous)
+    incomplete = bool(row.get("incomplete", False)) or current_incomplete or previous_incomplete
+    pct = row.get("pct_change")
+    show_pct = not incomplete and not _missing(pct) and previous >= min_base
+    note = ""
+    if incomplete:
+        side = "deze periode" if current_incomplete else "de vorige periode"
+        if current_incomplete and previous_incomplete:
+            side = "beide perioden"
+        note = f"onvolledig: in {side} ontbreekt een maand of is een cel onderdrukt; niet getoetst"
+    elif row.get("reason"):
+        note = str(row["reason"])
+    return ChangeView(
+        current=count(row.get("current"), row.get("current_known")),
+        previous=count(previous, row.get("previous_known")),
+        difference="–" if incomplete or _missing(row.get("difference")) else fmt_signed_int(row["difference"]),
+        pct=fmt_pct(pct / 100) if show_pct else "",
+        flag=str(row.get("direction")) if bool(row.get("significant", False)) else "",
+        incomplete=incomplete,
+        current_incomplete=current_incomplete,
+        previous_incomplete=previous_incomplete,
+        note=note,
+        p_value=fmt_p(row.get("p_value")),
+    )
+
+
+def _view_at(frame: pd.DataFrame, key: Any) -> ChangeView | None:
+    """The change view of the row at index label ``key`` (None when there is no such row)."""
+    if key not in frame.index:
+        return None
+    return change_view(records(frame.loc[[key]].reset_index())[0])
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with every kind of missing value as None (templates test ``is none``)."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: (None if _missing(v) else v) for k, v in row.items()})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Jinja
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("veiligheidsbeeld.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        int=fmt_int,
+        num=fmt_num,
+        signed=fmt_signed_int,
+        month=fmt_month,
+        date=fmt_date,
+        p=fmt_p,
+        pct=lambda v, digits=0: fmt_pct(v, digits),
+    )
+    return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    return environment().get_template(name).render(**context)
+
+
+# --------------------------------------------------------------------------------------------
+# Content of a district report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Image:
+    uri: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Boundaries for the maps (EPSG:28992); None when not in the warehouse."""
+
+    gemeenten: gpd.GeoDataFrame | None = None
+    wijken: gpd.GeoDataFrame | None = None
+    note: str = ""
+
+
+def _source(analysis: BiweeklyAnalysis, district_code: str | None, period: str) -> str:
+    return f"{analysis.info_for(district_code).source_line()} Periode: {period}."
+
+
+def _comparison_rows(analysis: BiweeklyAnalysis, codes: Sequence[str], group: str) -> list[dict[str, Any]]:
+    """Per standard comparison the change views of ``codes`` (e.g. district and eenheid)."""
+    frame = analysis.changes[(analysis.changes["group"] == group) & analysis.changes["region_code"].isin(codes)]
+    rows = []
+    for comp in analysis.comparisons:
+        sub = frame[frame["comparison"] == comp.key].set_index("region_code")
+        rows.append(
+            {
+                "label": comp.label_nl,
+                "current_period": comp.current.label,
+                "previous_period": comp.previous.label,
+                "cells": [_view_at(sub, c) for c in codes],
+            }
+        )
+    return rows
+
+
+def key_points(analysis: BiweeklyAnalysis, district_code: str) -> list[str]:
+    """The first-page summary in plain Dutch sentences."""
+    crime = analysis.crime.lower()
+    district = analysis.district(district_code)
+    points: list[str] = []
+    changes = analysis.changes_for(group=analysis.crime)
+    own = changes[changes["region_code"] == district_code].set_index("comparison")
+    for key in ("maand", ROLLING_12):
+        if key not in own.index:
+            continue
+        row = records(own.loc[[key]].reset_index())[0]
+        view = change_view(row)
+        comp = analysis.comparison(key)
+        if view.current_incomplete:
+            points.append(
+                f"{comp.current.label}: het aantal {crime}en in district {district.naam} is onvolledig "
+                f"(minstens {fmt_int(row.get('current_known') or 0)}); er is niet getoetst."
+            )
+            continue
+        if view.incomplete:
+            points.append(
+                f"{comp.current.label}: {view.current} {crime}en in district {district.naam}. "
+                f"De vergelijking met {comp.previous.label} is niet te maken: die periode is onvolledig "
+                "(ontbrekende maand of onderdrukte cel)."
+            )
+            continue
+        judgement = f"een significante {view.flag}" if view.flag else "geen significante verandering"
+        pct = f", {view.pct}" if view.pct else ""
+        points.append(
+            f"{comp.current.label}: {view.current} {crime}en in district {district.naam} "
+            f"({comp.previous.label}: {view.previous}; verschil {view.difference}{pct}) — {judgement}."
+        )
+    gm = changes[(changes["level"] == GEMEENTE) & (changes["district_code"] == district_code) & changes["significant"]]
+    for direction, word in (("stijging", "stijgingen"), ("daling", "dalingen")):
+        hits = gm[gm["direction"] == direction]
+        if len(hits):
+            parts = [
+                f"{r.name} ({r.comparison_label.lower()}, {fmt_signed_int(r.difference)})"
+                for r in hits.sort_values(["name", "comparison"]).itertuples()
+            ]
+            points.append(f"Significante {word} bij gemeenten: " + "; ".join(parts) + ".")
+    if gm.empty:
+        points.append(
+            "Geen gemeente in dit district heeft een significante verandering in een van de vijf vergelijkingen."
+        )
+    hic = analysis.changes[
+        (analysis.changes["region_code"] == district_code)
+        & (analysis.changes["group"] != analysis.crime)
+        & analysis.changes["comparison"].isin(["maand", ROLLING_12])
+        & analysis.changes["significant"]
+    ]
+    for r in hic.itertuples():
+        word = "gestegen" if r.direction == "stijging" else "gedaald"
+        points.append(
+            f"High Impact Crime: {r.group.lower()} in district {district.naam} is significant {word} "
+            f"({r.current_period}: {fmt_int(r.current)} t.o.v. {fmt_int(r.previous)})."
+        )
+    funnel = analysis.funnels.get(district_code)
+    if funnel is not None and len(funnel.units):
+        names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+        for cls, text in ((BOVEN_998, "boven de 99,8%-grens"), (BOVEN_95, "boven de 95%-grens")):
+            hits = [names.get(c, c) for c in funnel.units.loc[funnel.units["funnel"] == cls, "region_code"]]
+            if hits:
+                points.append(f"Trechtergrafiek (laatste 12 maanden, per 1.000 woningen): {', '.join(hits)} {text}.")
+    since = add_months(analysis.latest_month, -(RECENT_SIGNAL_MONTHS - 1))
+    for g in district.gemeenten:
+        chart = analysis.control_charts.get(g.code)
+        if chart is None:
+            continue
+        recent = charts.signal_summary(chart, since)
+        if recent:
+            months = ", ".join(sorted({fmt_month(m) for m, _ in recent}))
+            points.append(f"Regelkaart {g.naam}: signaal in {months} ({recent[-1][1]}).")
+    return points
+
+
+def gemeente_anchor(naam: str, code: str) -> str:
+    return "gm-" + slugify(naam, code.lower())
+
+
+def _gemeente_rows(analysis: BiweeklyAnalysis, district_code: str) -> list[dict[str, Any]]:
+    district = analysis.district(district_code)
+    changes = analysis.changes_for(group=analysis.crime, level=GEMEENTE, district_code=district_code)
+    funnel = analysis.funnels.get(district_code)
+    units = funnel.units.set_index("region_code") if funnel is not None else pd.DataFrame()
+    rows = []
+    for g in district.gemeenten:
+        own = changes[changes["region_code"] == g.code].set_index("comparison")
+        unit = records(units.loc[[g.code]].reset_index())[0] if g.code in units.index else {}
+        rows.append(
+            {
+                "code": g.code,
+                "name": g.naam,
+                "anchor": gemeente_anchor(g.naam, g.code),
+                "month": _view_at(own, "maand"),
+                "rolling": _view_at(own, ROLLING_12),
+                "dwellings": fmt_int(unit.get("dwellings")),
+                "rate": fmt_num(unit.get("rate"), 1),
+                "rate_ci": (
+                    f"{fmt_num(unit['rate_lower'], 1)} – {fmt_num(unit['rate_upper'], 1)}"
+                    if unit.get("rate_lower") is not None and unit.get("rate_upper") is not None
+                    else ""
+                ),
+                "funnel": FUNNEL_TEXT.get(str(unit.get("funnel", "onbekend")), str(unit.get("funnel"))),
+                "funnel_class": str(unit.get("funnel", "onbekend"))
+                .replace(" ", "-")
+                .replace(",", "-")
+                .replace("%", ""),
+            }
+        )
+    return rows
+
+
+def _area_lists(analysis: BiweeklyAnalysis, gemeente_code: str) -> list[dict[str, Any]]:
+    tops = analysis.top_areas
+    tops = tops[tops["gemeente_code"] == gemeente_code] if len(tops) else tops
+    wijk_names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    lists = []
+    for level, level_label in ((WIJK, "Wijken"), (BUURT, "Buurten")):
+        for kind, title in ((LIST_MOST, "meeste woninginbraken"), (LIST_INCREASE, "grootste significante stijgingen")):
+            part = tops[(tops["level"] == level) & (tops["list"] == kind)] if len(tops) else tops
+            rows = []
+            for r in records(part.sort_values("rank")) if len(part) else []:
+                wijk = ""
+                if level == BUURT:
+                    wijk = wijk_names.get("WK" + str(r["region_code"])[2:8], "")
+                rows.append(
+                    {
+                        "rank": r["rank"],
+                        "name": r["name"],
+                        "wijk": wijk,
+                        "change": change_view(r),
+                        "rate": fmt_num(r["rate"], 1) if r.get("rate") is not None else "",
+                        "rate_note": r.get("rate_note") or "",
+                    }
+                )
+            note = ""
+            if kind == LIST_INCREASE:
+                note = _untested_note(analysis, gemeente_code, level)
+            lists.append({"level": level, "title": f"{level_label}: {title}", "kind": kind, "rows": rows, "note": note})
+    return lists
+
+
+def _untested_note(analysis: BiweeklyAnalysis, gemeente_code: str, level: str) -> str:
+    """How many areas could not be tested (incomplete 12-month totals): an empty list of increases
+    must not read as "no increases" when nothing could be tested."""
+    rows = analysis.changes_for(level=level, comparison=ROLLING_12, group=analysis.crime)  # type: ignore[arg-type]
+    rows = rows[rows["gemeente_code"] == gemeente_code]
+    untested = int((~rows["testable"]).sum())
+    if not len(rows) or not untested:
+        return ""
+    word = "wijken" if level == WIJK else "buurten"
+    if untested == len(rows):
+        return (
+            f"Niet te bepalen: voor geen van de {word} is de vergelijking volledig (ontbrekende maand of "
+            "onderdrukte cel), dus er is niet getoetst."
+        )
+    return f"{untested} van de {len(rows)} {word} zijn niet getoetst: hun cijfers zijn onvolledig."
+
+
+def _hic_rows(analysis: BiweeklyAnalysis, district_code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """HIC overview: per group the district's month and 12-month changes, and per gemeente the
+    12-month change per group."""
+    district = analysis.district(district_code)
+    overview = []
+    for group, codes in analysis.groups.items():
+        sub = analysis.changes_for(group=group).set_index(["region_code", "comparison"])
+        overview.append(
+            {
+                "group": group,
+                "codes": ", ".join(codes),
+                "district_month": _view_at(sub, (district_code, "maand")),
+                "district_rolling": _view_at(sub, (district_code, ROLLING_12)),
+                "eenheid_rolling": _view_at(sub, (analysis.eenheid_code, ROLLING_12)),
+            }
+        )
+    per_gemeente = []
+    rolling = analysis.changes_for(comparison=ROLLING_12, level=GEMEENTE, district_code=district_code)
+    rolling = rolling.set_index(["region_code", "group"])
+    for g in district.gemeenten:
+        per_gemeente.append(
+            {"name": g.naam, "cells": [_view_at(rolling, (g.code, group)) for group in analysis.groups]}
+        )
+    return overview, per_gemeente
+
+
+def _chart_notes(analysis: BiweeklyAnalysis, code: str) -> str:
+    return analysis.control_chart_notes.get(code, "")
+
+
+def district_images(
+    analysis: BiweeklyAnalysis, district_code: str, geography: Geography
+) -> tuple[dict[str, Image], dict[str, dict[str, Image | str]]]:
+    """All charts of a district report, as embedded images; per gemeente its control chart and
+    wijk map (or the Dutch note why there is no map)."""
+    district = analysis.district(district_code)
+    crime = analysis.crime
+    rolling = analysis.rolling_12
+    opts = analysis.options
+    latest = analysis.latest_month
+    info = analysis.info_for(district_code)
+    images: dict[str, Image] = {}
+
+    series_first = date(latest.year - opts.series_years, 1, 1)
+    series_period = f"{fmt_month(series_first)} – {fmt_month(latest)}"
+    fig = charts.plot_monthly_series(
+        analysis.series(district_code),
+        latest=latest,
+        years=opts.series_years,
+        title=f"{crime} per maand — district {district.naam}",
+        subtitle=f"{latest.year} (donkerblauw) naast dezelfde maanden van "
+        f"{latest.year - opts.series_years}–{latest.year - 1}",
+        provisional=info.provisional_months,
+        source=_source(analysis, district_code, series_period),
+    )
+    images["series"] = Image(
+        data_uri(fig),
+        f"Lijngrafiek: {crime.lower()} per maand in district {district.naam}, {latest.year} naast eerdere jaren",
+        "Elke lijn is een kalenderjaar; zo valt het seizoenspatroon weg uit de vergelijking. "
+        "Open rondjes: voorlopige cijfers.",
+    )
+
+    gm = analysis.changes_for(group=crime, level=GEMEENTE, district_code=district_code, comparison=ROLLING_12)
+    fig = charts.plot_gemeente_bars(
+        gm,
+        current_label=rolling.label,
+        previous_label=analysis.comparison(ROLLING_12).previous.label,
+        title=f"{crime} per gemeente — laatste 12 maanden",
+        subtitle="Aantallen; een markering alleen bij een significante verandering",
+        source=_source(
+            analysis, district_code, f"{rolling.label} t.o.v. {analysis.comparison(ROLLING_12).previous.label}"
+        ),
+    )
+    images["bars"] = Image(
+        data_uri(fig), f"Staafdiagram: {crime.lower()} per gemeente, laatste 12 maanden en de 12 maanden daarvoor"
+    )
+
+    funnel = analysis.funnels.get(district_code)
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    dwell_source = f" Noemer: {analysis.dwellings_label}." if analysis.dwellings_label else ""
+    if funnel is not None:
+        units = funnel.units.assign(name=funnel.units["region_code"].map(names))
+        fig = charts.plot_funnel(
+            units,
+            funnel.target_rate,
+            per=funnel.per,
+            title=f"Trechtergrafiek {crime.lower()} per 1.000 woningen — district {district.naam}",
+            subtitle=f"{rolling.label}; grenzen rond het districtsgemiddelde",
+            source=_source(analysis, district_code, rolling.label) + dwell_source,
+        )
+        images["funnel"] = Image(
+            data_uri(fig),
+            f"Trechtergrafiek: {crime.lower()} per 1.000 woningen tegen het aantal woningen per gemeente",
+            "Een gemeente buiten de trechter wijkt meer af van het districtsgemiddelde dan "
+            "toeval bij haar omvang verklaart (95%: gestreept, 99,8%: gestippeld). Kleine "
+            "gemeenten hebben van nature een wijdere trechter.",
+        )
+        values = units.set_index("region_code")["rate"]
+        if geography.gemeenten is not None and not geography.gemeenten.empty:
+            areas = geography.gemeenten[geography.gemeenten["region_code"].isin(district.gemeente_codes)]
+            missing = set(district.gemeente_codes) - set(areas["region_code"])
+            fig = maps.plot_choropleth(
+                areas,
+                values,
+                title=f"{crime} per 1.000 woningen — district {district.naam}",
+                subtitle=rolling.label,
+                legend_title="per 1.000 woningen",
+                context=geography.gemeenten,
+                source=_source(analysis, district_code, rolling.label) + dwell_source,
+            )
+            caption = "Gearceerd: geen cijfer (aantal onvolledig of woningvoorraad onbekend)."
+            if missing:
+                caption += f" Zonder grens in het warehouse: {', '.join(names.get(c, c) for c in sorted(missing))}."
+            images["map"] = Image(
+                data_uri(fig),
+                f"Kaart: {crime.lower()} per 1.000 woningen per gemeente in district {district.naam}",
+                caption,
+            )
+
+    per_gemeente: dict[str, dict[str, Image | str]] = {}
+    window_start = add_months(latest, -(opts.control_chart_months - 1))
+    baseline_end = add_months(window_start, opts.control_chart_baseline_months - 1)
+    for g in district.gemeenten:
+        entry: dict[str, Image | str] = {}
+        chart = analysis.control_charts.get(g.code)
+        if chart is not None:
+            fig = charts.plot_control_chart(
+                chart,
+                title=f"Regelkaart {crime.lower()} — {g.naam}",
+                subtitle=f"{fmt_month(window_start)} – {fmt_month(latest)}; middellijn en grenzen uit de "
+                f"eerste {opts.control_chart_baseline_months} maanden",
+                baseline_end=baseline_end,
+                source=_source(analysis, district_code, f"{fmt_month(window_start)} – {fmt_month(latest)}"),
+            )
+            entry["control"] = Image(data_uri(fig), f"Regelkaart van {crime.lower()} per maand in {g.naam}")
+        else:
+            entry["control_note"] = _chart_notes(analysis, g.code) or "Geen regelkaart: geen gegevens."
+        wijken = geography.wijken
+        own = wijken[wijken["gemeente_code"] == g.code] if wijken is not None and not wijken.empty else None
+        if own is not None and len(own):
+            tops = analysis.changes_for(level=WIJK, comparison=ROLLING_12, group=crime)
+            tops = tops[tops["gemeente_code"] == g.code].set_index("region_code")
+            dwell = (
+                analysis.dwellings.set_index("region_code")["dwellings"]
+                if len(analysis.dwellings)
+                else pd.Series(dtype=float)
+            )
+            enough = dwell.reindex(tops.index) >= opts.buurt_min_dwellings
+            rate = (tops["current"] / dwell.reindex(tops.index) * opts.per).where(enough)
+            fig = maps.plot_choropleth(
+                own,
+                rate,
+                title=f"{crime} per 1.000 woningen per wijk — {g.naam}",
+                subtitle=rolling.label,
+                legend_title="per 1.000 woningen",
+                label=len(own) <= 12,
+                source=_source(analysis, district_code, rolling.label) + dwell_source,
+            )
+            entry["wijk_map"] = Image(
+                data_uri(fig),
+                f"Kaart: {crime.lower()} per 1.000 woningen per wijk in {g.naam}",
+                f"Gearceerd: geen cijfer (aantal onvolledig, woningvoorraad onbekend of minder "
+                f"dan {fmt_int(opts.buurt_min_dwellings)} woningen).",
+            )
+        else:
+            entry["wijk_map_note"] = maps.no_map_note("wijk")
+        per_gemeente[g.code] = entry
+    return images, per_gemeente
+
+
+def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: Geography) -> dict[str, Any]:
+    """Everything the district template needs."""
+    district = analysis.district(district_code)
+    images, per_gemeente = district_images(analysis, district_code, geography)
+    info = analysis.info_for(district_code)
+    overview, hic_gemeenten = _hic_rows(analysis, district_code)
+    since = add_months(analysis.latest_month, -(RECENT_SIGNAL_MONTHS - 1))
+    gemeenten = []
+    for g in district.gemeenten:
+        own = analysis.changes_for(group=analysis.crime, level=GEMEENTE)
+        own = own[own["region_code"] == g.code]
+        chart = analysis.control_charts.get(g.code)
+        gemeenten.append(
+            {
+                "code": g.code,
+                "name": g.naam,
+                "anchor": gemeente_anchor(g.naam, g.code),
+                "comparisons": [
+                    {
+                        "label": r["comparison_label"],
+                        "current_period": r["current_period"],
+                        "previous_period": r["previous_period"],
+                        "view": change_view(r),
+                    }
+                    for r in records(own)
+                ],
+                "signals": [(fmt_month(m), d) for m, d in charts.signal_summary(chart, since)]
+                if chart is not None
+                else [],
+                "lists": _area_lists(analysis, g.code),
+                **per_gemeente[g.code],
+            }
+        )
+    return {
+        **common_context(analysis, district_code),
+        "page_title": f"Tweewekelijkse woninginbraakanalyse — district {district.naam}",
+        "district": district,
+        "key_points": key_points(analysis, district_code),
+        "summary_rows": _comparison_rows(analysis, [district_code, analysis.eenheid_code], analysis.crime),
+        "gemeente_rows": _gemeente_rows(analysis, district_code),
+        "images": images,
+        "gemeenten": gemeenten,
+        "hic_overview": overview,
+        "hic_gemeenten": hic_gemeenten,
+        "geography_note": geography.note,
+        "n_suppressed": info.suppressed_cells,
+    }
+
+
+def _month_name(month: int) -> str:
+    return format_date(date(2000, month, 1), "MMMM", locale="nl_NL")
+
+
+def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dict[str, Any]:
+    opts = analysis.options
+    info = analysis.info_for(district_code)
+    return {
+        "a": analysis,
+        "opts": opts,
+        "info": info,
+        "source_line": info.source_line(),
+        "synthetic": info.synthetic,
+        "warnings": analysis.warnings_for(district_code),
+        "report_date": fmt_date(analysis.report_date),
+        "latest_month": fmt_month(analysis.latest_month),
+        "provisional_from": fmt_month(min(info.provisional_months)) if info.provisional_months else "",
+        "rolling_label": analysis.rolling_12.label,
+        "comparisons": analysis.comparisons,
+        "groups": analysis.groups,
+        "min_base_pct": MIN_BASE_FOR_PCT,
+        "alpha_text": fmt_pct(opts.alpha, 0, signed=False),
+        "test_name": (
+            "de E-test van Krishnamoorthy & Thomson"
+            if opts.test_method == "etest"
+            else "de exacte conditionele (binomiale) toets"
+        ),
+        "dwellings_label": analysis.dwellings_label,
+        "season_text": f"{_month_name(opts.season_start_month)} t/m {_month_name(opts.season_end_month)}",
+        "generated": datetime.now().strftime("%d-%m-%Y %H:%M"),
+        "version": package_version(),
+        "tables_dir": TABLES_DIR,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Tables for CSV and Excel (Dutch column names)
+# --------------------------------------------------------------------------------------------
+
+CHANGE_COLUMNS = {
+    "level": "niveau",
+    "region_code": "code",
+    "name": "naam",
+    "district_code": "district",
+    "group": "delict",
+    "comparison_label": "vergelijking",
+    "current_period": "periode",
+    "previous_period": "vorige_periode",
+    "current": "aantal",
+    "previous": "aantal_vorige_periode",
+    "current_known": "aantal_bekend",
+    "previous_known": "aantal_bekend_vorige_periode",
+    "incomplete": "onvolledig",
+    "difference": "verschil",
+    "pct_change": "verandering_procent",
+    "rate_ratio": "verhouding",
+    "ci_lower": "verhouding_ondergrens",
+    "ci_upper": "verhouding_bovengrens",
+    "p_value": "p_waarde",
+    "test_method": "toets",
+    "significant": "significant",
+    "direction": "richting",
+    "reason": "toelichting",
+}
+
+
+def district_tables(analysis: BiweeklyAnalysis, district_code: str | None) -> dict[str, pd.DataFrame]:
+    """The report's tables with Dutch column names (None: the eenheid index)."""
+    tables: dict[str, pd.DataFrame] = {}
+    ch = analysis.changes
+    if district_code is None:
+        mask = ch["level"].isin([EENHEID, DISTRICT, GEMEENTE])
+    else:
+        mask = ch["region_code"].isin([analysis.eenheid_code, district_code]) | (
+            ch["level"].isin([GEMEENTE]) & (ch["district_code"] == district_code)
+        )
+    tables["vergelijkingen"] = ch.loc[
+        mask & ch["level"].isin([EENHEID, DISTRICT, GEMEENTE]), list(CHANGE_COLUMNS)
+    ].rename(columns=CHANGE_COLUMNS)
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    funnels = [f for code, f in analysis.funnels.items() if district_code in (None, code)]
+    if funnels:
+        fr = pd.concat([f.units.assign(district=f.district_code, districtscijfer=f.target_rate) for f in funnels])
+        fr.insert(1, "naam", fr["region_code"].map(names))
+        tables["gemeenten_per_1000_woningen"] = fr.rename(
+            columns={
+                "region_code": "code",
+                "count": "aantal_12_maanden",
+                "dwellings": "woningen",
+                "rate": "per_1000_woningen",
+                "rate_lower": "ondergrens_95",
+                "rate_upper": "bovengrens_95",
+                "funnel": "trechter",
+            }
+        )
+    regions_in = analysis.regions
+    if district_code is not None:
+        keep = regions_in["level"].isin([EENHEID]) | (regions_in["district_code"] == district_code)
+    else:
+        keep = regions_in["level"].isin([EENHEID, DISTRICT, GEMEENTE])
+    codes = set(regions_in.loc[keep & regions_in["level"].isin([EENHEID, DISTRICT, GEMEENTE]), "region_code"])
+    mo = analysis.monthly[analysis.monthly["region_code"].isin(codes)].copy()
+    mo.insert(1, "naam", mo["region_code"].map(names))
+    tables["maandcijfers"] = mo.rename(
+        columns={
+            "region_code": "code",
+            "group": "delict",
+            "month": "maand",
+            "count": "aantal",
+            "count_known": "aantal_bekend",
+            "n_suppressed": "onderdrukte_cellen",
+            "n_missing": "ontbrekende_cellen",
+        }
+    )
+    cc = []
+    for code, chart in analysis.control_charts.items():
+        if district_code is not None and code not in analysis.district(district_code).gemeente_codes:
+            continue
+        pts = chart.points.reset_index().rename(columns={"index": "maand", "month": "maand"})
+        pts.insert(0, "code", code)
+        pts.insert(1, "naam", names.get(code, code))
+        pts["middellijn"], pts["bovengrens"], pts["ondergrens"] = chart.center, chart.ucl, chart.lcl
+        cc.append(pts.rename(columns={"count": "aantal", "signal": "signaal", "description": "omschrijving"}))
+    if cc:
+        tables["regelkaarten"] = pd.concat(cc, ignore_index=True)
+    if district_code is not None:
+        area = ch[ch["level"].isin([WIJK, BUURT]) & (ch["district_code"] == district_code)]
+        dwell = (
+            analysis.dwellings.set_index("region_code")["dwellings"]
+            if len(analysis.dwellings)
+            else pd.Series(dtype=float)
+        )
+        area = area.assign(woningen=dwell.reindex(area["region_code"]).to_numpy())
+        tables["wijken_buurten_12_maanden"] = area[list(CHANGE_COLUMNS) + ["gemeente_code", "woningen"]].rename(
+            columns={**CHANGE_COLUMNS, "gemeente_code": "gemeente"}
+        )
+        tops = analysis.top_areas
+        if len(tops):
+            tops = tops[tops["gemeente_code"].isin(analysis.district(district_code).gemeente_codes)]
+            tables["wijken_buurten_toplijsten"] = tops[
+                [
+                    "gemeente_code",
+                    "level",
+                    "list",
+                    "rank",
+                    "region_code",
+                    "name",
+                    "current",
+                    "previous",
+                    "difference",
+                    "pct_change",
+                    "p_value",
+                    "significant",
+                    "dwellings",
+                    "rate",
+                    "rate_note",
+                ]
+            ].rename(
+                columns={
+                    "gemeente_code": "gemeente",
+                    "level": "niveau",
+                    "list": "lijst",
+                    "rank": "rang",
+                    "region_code": "code",
+                    "name": "naam",
+                    "current": "aantal",
+                    "previous": "aantal_vorige_periode",
+                    "difference": "verschil",
+                    "pct_change": "verandering_procent",
+                    "p_value": "p_waarde",
+                    "dwellings": "woningen",
+                    "rate": "per_1000_woningen",
+                    "rate_note": "toelichting",
+                }
+            )
+    return tables
+
+
+def explanation_frame(analysis: BiweeklyAnalysis, district_code: str | None) -> pd.DataFrame:
+    info = analysis.info_for(district_code)
+    rows = [
+        ("rapport", "Tweewekelijkse woninginbraakanalyse"),
+        ("gebied", analysis.district(district_code).naam if district_code else analysis.eenheid_naam),
+        ("rapportdatum", analysis.report_date.isoformat()),
+        ("laatste volledige maand", fmt_month(analysis.latest_month)),
+        ("bron", info.source_line()),
+        ("tabel", f"{info.table_id} — {info.title}"),
+        ("versie (vintage)", info.vintage),
+        ("voorlopige maanden", ", ".join(fmt_month(m) for m in info.provisional_months) or "geen"),
+        ("ontbrekende maanden", ", ".join(fmt_month(m) for m in info.missing_months) or "geen"),
+        ("onderdrukte cellen", str(info.suppressed_cells)),
+        ("synthetisch", "JA — demo/testcijfers, geen werkelijke criminaliteit" if info.synthetic else "nee"),
+        ("noemer", analysis.dwellings_label or "geen woningvoorraad beschikbaar"),
+        ("toets", f"Poisson, {analysis.options.test_method}, alfa = {analysis.options.alpha}"),
+        (
+            "drempel wijken/buurten",
+            f"per 1.000 woningen alleen bij ten minste {analysis.options.buurt_min_dwellings} woningen",
+        ),
+        ("ontbrekend", "lege cel = onbekend (onderdrukt of ontbrekend), nooit 0"),
+    ]
+    rows += [("waarschuwing", w) for w in analysis.warnings_for(district_code)]
+    return pd.DataFrame(rows, columns=["onderwerp", "toelichting"])
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    explanation: pd.DataFrame,
+    out_dir: Path,
+    slug: str,
+    *,
+    synthetic: bool,
+    vintage: str,
+) -> list[Path]:
+    """Each table as CSV (``tabellen/<slug>_<tabel>.csv``) and all in ``<slug>.xlsx`` (first sheet:
+    toelichting). CSV: comma-separated, decimal point, UTF-8; every row carries ``versie`` and
+    ``synthetisch`` so a file on its own still says what it is."""
+    written = []
+    tables_dir = safe_path(out_dir, TABLES_DIR)
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame = frame.assign(versie=vintage, synthetisch=synthetic)
+        path = safe_path(tables_dir, f"{slug}_{name}.csv")
+        written.append(_atomic_write(path, frame.to_csv(index=False).encode("utf-8")))
+    xlsx = safe_path(out_dir, f"{slug}.xlsx")
+    sheets = {
+        "toelichting": explanation,
+        **{name: frame.assign(versie=vintage, synthetisch=synthetic) for name, frame in tables.items()},
+    }
+    fd, tmp = tempfile.mkstemp(dir=xlsx.parent, prefix=f".{xlsx.stem}.", suffix=".tmp.xlsx")
+    os.close(fd)
+    try:
+        _write_xlsx(sheets, Path(tmp))
+        _publish(tmp, xlsx)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    written.append(xlsx)
+    return written
+
+
+def _write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
+    """Sheets in openpyxl's write-only mode (about twice as fast as ``DataFrame.to_excel``);
+    missing values become empty cells, never 0."""
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=name[:31])
+        sheet.freeze_panes = "A2"
+        for i, col in enumerate(frame.columns, start=1):
+            sample = frame[col].head(200).astype(str)
+            width = max([len(str(col)), *sample.str.len().tolist()])
+            sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 80)
+        sheet.append([str(c) for c in frame.columns])
+        values = frame.astype(object).where(frame.notna(), None)
+        for row in values.itertuples(index=False, name=None):
+            sheet.append(row)
+    book.save(path)
+
+
+def write_pdf(html: str, pdf_path: Path) -> Path:
+    """HTML to PDF with weasyprint (images are data URIs, so nothing is fetched)."""
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return _atomic_write(pdf_path, HTML(string=html, base_url=str(pdf_path.parent)).write_pdf())
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedDistrict:
+    code: str
+    naam: str
+    slug: str
+    files: tuple[Path, ...] = field(default_factory=tuple)
+
+
+def district_slug(analysis: BiweeklyAnalysis, district_code: str) -> str:
+    return slugify(analysis.district(district_code).naam, district_code.lower())
+
+
+def render_district(
+    analysis: BiweeklyAnalysis,
+    district_code: str,
+    out_dir: Path,
+    *,
+    geography: Geography | None = None,
+    pdf: bool = True,
+) -> list[Path]:
+    """HTML, PDF, CSV and Excel of one district. Independent of the other districts (can run in
+    a worker process)."""
+    geography = geography or Geography()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    slug = district_slug(analysis, district_code)
+    context = district_context(analysis, district_code, geography)
+    context["slug"] = slug
+    context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
+    html = render_template("district.html.j2", **context)
+    files = [_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8"))]
+    if pdf:
+        files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
+    info = analysis.info_for(district_code)
+    files += write_tables(
+        district_tables(analysis, district_code),
+        explanation_frame(analysis, district_code),
+        out_dir,
+        slug,
+        synthetic=info.synthetic,
+        vintage=info.vintage,
+    )
+    return files
+
+
+def index_context(
+    analysis: BiweeklyAnalysis, geography: Geography, districts: Sequence[RenderedDistrict], pdf: bool
+) -> dict[str, Any]:
+    crime = analysis.crime
+    latest = analysis.latest_month
+    opts = analysis.options
+    images: dict[str, Image] = {}
+    series_first = date(latest.year - opts.series_years, 1, 1)
+    fig = charts.plot_monthly_series(
+        analysis.series(analysis.eenheid_code),
+        latest=latest,
+        years=opts.series_years,
+        title=f"{crime} per maand — eenheid {analysis.eenheid_naam}",
+        subtitle=f"{latest.year} (donkerblauw) naast dezelfde maanden van eerdere jaren",
+        provisional=analysis.info.provisional_months,
+        source=_source(analysis, None, f"{fmt_month(series_first)} – {fmt_month(latest)}"),
+    )
+    images["series"] = Image(data_uri(fig), f"Lijngrafiek: {crime.lower()} per maand in de eenheid")
+    rolling = analysis.rolling_12
+    gm = analysis.changes_for(group=crime, level=GEMEENTE, comparison=ROLLING_12).set_index("region_code")
+    if geography.gemeenten is not None and not geography.gemeenten.empty and len(analysis.dwellings):
+        dwell = analysis.dwellings.set_index("region_code")["dwellings"]
+        from veiligheidsbeeld.analysis.rates import rate_per
+
+        rate = rate_per(gm["current"], dwell.reindex(gm.index), opts.per)
+        areas = geography.gemeenten[geography.gemeenten["region_code"].isin(gm.index)]
+        fig = maps.plot_choropleth(
+            areas,
+            rate,
+            title=f"{crime} per 1.000 woningen — eenheid {analysis.eenheid_naam}",
+            subtitle=rolling.label,
+            legend_title="per 1.000 woningen",
+            context=geography.gemeenten,
+            label=len(areas) <= 20,
+            source=_source(analysis, None, rolling.label) + f" Noemer: {analysis.dwellings_label}.",
+        )
+        images["map"] = Image(
+            data_uri(fig),
+            f"Kaart: {crime.lower()} per 1.000 woningen per gemeente in de eenheid",
+            "Gearceerd: geen cijfer (aantal onvolledig of woningvoorraad onbekend).",
+        )
+    rows = []
+    changes = analysis.changes_for(group=crime)
+    for d in districts:
+        own = changes[changes["region_code"] == d.code].set_index("comparison")
+        view = {k: _view_at(own, k) for k in ("maand", ROLLING_12)}
+        sig = analysis.changes_for(group=crime, level=GEMEENTE, district_code=d.code)
+        sig = sig[sig["significant"]]
+        rows.append(
+            {
+                "code": d.code,
+                "name": d.naam,
+                "slug": d.slug,
+                "month": view["maand"],
+                "rolling": view[ROLLING_12],
+                "n_significant": len(sig),
+                "warnings": [w.message for w in analysis.warnings if w.district_code == d.code],
+            }
+        )
+    return {
+        **common_context(analysis, None),
+        "page_title": f"Tweewekelijkse woninginbraakanalyse — eenheid {analysis.eenheid_naam}",
+        "images": images,
+        "district_rows": rows,
+        "summary_rows": _comparison_rows(analysis, [analysis.eenheid_code], crime),
+        "pdf": pdf,
+        "eenheid_slug": slugify(analysis.eenheid_naam, analysis.eenheid_code.lower()),
+        "geography_note": geography.note,
+    }
+
+
+def render_index(
+    analysis: BiweeklyAnalysis,
+    out_dir: Path,
+    districts: Sequence[RenderedDistrict],
+    *,
+    geography: Geography | None = None,
+    pdf: bool = True,
+) -> list[Path]:
+    """The eenheid index page (HTML, PDF) and the eenheid tables."""
+    geography = geography or Geography()
+    context = index_context(analysis, geography, districts, pdf)
+    html = render_template("index.html.j2", **context)
+    files = [_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8"))]
+    if pdf:
+        files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
+    files += write_tables(
+        district_tables(analysis, None),
+        explanation_frame(analysis, None),
+        out_dir,
+        context["eenheid_slug"],
+        synthetic=analysis.info.synthetic,
+        vintage=analysis.info.vintage,
+    )
+    return files
+
+
+def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:
+    """Gemeente and wijk boundaries from the warehouse (the layout year of the police regions,
+    else the latest one stored); missing boundaries give a note, never an error."""
+    import duckdb
+
+    from veiligheidsbeeld.warehouse.geography import read_boundaries
+
+    try:
+        years = dict(
+            con.execute(
+                "SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level"
+            ).fetchall()
+        )
+    except duckdb.CatalogException:
+        return Geography(note="Er staan geen grenzen in het warehouse: kaarten ontbreken.")
+
+    def load(level: str) -> tuple[gpd.GeoDataFrame | None, str]:
+        available = years.get(level) or []
+        if not available:
+            return None, ""
+        year = layout_year if layout_year in available else max(available)
+        gdf = read_boundaries(con, level, year)
+        note = "" if year == layout_year else f"{level}grenzen van {year} (indeling {layout_year} niet beschikbaar)"
+        if level == "wijk":
+            gdf = gdf[gdf["gemeente_code"].isin(list(gemeente_codes))]
+        return gdf, note
+
+    gemeenten, note_gm = load("gemeente")
+    wijken, note_wk = load("wijk")
+    notes = [n for n in (note_gm, note_wk) if n]
+    if gemeenten is None:
+        notes.insert(0, "geen gemeentegrenzen in het warehouse: de kaarten ontbreken")
+    return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
+
+
+def _render_job(
+    args: tuple[str, BiweeklyAnalysis, str, Path, Geography, bool, tuple[RenderedDistrict, ...]],
+) -> list[Path]:
+    """One unit of work for a worker process: a district report, or the index."""
+    kind, analysis, code, out_dir, geography, pdf, districts = args
+    if kind == INDEX:
+        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf)
+    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf)
+
+
+def render_tweewekelijks(
+    settings: Any,
+    report_date: date | None = None,
+    districts: Sequence[str] | None = None,
+    out_dir: Path | None = None,
+    *,
+    workers: int = 1,
+    pdf: bool = True,
+    today: date | None = None,
+) -> list[Path]:
+    """Build the analysis and write every district report plus the eenheid index.
+
+    ``settings``: :class:`~veiligheidsbeeld.config.Settings`. ``districts``: names or codes
+    (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers`` > 1
+    renders districts in that many processes. Returns the files written.
+    """
+    from veiligheidsbeeld.warehouse.db import reader
+
+    report_date = report_date or date.today()
+    paths = settings.paths.resolved()
+    out = Path(out_dir) if out_dir is not None else paths.reports / report_date.isoformat() / REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    with reader(paths.warehouse) as con:
+        analysis = build_biweekly(con, settings, report_date, districts, today=today)
+        gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
+        geography = read_geography(con, settings.area.layout_year, gemeenten)
+    rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
+    slugs = [r.slug for r in rendered]
+    if len(set(slugs)) != len(slugs) or INDEX in slugs:
+        raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
+    # The index needs only the districts' names and file names, so it renders alongside them.
+    jobs = [("district", analysis, d.code, out, geography, pdf, ()) for d in analysis.districts]
+    jobs.append((INDEX, analysis, "", out, geography, pdf, tuple(rendered)))
+    files: list[Path] = []
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            for result in pool.map(_render_job, jobs):
+                files += result
+    else:
+        for job in jobs:
+            files += _render_job(job)
+    return files

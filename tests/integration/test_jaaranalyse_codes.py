@@ -1,0 +1,65 @@
+"""The crime codes behind woninginbraak, HIC and the BBV indicators, checked against the REAL
+code list of 47022NED and the real national monthly series in ../shared (no warehouse)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, UNPUBLISHED_CODES, CrimeGroup, crime_groups
+from veiligheidsbeeld.analysis.woninginbraak import TweewekelijksSettings
+from veiligheidsbeeld.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def code_list(shared_dir) -> dict[str, str]:
+    with (Path(shared_dir) / "data/politie/47022NED_SoortMisdrijf.csv").open(encoding="utf-8", newline="") as fh:
+        return {r["Key"].strip(): r["Title"] for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def national_totals(shared_dir, code_list) -> dict[str, int]:
+    """Code -> sum of the real national monthly series 2012–2023 (the file names codes by title)."""
+    frame = pd.read_csv(Path(shared_dir) / "data/politie/NL_misdrijven_per_maand_2012_2023.csv")
+    by_title = {title: code for code, title in code_list.items()}
+    frame["code"] = frame["crime_type_code"].map(by_title)
+    assert frame["code"].notna().all()
+    return frame.groupby("code")["frequency"].sum().to_dict()
+
+
+def test_every_code_exists_in_the_real_code_list_and_is_a_leaf(code_list):
+    groups = crime_groups(TweewekelijksSettings())
+    for group in groups:
+        for code in group.codes:
+            assert code in code_list, f"{group.label}: {code} staat niet in 47022NED"
+            assert code != "0.0.0"
+
+
+def test_bbv_codes_are_exactly_the_documented_ones(code_list):
+    codes = {g.key: g.codes for g in BBV_INDICATORS}
+    assert codes == {
+        "bbv_diefstal_woning": ("1.1.1",),
+        "bbv_geweld": ("1.4.2", "1.4.4", "1.4.5", "1.6.3", "3.1.2"),
+        "bbv_vernieling": ("1.6.1", "2.2.1", "1.4.3", "2.4.2", "2.7.3", "3.6.4", "3.7.1"),
+    }
+    assert not set(codes["bbv_geweld"]) & set(codes["bbv_vernieling"])  # no crime counted twice
+    for group in BBV_INDICATORS:
+        assert all(code in group.definition for code in group.codes)  # the report states the codes it uses
+    assert code_list["1.4.3"].endswith("Openlijk geweld (persoon)")
+
+
+def test_unpublished_codes_are_empty_in_the_real_monthly_series(national_totals):
+    for code in UNPUBLISHED_CODES:
+        assert national_totals[code] == 0
+    for group in crime_groups(TweewekelijksSettings()):
+        for code in group.codes:
+            assert national_totals[code] > 0, f"{group.label}: {code} heeft geen gepubliceerde maandcijfers"
+
+
+def test_a_group_with_an_unpublished_code_is_refused():
+    zeden = CrimeGroup("bbv_zeden", "Zeden", ("1.4.1",), "bbv")
+    with pytest.raises(ConfigError, match="1.4.1"):
+        crime_groups(TweewekelijksSettings(), (zeden,))

@@ -1,0 +1,167 @@
+"""Charts, maps and the small rendering helpers (file names, cell formatting)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from shapely.geometry import box
+
+from veiligheidsbeeld.analysis.periods import add_months
+from veiligheidsbeeld.analysis.stats import control_chart
+from veiligheidsbeeld.errors import ConfigError
+from veiligheidsbeeld.reports import charts, maps
+from veiligheidsbeeld.reports.render import change_view, data_uri, safe_path, slugify
+
+SOURCE = "Bron: politie open data, CBS-tabel 47022NED (versie 2024-03-28); SYNTHETISCHE CIJFERS (demo/test)."
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def all_texts(fig: Figure) -> str:
+    texts = [t.get_text() for t in fig.findobj(match=lambda o: hasattr(o, "get_text"))]
+    return " ".join(t for t in texts if t)
+
+
+def monthly(first: date, last: date, value: float = 10.0) -> pd.Series:
+    months = []
+    m = first
+    while m <= last:
+        months.append(m)
+        m = add_months(m, 1)
+    return pd.Series(value, index=months, dtype="float64")
+
+
+def test_monthly_series_marks_missing_months_and_states_the_source():
+    series = monthly(date(2020, 1, 1), date(2023, 12, 1))
+    series[date(2023, 3, 1)] = np.nan
+    fig = charts.plot_monthly_series(
+        series,
+        latest=date(2023, 12, 1),
+        years=3,
+        title="Woninginbraak per maand",
+        provisional=[date(2023, 11, 1)],
+        source=SOURCE,
+    )
+    text = all_texts(fig)
+    assert "ontbreekt" in text and "mrt 2023" in text
+    assert "SYNTHETISCHE CIJFERS" in text and "voorlopig" in text
+    assert {"2020", "2021", "2022", "2023"} <= set(text.split())
+    assert charts.figure_png(fig).startswith(PNG)
+
+
+def test_gemeente_bars_label_incomplete_and_significant():
+    frame = pd.DataFrame(
+        {
+            "name": ["Aadorp", "Beekdorp"],
+            "current": [120.0, np.nan],
+            "previous": [60.0, 30.0],
+            "significant": [True, False],
+            "direction": ["stijging", None],
+        }
+    )
+    fig = charts.plot_gemeente_bars(frame, current_label="2023", previous_label="2022", title="Per gemeente")
+    text = all_texts(fig)
+    assert "onvolledig" in text and "significante stijging" in text and "120" in text
+
+
+def test_funnel_plot_lists_units_without_rate_and_handles_no_data():
+    units = pd.DataFrame(
+        {
+            "name": ["A", "B", "C"],
+            "count": [100.0, 10.0, np.nan],
+            "dwellings": [20_000.0, 2_000.0, 5_000.0],
+            "rate": [5.0, 5.0, np.nan],
+            "funnel": ["binnen", "binnen", "onbekend"],
+        }
+    )
+    fig = charts.plot_funnel(units, 5.0, title="Trechter", source=SOURCE)
+    text = all_texts(fig)
+    assert "95%-grenzen" in text and "99,8%-grenzen" in text and "Niet getoond" in text and "C" in text
+    empty = charts.plot_funnel(units.assign(rate=np.nan), float("nan"), title="Trechter")
+    assert "Geen trechtergrafiek" in all_texts(empty)
+
+
+def test_control_chart_plot_shows_signals_and_missing_month():
+    series = monthly(date(2021, 1, 1), date(2023, 12, 1))
+    series.iloc[-1] = 40.0
+    series.iloc[5] = np.nan
+    chart = control_chart(series, baseline=slice(series.index[0], series.index[23]))
+    fig = charts.plot_control_chart(chart, title="Regelkaart", baseline_end=series.index[23], source=SOURCE)
+    text = all_texts(fig)
+    assert "ontbreekt" in text and "signaal" in text and "middellijn (10,0)" in text
+    assert charts.signal_summary(chart, date(2023, 12, 1))[0][0] == date(2023, 12, 1)
+
+
+def test_classify_uses_dutch_numbers_and_never_more_classes_than_values():
+    classes, labels = maps.classify(pd.Series([1.25, 2.5, np.nan, 10.0]))
+    assert classes[2] == -1 and len(labels) == 3
+    assert labels[0].startswith("1,2") or labels[0].startswith("1,3")
+    one, label = maps.classify(pd.Series([4.0, 4.0]))
+    assert list(one) == [0, 0] and label == ["4,0"]
+
+
+def test_choropleth_hatches_missing_values():
+    areas = gpd.GeoDataFrame(
+        {"region_code": ["GM0001", "GM0002", "GM0003"], "region_name": ["A", "B", "C"]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(0, 1000, 1000, 2000)],
+        crs="EPSG:28992",
+    )
+    fig = maps.plot_choropleth(areas, pd.Series({"GM0001": 2.5, "GM0002": 4.0}), title="Kaart", source=SOURCE)
+    text = all_texts(fig)
+    assert "geen gegevens" in text and "2,5" in text
+    assert data_uri(fig).startswith("data:image/png;base64,")
+    assert "Geen kaart" in all_texts(maps.plot_choropleth(areas.iloc[:0], pd.Series(dtype=float), title="Kaart"))
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("'s-Hertogenbosch", "s-hertogenbosch"),
+        ("Súdwest-Fryslân", "sudwest-fryslan"),
+        ("Noord- en Oost-Gelderland", "noord-en-oost-gelderland"),
+        ("IJsselland", "ijsselland"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("***", "rapport"),
+    ],
+)
+def test_slugify(name, slug):
+    assert slugify(name) == slug
+
+
+def test_safe_path_refuses_escapes(tmp_path: Path):
+    assert safe_path(tmp_path, "twente.html") == (tmp_path / "twente.html").resolve()
+    for bad in ("../x.html", "/etc/passwd", "a/../../x"):
+        with pytest.raises(ConfigError):
+            safe_path(tmp_path, bad)
+
+
+def test_change_view_counts_first_pct_only_on_a_base_of_ten_flag_only_when_significant():
+    row = {
+        "current": 25.0,
+        "previous": 16.0,
+        "difference": 9,
+        "pct_change": 56.25,
+        "significant": False,
+        "direction": "stijging",
+        "incomplete": False,
+        "p_value": 0.165,
+    }
+    v = change_view(row)
+    assert (v.current, v.previous, v.difference, v.pct, v.flag) == ("25", "16", "+9", "+56%", "")
+    assert v.p_value == "p = 0,165"
+    small = change_view(
+        {**row, "current": 3.0, "previous": 1.0, "difference": 2, "pct_change": 200.0, "significant": True}
+    )
+    assert small.pct == "" and small.flag == "stijging"
+    incomplete = change_view(
+        {**row, "previous": None, "previous_known": 11.0, "difference": None, "pct_change": None, "incomplete": True}
+    )
+    assert incomplete.previous == "≥ 11" and incomplete.difference == "–" and incomplete.previous_incomplete
+    assert not incomplete.current_incomplete and "niet getoetst" in incomplete.note
+    big = change_view({**row, "current": 1234.0, "previous": 1000.0, "difference": 234, "pct_change": 23.4})
+    assert big.current == "1.234" and big.pct == "+23%"
