@@ -67,6 +67,11 @@ class IngestSettings:
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     include_wijken_buurten: bool = True
     include_nl: bool = True
+    #: Codes pulled for the gemeente rows of ALL Dutch gemeenten (no wijken/buurten), for national
+    #: rankings such as the jeugdoverlast top ten. Empty: only the configured area.
+    national_gemeente_codes: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"47024NED": ("0.0.0", "E35")}
+    )
     concurrency: int = 4
     retries: int = 5
     backoff_seconds: float = 1.0

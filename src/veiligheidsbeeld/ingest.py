@@ -5,10 +5,13 @@ A plain function, called by the CLI (``veiligheidsbeeld ingest``) and the Prefec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from veiligheidsbeeld.config import Settings, police_table
 from veiligheidsbeeld.errors import SourceError, VeiligheidsbeeldError
@@ -136,6 +139,17 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
                 backoff_seconds=settings.ingest.backoff_seconds, timeout_seconds=settings.ingest.timeout_seconds,
             ))
             frame = pull_denominators(cbs, gemeenten, years, paths.raw, den_settings)
+            national = _national_gemeenten(con, gemeenten) if settings.ingest.national_gemeente_codes else []
+            if national and "bevolking" in den_settings.tables:
+                # Inhabitants of every gemeente, for national rankings (rates per 1,000 inhabitants).
+                try:
+                    everyone = pull_denominators(
+                        cbs, sorted(set(gemeenten) | set(national)), years, paths.raw,
+                        dataclasses.replace(den_settings, tables=("bevolking",), wijk_buurt_years=()),
+                    )
+                    frame = pd.concat([frame[frame["source_table"] != everyone["source_table"].iloc[0]], everyone])
+                except VeiligheidsbeeldError as exc:
+                    report.warnings.append(f"Inwoners van de gemeenten buiten de eenheid niet opgehaald: {exc}")
             rows = geography.load_denominators(con, frame)
             report.geography.append(f"{rows} noemers (inwoners, huishoudens, woningen) voor {years[0]}–{years[-1]}")
         except VeiligheidsbeeldError as exc:
@@ -156,6 +170,14 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
                 report.geography.append(f"{rows} {level}grenzen ({settings.area.layout_year})")
             except VeiligheidsbeeldError as exc:
                 report.warnings.append(f"{level.capitalize()}grenzen niet bijgewerkt: {exc}")
+
+
+def _national_gemeenten(con, area: list[str]) -> list[str]:
+    """Gemeenten in the police data outside the area (their gemeente rows are pulled for rankings)."""
+    rows = con.execute(
+        "SELECT DISTINCT region_code FROM facts_monthly WHERE region_code LIKE 'GM%' AND region_code <> 'GM0000'"
+    ).fetchall()
+    return sorted({r[0] for r in rows} - set(area))
 
 
 def _snapshot_boundary_file(root: Path, level: str, year: int) -> Path | None:

@@ -113,3 +113,17 @@ def test_changed_layout_forces_a_full_pull(tmp_path: Path):
     assert relaid.kind == "full"
     assert "gewijzigd" in relaid.reason
     assert relaid.first_month == date(2012, 1, 1)
+
+
+def test_national_gemeente_rows_are_one_group_with_their_own_codes(tmp_path: Path):
+    # For national rankings: every other gemeente's own row (no wijken/buurten), few codes.
+    settings = IngestSettings(national_gemeente_codes={"47022NED": ("1.1.1",)})
+    plan = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path), settings, ["GM0153"])
+    national = [p for p in plan.partitions if p.group == "GMNL"]
+    assert len(national) == 12
+    assert national[0].region_keys == ("GM0164    ",)
+    assert national[0].type_keys == ("1.1.1 ",)
+    area = next(p for p in plan.partitions if p.group == "GM0153")
+    assert area.type_keys is None  # the area keeps all codes
+    without = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path / "b"), IngestSettings(national_gemeente_codes={}), ["GM0153"])
+    assert not [p for p in without.partitions if p.group == "GMNL"]

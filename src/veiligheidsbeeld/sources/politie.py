@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MONTH_KEY = re.compile(r"^(\d{4})MM(\d{2})$")
 YEAR_KEY = re.compile(r"^(\d{4})JJ00$")
 NL_CODE = "NL00"
+#: The group of gemeente rows of all Dutch gemeenten outside the area (national rankings).
+NATIONAL_GEMEENTEN = "GMNL"
 
 
 def now_utc() -> str:
@@ -209,6 +211,16 @@ def region_groups(
     return groups
 
 
+def national_gemeente_keys(meta: TableMeta, area: Sequence[str]) -> list[str]:
+    """Raw keys of every gemeente row outside the area ('Gemeente onbekend' GM0000 excluded)."""
+    wanted = set(area)
+    return [
+        str(r["Key"]) for r in meta.regions
+        if str(r["Key"]).strip().startswith("GM") and str(r["Key"]).strip() not in wanted
+        and str(r["Key"]).strip() != "GM0000"
+    ]
+
+
 def _signature(keys: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
 
@@ -237,8 +249,17 @@ def plan_pull(
         meta, gemeenten, include_wijken_buurten=settings.include_wijken_buurten, include_nl=settings.include_nl
     )
     type_keys = resolve_type_keys(meta, settings.codes.get(spec.table_id, ()))
+    group_types: dict[str, tuple[str, ...] | None] = {g: type_keys for g in groups}
+    national_codes = settings.national_gemeente_codes.get(spec.table_id, ())
+    if national_codes:
+        others = national_gemeente_keys(meta, gemeenten)
+        if others:
+            groups[NATIONAL_GEMEENTEN] = others
+            group_types[NATIONAL_GEMEENTEN] = resolve_type_keys(meta, national_codes)
     region_sig = _signature([k for keys in groups.values() for k in keys])
-    type_sig = _signature(list(type_keys) if type_keys else [str(t["Key"]) for t in meta.types])
+    type_sig = _signature(
+        [f"{g}:{k}" for g, keys in group_types.items() for k in (keys or [str(t["Key"]) for t in meta.types])]
+    )
 
     months = sorted(m for m in (month_of_key(str(p["Key"])) for p in meta.periods) if m is not None)
     months = [m for m in months if m.year >= settings.start_year]
@@ -290,7 +311,7 @@ def plan_pull(
                 keys.append(year_keys[year])
             if keys:
                 partitions.append(
-                    Partition(f"{group}_{year}", group, year, tuple(region_keys), tuple(keys), type_keys)
+                    Partition(f"{group}_{year}", group, year, tuple(region_keys), tuple(keys), group_types[group])
                 )
     plan.partitions = partitions
     plan.filters = {
@@ -298,6 +319,7 @@ def plan_pull(
         "first_month": (months[0] if plan.kind == "full" else first).isoformat(),
         "last_month": last.isoformat(),
         "codes": [k.strip() for k in type_keys] if type_keys else "alle",
+        "national_gemeente_codes": list(national_codes),
         "wijken_buurten": settings.include_wijken_buurten,
     }
     if same is not None and same.complete and all(archive.partition_ok(same, p.name) for p in partitions):

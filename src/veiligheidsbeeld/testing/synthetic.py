@@ -293,6 +293,7 @@ def build_police_snapshot(
     revised_months: Sequence[str] = (),
     revise_share: float = 0.05,
     revision: int = 1,
+    gemeente_level_only: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write a synthetic-but-realistic snapshot of the police tables; returns table id -> folder.
 
@@ -301,6 +302,8 @@ def build_police_snapshot(
     (padding optional; default all). ``missing_months``: months (``YYYY-MM``) left out for every
     region except NL00. ``revised_months``/``revise_share``/``revision``: raise a share of the buurt
     counts of those months (a later, revised delivery; see :func:`build_revised_snapshot`).
+    ``gemeente_level_only``: further gemeenten with their gemeente row only, no wijken or buurten
+    (e.g. every other Dutch gemeente, for national rankings); ``"*"`` means all of them.
     """
     politie = politie_dir(shared_dir)
     first, last = _Month.parse(start), _Month.parse(end)
@@ -321,6 +324,10 @@ def build_police_snapshot(
     region_keys = {r["Key"].strip() for r in regions}
     eenheid = district_gemeenten(DEFAULT_EENHEID)
     selected = [g.strip().upper() for g in (gemeenten if gemeenten is not None else eenheid)]
+    if list(gemeente_level_only) == ["*"]:
+        gemeente_level_only = sorted(k for k in region_keys if k.startswith("GM") and k != "GM0000")
+    gm_only = {g.strip().upper() for g in gemeente_level_only} - set(selected)
+    selected = selected + sorted(gm_only)
     unknown = [g for g in selected if not g.startswith("GM") or g not in region_keys]
     if unknown:
         raise ValueError(f"unknown gemeente code(s): {', '.join(unknown)} (expected e.g. GM0153)")
@@ -346,6 +353,7 @@ def build_police_snapshot(
             national=national,
             structure=structure,
             include_wijken_buurten=include_wijken_buurten,
+            gm_only=gm_only,
             ordinals=ordinals,
             missing=missing,
             revised=revised,
@@ -424,6 +432,7 @@ class _TableBuilder:
         national: _National,
         structure: list[_Gemeente],
         include_wijken_buurten: bool,
+        gm_only: set[str],
         ordinals: list[int],
         missing: set[int],
         revised: set[int],
@@ -439,6 +448,7 @@ class _TableBuilder:
         self.national = national
         self.structure = structure
         self.include_wijken_buurten = include_wijken_buurten
+        self.gm_only = gm_only
         self.ordinals = ordinals
         self.missing = missing
         self.revised = revised
@@ -522,12 +532,18 @@ class _TableBuilder:
         return rows
 
     # -- regions --------------------------------------------------------------------------------
+    def keeps(self, gm: _Gemeente, row: dict[str, str]) -> bool:
+        """Whether a region row is written: gemeente rows always, wijken/buurten unless excluded."""
+        if row["Key"].strip().startswith("GM"):
+            return True
+        return self.include_wijken_buurten and gm.code not in self.gm_only
+
     def _region_rows(self) -> list[tuple[dict[str, str], _Gemeente | None, int]]:
         """(CSV row, its gemeente, row index within the gemeente) for every output region."""
         out: list[tuple[dict[str, str], _Gemeente | None, int]] = []
         for gm in self.structure:
             for ri, row in enumerate(gm.rows):
-                if self.include_wijken_buurten or row["Key"].strip().startswith("GM"):
+                if self.keeps(gm, row):
                     out.append((row, gm, ri))
         return out
 
@@ -606,7 +622,7 @@ class _TableBuilder:
         position = 1
         for gm in self.structure:
             gm_values, gm_nulls = self._gemeente_months(gm)
-            keep = [ri for ri, row in enumerate(gm.rows) if self.include_wijken_buurten or row["Key"].strip().startswith("GM")]
+            keep = [ri for ri, row in enumerate(gm.rows) if self.keeps(gm, row)]
             values[:, position : position + len(keep), :] = gm_values[keep][:, self.wanted, :].transpose(1, 0, 2)
             nulls[:, position : position + len(keep), :] = gm_nulls[keep][:, self.wanted, :].transpose(1, 0, 2)
             position += len(keep)
