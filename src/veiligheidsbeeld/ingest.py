@@ -18,7 +18,7 @@ from veiligheidsbeeld.errors import SourceError, VeiligheidsbeeldError
 from veiligheidsbeeld.sources.odata import CbsApiSource, ODataSource, SnapshotSource
 from veiligheidsbeeld.sources.politie import ProgressCallback, PullResult, fetch_meta, plan_pull, run_pull
 from veiligheidsbeeld.sources.raw_archive import RawArchive
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, validation
 from veiligheidsbeeld.warehouse.load import LoadSummary, load_police_table
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class IngestReport:
     imported: dict[str, list[str]] = field(default_factory=dict)
     geography: list[str] = field(default_factory=list)  # Dutch lines: what was loaded
     warnings: list[str] = field(default_factory=list)  # Dutch lines: what is missing, and why
+    findings: list[validation.Finding] = field(default_factory=list)  # validation after each load
 
 
 def area_gemeenten(settings: Settings) -> list[str]:
@@ -83,12 +84,12 @@ def run_ingest(
     opened = source if (source is not None and not isinstance(source, (str, Path))) else open_source(source, settings)
     report = IngestReport(source=getattr(opened, "description", str(getattr(opened, "root", opened))))
 
+    area = list(gemeenten) if gemeenten is not None else area_gemeenten(settings)
     if isinstance(opened, RawArchive):
         # Another machine's data/raw: take over its complete vintages (checksums verified).
         for table_id in table_ids:
             report.imported[table_id] = archive.import_vintages(opened.root, table_id)
     else:
-        area = list(gemeenten) if gemeenten is not None else area_gemeenten(settings)
         for table_id in table_ids:
             spec = police_table(table_id)
             meta = fetch_meta(opened, spec)
@@ -96,11 +97,16 @@ def run_ingest(
             log.info("%s: %s (%s), %d partities", table_id, plan.kind, plan.reason, len(plan.partitions))
             report.pulls.append(run_pull(opened, plan, archive, settings.ingest, progress))
 
+    run_id = validation.new_run_id()
     with db.writer(paths.warehouse) as con:
         for table_id in table_ids:
             report.loads.append(
                 load_police_table(con, archive, police_table(table_id), provisional_months=settings.ingest.provisional_months)
             )
+            # Validate every load; BLOCKER findings stop publication of the reports, WARN shows a banner.
+            findings = validation.validate_table(con, table_id, area_gemeenten=area, raw_archive=archive)
+            validation.store_findings(con, run_id, findings, tables=[table_id])
+            report.findings.extend(findings)
         if not isinstance(opened, RawArchive):
             snapshot_dir = Path(source) if isinstance(source, (str, Path)) and str(source) != "api" else None
             load_geography(con, settings, report, cbs_source=cbs_source, snapshot_dir=snapshot_dir)

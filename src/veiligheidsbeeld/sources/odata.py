@@ -105,6 +105,14 @@ class ODataSource(Protocol):
 # --------------------------------------------------------------------------------------------
 
 
+class FeedError(SourceError):
+    """The paged feed itself misbehaved (a looping or foreign nextLink, a page without rows list).
+
+    Detected after some pages were already handed out, so a retry must restart the whole query;
+    the caller (one partition, written atomically) can do that safely.
+    """
+
+
 class _TransientHTTPError(SourceError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -313,14 +321,15 @@ class CbsApiSource:
             params["$filter"] = row_filter.to_odata()
         if select:
             params["$select"] = ",".join(select)
-        seen: set[str] = set()
+        # The first URL counts as seen too: a first page that links to itself must not be read twice.
+        seen: set[str] = {requests.Request("GET", url, params=params).prepare().url or url}
         expected_path = urlsplit(url).path.rstrip("/").lower()
         pages = 0
         while url is not None:
             what = f"gegevens van tabel {table_id} (pagina {pages + 1})"
             page = self._get_json(url, params, what)
             if "value" not in page or not isinstance(page["value"], list):
-                raise SourceError(f"{what}: antwoord heeft geen 'value'-lijst; geen geldige OData-pagina.")
+                raise FeedError(f"{what}: antwoord heeft geen 'value'-lijst; geen geldige OData-pagina.")
             yield page["value"]
             pages += 1
             next_link = page.get("odata.nextLink")
@@ -328,13 +337,26 @@ class CbsApiSource:
                 return
             next_path = urlsplit(next_link).path.rstrip("/").lower()
             if next_path != expected_path:
-                raise SourceError(
+                raise FeedError(
                     f"{what}: odata.nextLink wijst naar een andere tabel of entiteit ({next_link}); afgebroken."
                 )
-            if next_link in seen or pages >= MAX_PAGES_PER_QUERY:
-                raise SourceError(f"{what}: odata.nextLink herhaalt zich ({next_link}); afgebroken.")
+            if _normalised(next_link) in {_normalised(u) for u in seen} or pages >= MAX_PAGES_PER_QUERY:
+                raise FeedError(f"{what}: odata.nextLink herhaalt zich ({_short(next_link)}); afgebroken.")
             seen.add(next_link)
             url, params = next_link, None
+
+
+def _short(url: str, limit: int = 160) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
+def _normalised(url: str) -> str:
+    """A URL with its query decoded and sorted, so that two spellings of one request compare equal."""
+    from urllib.parse import parse_qsl, urlencode
+
+    parts = urlsplit(url)
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}?{query}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from veiligheidsbeeld import locks
 from veiligheidsbeeld.config import IngestSettings, PoliceTable
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
-from veiligheidsbeeld.sources.odata import ODataSource, RowFilter
+from veiligheidsbeeld.sources.odata import FeedError, ODataSource, RowFilter
 from veiligheidsbeeld.sources.raw_archive import (
     PartitionRecord,
     RawArchive,
@@ -400,17 +402,52 @@ def fetch_partition(
             yield _page_to_batch(page, spec, what)
 
 
+def check_partition_rows(spec: PoliceTable, partition: Partition, rows: int, n_types: int) -> None:
+    """A partition without any row is refused at once: the source is empty, or its keys no longer
+    match ours (changed padding). Smaller shortfalls (a subset of codes in a snapshot, a missing
+    month) are weighed by the validation step after the load."""
+    codes = len(partition.type_keys) if partition.type_keys is not None else n_types
+    expected = len(partition.region_keys) * codes * len(partition.period_keys)
+    if rows == 0 and expected > 0:
+        raise SchemaDriftError(
+            f"Tabel {spec.table_id}, partitie {partition.name}: geen enkele rij ontvangen, verwacht ongeveer {expected} "
+            f"({len(partition.region_keys)} regio's × {codes} codes × {len(partition.period_keys)} perioden). "
+            "De bron is leeg of de sleutels kloppen niet meer (andere opvulling?); niets geladen."
+        )
+
+
 def run_pull(
     source: ODataSource,
     plan: PullPlan,
     archive: RawArchive,
     settings: IngestSettings,
     progress: ProgressCallback | None = None,
+    lock_wait_seconds: float = 600.0,
+) -> PullResult:
+    spec = plan.spec
+    if plan.kind == "skip":
+        return PullResult(spec.table_id, plan.vintage, plan.kind, plan.reason)
+    # One pull per table at a time: a second flow waits (it would remove the first one's temporaries).
+    with locks.exclusive(archive.root / f".{spec.table_id}.lock", wait_seconds=lock_wait_seconds,
+                         what=f"haalt tabel {spec.table_id} al op in {archive.root}", error=SourceError):
+        try:
+            return _run_pull_locked(source, plan, archive, settings, progress)
+        except OSError as exc:
+            raise SourceError(
+                f"Schrijven in {archive.vintage_dir(spec.table_id, plan.vintage)} mislukt ({exc.strerror or exc}); "
+                "wat al klaar was blijft staan en de volgende run gaat daar verder."
+            ) from exc
+
+
+def _run_pull_locked(
+    source: ODataSource,
+    plan: PullPlan,
+    archive: RawArchive,
+    settings: IngestSettings,
+    progress: ProgressCallback | None,
 ) -> PullResult:
     spec = plan.spec
     result = PullResult(spec.table_id, plan.vintage, plan.kind, plan.reason)
-    if plan.kind == "skip":
-        return result
     archive.clean_temporaries(spec.table_id)
     manifest = archive.manifest(spec.table_id, plan.vintage)
     if manifest is None:
@@ -446,11 +483,22 @@ def run_pull(
     if progress:
         progress(spec.table_id, done, total)
 
+    n_types = len(plan.meta.types)
+
     def work(partition: Partition) -> tuple[Partition, int, str]:
-        rows, checksum = archive.write_partition(
-            spec.table_id, plan.vintage, partition.name,
-            fetch_partition(source, spec, partition, settings.max_url_chars),
-        )
+        for attempt in range(settings.retries + 1):
+            try:
+                rows, checksum = archive.write_partition(
+                    spec.table_id, plan.vintage, partition.name,
+                    fetch_partition(source, spec, partition, settings.max_url_chars),
+                )
+                break
+            except FeedError:
+                # The feed misbehaved mid-query: the partial file was discarded; start the query again.
+                if attempt == settings.retries:
+                    raise
+                time.sleep(min(settings.backoff_seconds * 2**attempt, settings.backoff_max_seconds))
+        check_partition_rows(spec, partition, rows, n_types)
         return partition, rows, checksum
 
     def record(partition: Partition, rows: int, checksum: str) -> None:

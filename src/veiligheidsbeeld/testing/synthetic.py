@@ -364,7 +364,8 @@ def build_police_snapshot(
             seed=seed,
         )
         n_rows = builder.write_typed_dataset(directory / "TypedDataSet.json")
-        _write_json(directory / spec.dimension, [_code_entity_row(all_codes[i]) for i in wanted])
+        # The full code list, as cbsodata.download_data writes it even when the data are filtered.
+        _write_json(directory / spec.dimension, [_code_entity_row(row) for row in all_codes])
         _write_json(directory / "WijkenEnBuurten", builder.region_entity_rows())
         _write_json(directory / "Perioden", builder.period_entity_rows())
         _write_json(directory / "CategoryGroups", [])

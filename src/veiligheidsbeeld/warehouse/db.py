@@ -8,15 +8,13 @@ the warehouse and wait for it up to a timeout. Readers (reports, notebooks) open
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
+from veiligheidsbeeld import locks
 from veiligheidsbeeld.errors import DataError, WarehouseError, WarehouseLockedError
 from veiligheidsbeeld.warehouse.sql import query
 
@@ -36,64 +34,45 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _corrupt(path: Path, detail: str) -> WarehouseError:
+    return WarehouseError(
+        f"Het warehousebestand {path} is beschadigd of geen DuckDB-bestand ({detail}). "
+        f"De ruwe gegevens in data/raw zijn intact: verwijder of hernoem {path} en draai "
+        "'veiligheidsbeeld ingest' opnieuw om het warehouse opnieuw op te bouwen."
+    )
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
+        text = str(exc).splitlines()[0]
+        if "Could not set lock" in text or "Conflicting lock" in text:
             raise WarehouseLockedError(
-                f"Het warehouse {path} is in gebruik door een ander proces ({text.splitlines()[0]}). "
+                f"Het warehouse {path} is in gebruik door een ander proces ({text}). "
                 "Wacht tot dat klaar is en probeer opnieuw."
             ) from exc
-        raise WarehouseError(f"Het warehouse {path} kan niet worden geopend: {text.splitlines()[0]}") from exc
-    except (duckdb.SerializationException, duckdb.InternalException, duckdb.Error) as exc:
-        raise WarehouseError(
-            f"Het warehousebestand {path} is beschadigd of geen DuckDB-bestand ({str(exc).splitlines()[0]}). "
-            f"De ruwe gegevens in data/raw zijn intact: verwijder of hernoem {path} en draai "
-            "'veiligheidsbeeld ingest' opnieuw om het warehouse opnieuw op te bouwen."
-        ) from exc
+        if path.is_file():
+            # DuckDB reports a truncated or foreign file as an IO error on open.
+            raise _corrupt(path, text) from exc
+        raise WarehouseError(f"Het warehouse {path} kan niet worden geopend: {text}") from exc
+    except duckdb.Error as exc:
+        raise _corrupt(path, str(exc).splitlines()[0]) from exc
 
 
 @contextlib.contextmanager
 def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single writer connection, with the schema in place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_file = open(_lock_path(path), "a+")
-    try:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    lock_file.seek(0)
-                    holder = lock_file.read().strip() or "onbekend proces"
-                    raise WarehouseLockedError(
-                        f"Een ander proces ({holder}) schrijft al in het warehouse {path}; "
-                        f"na {wait_seconds:.0f} s wachten gestopt. Er is niets gewijzigd."
-                    ) from None
-                time.sleep(0.2)
-        lock_file.seek(0)
-        lock_file.truncate()
-        lock_file.write(f"pid {os.getpid()} sinds {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        lock_file.flush()
+    deadline = time.monotonic() + wait_seconds
+    with locks.exclusive(_lock_path(path), wait_seconds=wait_seconds, what=f"schrijft al in het warehouse {path}",
+                         error=WarehouseLockedError):
         con = _open_with_retry(path, read_only=False, deadline=deadline)
         try:
             ensure_schema(con)
             yield con
         finally:
             con.close()
-    finally:
-        with contextlib.suppress(OSError):
-            lock_file.seek(0)
-            lock_file.truncate()
-        fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
-        lock_file.close()
 
 
 def _open_with_retry(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:

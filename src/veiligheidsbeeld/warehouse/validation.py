@@ -1,0 +1,621 @@
+"""Data validation between layers: checks run after each load, with severities.
+
+Every rule looks at one loaded police table and returns :class:`Finding` objects:
+
+- ``BLOCKER``: the figures are wrong or incomplete; reports built on the table are not published;
+- ``WARN``: the figures are usable but something is off; reports show it in a visible banner;
+- ``INFO``: worth logging (provisional months, checks that could not run).
+
+The findings of the latest run are stored per table in ``validation_results`` (with the run in
+``validation_runs``), shown by ``veiligheidsbeeld status`` and read by the reports through
+:func:`blockers`, :func:`warnings` and :func:`assert_publishable`.
+
+Rules (every threshold is a field of :class:`ValidationThresholds`):
+
+- ``no_rows`` (BLOCKER): the table has no monthly facts at all.
+- ``missing_month`` (BLOCKER): a month without any row inside the series, or after the last month
+  with data while the published period list has it.
+- ``region_missing_month``: NL or a gemeente lacks months the table has (BLOCKER); wijken and
+  buurten that do are summarised in one WARN.
+- ``gemeente_without_rows`` (BLOCKER): a gemeente of the configured area has no rows.
+- ``partition_rows`` (needs the raw archive): a raw partition's row count far from its shape,
+  regions x codes x periods. Too few rows: WARN, BLOCKER beyond 20 %; too many: WARN.
+- ``rollup_mismatch``: the roll-up (``0.0.0``) is not the sum of its parts within the table's
+  tolerance, where every part is published. BLOCKER for NL and gemeenten, one WARN for wijken/buurten.
+- ``structural_break`` (WARN): a series of NL or a gemeente jumps by a large factor and stays.
+- ``suppressed_share``: share of suppressed cells above a threshold; per gemeente WARN, table-wide
+  WARN or (above half) BLOCKER.
+- ``provisional_months``: provisional months (INFO); unusually many, or provisional months before
+  definitive ones (WARN).
+- ``yearly_reconciliation``: published year rows (JJ00) against the sum of the twelve months, for
+  complete years. WARN; BLOCKER for NL or a gemeente beyond 10 %.
+- ``code_list_changed`` (needs the raw archive): a code left the code list since the previous
+  version (WARN) or a new code appeared (INFO).
+
+Roll-up tolerance, measured on the real national series (NL00, 2012-01 … 2023-12, 144 months,
+``shared/data/politie``): for 47024NED (overlast) the total equals the sum of the eight categories
+in every month, so the tolerance is zero. For 47022NED (misdrijven) the published total
+"Totaal misdrijven" is *larger* than the sum of the 58 listed crime codes in every month, by
+1.5 % to 3.0 % (mean 2.2 %, 1,188 to 1,987 misdrijven a month): the total also counts crime types
+that are not listed separately. So for misdrijven the total may exceed its parts by up to 5 % of
+the total (the observed maximum with a margin) plus 3 counts of slack for small regions, where a
+handful of unlisted misdrijven is a large share; it may not be below its parts by more than that
+slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import duckdb
+
+from veiligheidsbeeld.config import KNOWN_POLICE_TABLES
+from veiligheidsbeeld.errors import DataError, VeiligheidsbeeldError
+from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
+from veiligheidsbeeld.sources.raw_archive import RawArchive
+from veiligheidsbeeld.warehouse.sql import query
+
+log = logging.getLogger(__name__)
+
+SQL_FILE = "validation.sql"
+#: Levels at which a finding concerns a figure that reports show directly.
+REPORT_LEVELS: tuple[str, ...] = ("NL", "GM")
+
+
+class Severity(StrEnum):
+    BLOCKER = "BLOCKER"
+    WARN = "WARN"
+    INFO = "INFO"
+
+
+#: Dutch names of the severities, for everything a user reads.
+SEVERITY_LABELS: dict[Severity, str] = {
+    Severity.BLOCKER: "BLOKKEREND",
+    Severity.WARN: "WAARSCHUWING",
+    Severity.INFO: "INFO",
+}
+
+
+@dataclass(frozen=True)
+class ValidationThresholds:
+    """Every threshold of every rule, in one place."""
+
+    # partition_rows: relative deviation |rows - expected| / expected of one raw partition, where
+    # expected = regions x codes x periods (the police tables are full cubes: every combination
+    # has a row, a suppressed cell included). Too few rows means missing cells (blocker beyond
+    # `partition_rows_blocker`); too many can only be repeated rows, which the load collapses or
+    # refuses (conflicting values), so an excess is always a warning.
+    partition_rows_warn: float = 0.02
+    partition_rows_blocker: float = 0.20
+
+    # rollup_mismatch: per table (table_id, upper share, slack). The gap total - sum(parts) must lie
+    # in [-slack, upper_share * total + slack]; tables not listed need exact equality. See the
+    # module docstring for how the misdrijven tolerance was measured.
+    rollup_tolerance: tuple[tuple[str, float, int], ...] = (("47022NED", 0.05, 3), ("47024NED", 0.0, 0))
+
+    # structural_break: the median of the `break_window_months` months before a month against the
+    # median of that month and the months after it (at least `break_min_months_after`, so the new
+    # level has to stay); a factor of at least `break_factor` either way, where the higher of the
+    # two medians is at least `break_min_level` (small counts jump by chance).
+    break_factor: float = 3.0
+    break_window_months: int = 12
+    break_min_months_after: int = 3
+    break_min_level: float = 20.0
+    break_levels: tuple[str, ...] = REPORT_LEVELS
+
+    # suppressed_share: share of suppressed cells (NULL, not published).
+    suppressed_warn_share: float = 0.05
+    suppressed_blocker_share: float = 0.50  # table-wide only; per gemeente it stays a warning
+
+    # provisional_months: more provisional months than this is unusual (normally the last 12).
+    provisional_warn_months: int = 24
+
+    # yearly_reconciliation: |year row - sum of 12 months| may be max(abs, rel x year row);
+    # beyond `reconcile_blocker_rel` at NL or gemeente level the table is blocked.
+    reconcile_abs_tolerance: int = 2
+    reconcile_rel_tolerance: float = 0.01
+    reconcile_blocker_rel: float = 0.10
+
+    # How many examples a summary finding names.
+    max_examples: int = 5
+
+    def rollup_bounds(self, table_id: str) -> tuple[float, int]:
+        """(upper share, slack) of the roll-up check for a table; exact equality if not listed."""
+        for tid, share, slack in self.rollup_tolerance:
+            if tid == table_id:
+                return share, slack
+        return 0.0, 0
+
+
+DEFAULT_THRESHOLDS = ValidationThresholds()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of one rule; ``detail`` is Dutch and names the table, region and month."""
+
+    rule: str
+    severity: Severity
+    table_id: str
+    region_code: str | None
+    detail: str
+    value: float | None = None
+    threshold: float | None = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Rules
+# ----------------------------------------------------------------------------------------------
+
+
+def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return con.execute(query(SQL_FILE, name), params).fetchall()
+
+
+def _months(months: Iterable[date]) -> str:
+    return ", ".join(f"{m:%Y-%m}" for m in months)
+
+
+def _check_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    missing = [r[0] for r in _rows(con, "missing_months", {"table_id": table_id})]
+    if not missing:
+        return []
+    more = f" en nog {len(missing) - t.max_examples}" if len(missing) > t.max_examples else ""
+    return [
+        Finding(
+            "missing_month", Severity.BLOCKER, table_id, None,
+            f"Tabel {table_id}: {len(missing)} maand(en) zonder gegevens binnen de reeks "
+            f"({_months(missing[: t.max_examples])}{more}). Jaartotalen en trends over deze maanden kloppen niet; "
+            "draai 'veiligheidsbeeld ingest' opnieuw.",
+            float(len(missing)), 0.0,
+        )
+    ]
+
+
+def _check_region_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    out: list[Finding] = []
+    minor: list[tuple[str, int]] = []
+    for region, level, n_missing, examples in _rows(con, "region_missing_months", {"table_id": table_id}):
+        if level in REPORT_LEVELS:
+            out.append(
+                Finding(
+                    "region_missing_month", Severity.BLOCKER, table_id, region,
+                    f"Tabel {table_id}: {region} mist {n_missing} maand(en) die de tabel wel heeft "
+                    f"({_months(examples)}{' …' if n_missing > len(examples) else ''}).",
+                    float(n_missing), 0.0,
+                )
+            )
+        else:
+            minor.append((region, n_missing))
+    if minor:
+        examples = ", ".join(f"{r} ({n})" for r, n in minor[: t.max_examples])
+        out.append(
+            Finding(
+                "region_missing_month", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: {fmt_int(len(minor))} wijken/buurten missen maanden die de tabel wel heeft "
+                f"(bijvoorbeeld {examples}); cijfers van die wijken en buurten zijn onvolledig.",
+                float(len(minor)), 0.0,
+            )
+        )
+    return out
+
+
+def _check_gemeenten(con: duckdb.DuckDBPyConnection, table_id: str, gemeenten: Sequence[str]) -> list[Finding]:
+    if not gemeenten:
+        return []
+    out = []
+    for code, name, known in _rows(con, "gemeenten_without_rows", {"table_id": table_id, "gemeenten": list(gemeenten)}):
+        where = f"{name} ({code})" if name else code
+        reason = "" if known else "; de gemeente staat ook niet in de regiolijst van de tabel"
+        out.append(
+            Finding(
+                "gemeente_without_rows", Severity.BLOCKER, table_id, code,
+                f"Tabel {table_id}: gemeente {where} uit het werkgebied heeft geen enkele rij{reason}.",
+                0.0, None,
+            )
+        )
+    return out
+
+
+def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThresholds) -> list[Finding]:
+    from veiligheidsbeeld.warehouse.load import vintages_in_use
+
+    spec = KNOWN_POLICE_TABLES.get(table_id)
+    if spec is None:
+        return []
+    try:
+        manifests = vintages_in_use(archive, table_id)
+    except DataError:
+        return [
+            Finding(
+                "partition_rows", Severity.INFO, table_id, None,
+                f"Tabel {table_id}: geen volledige pull in {archive.root}; rijtelling per partitie niet gecontroleerd.",
+            )
+        ]
+    out = []
+    for manifest in manifests:
+        codes = manifest.filters.get("codes", "alle")
+        if isinstance(codes, list):
+            n_codes = len(codes)
+        else:
+            try:
+                n_codes = len(archive.load_entity(table_id, manifest.vintage, spec.type_dimension))
+            except VeiligheidsbeeldError:
+                continue
+        for name in sorted(manifest.partitions):
+            record = manifest.partitions[name]
+            expected = record.regions * n_codes * len(record.periods)
+            if expected <= 0:
+                continue
+            deviation = abs(record.rows - expected) / expected
+            if deviation <= t.partition_rows_warn:
+                continue
+            short = record.rows < expected
+            blocker = short and deviation > t.partition_rows_blocker
+            consequence = (
+                "cellen ontbreken" if short else "rijen komen dubbel voor (bij het laden samengevoegd)"
+            )
+            group = name.rsplit("_", 1)[0]
+            out.append(
+                Finding(
+                    "partition_rows", Severity.BLOCKER if blocker else Severity.WARN, table_id,
+                    group if group.startswith(("GM", "NL")) else None,
+                    f"Tabel {table_id}, versie {manifest.vintage}, partitie {name}: {fmt_int(record.rows)} rijen, "
+                    f"verwacht {fmt_int(expected)} ({record.regions} regio's × {n_codes} codes × "
+                    f"{len(record.periods)} perioden), {fmt_pct(deviation, 1, signed=False)} "
+                    f"{'te weinig' if short else 'te veel'}: {consequence}.",
+                    deviation, t.partition_rows_blocker if blocker else t.partition_rows_warn,
+                )
+            )
+    return out
+
+
+def _check_code_list(table_id: str, archive: RawArchive) -> list[Finding]:
+    spec = KNOWN_POLICE_TABLES.get(table_id)
+    complete = [m for m in archive.manifests(table_id) if m.complete]
+    if spec is None or len(complete) < 2:
+        return []
+    previous, newest = complete[-2], complete[-1]
+    try:
+        old = {str(r["Key"]).strip(): str(r.get("Title") or "").strip()
+               for r in archive.load_entity(table_id, previous.vintage, spec.type_dimension)}
+        new = {str(r["Key"]).strip(): str(r.get("Title") or "").strip()
+               for r in archive.load_entity(table_id, newest.vintage, spec.type_dimension)}
+    except VeiligheidsbeeldError:
+        return []
+    out = []
+    for code in sorted(set(old) - set(new)):
+        out.append(
+            Finding(
+                "code_list_changed", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: code {code} ({old[code] or 'zonder titel'}) staat in versie {newest.vintage} niet "
+                f"meer in de codelijst (wel in {previous.vintage}); cijfers van die code ontbreken nu in het warehouse.",
+            )
+        )
+    for code in sorted(set(new) - set(old)):
+        out.append(
+            Finding(
+                "code_list_changed", Severity.INFO, table_id, None,
+                f"Tabel {table_id}: nieuwe code {code} ({new[code] or 'zonder titel'}) in versie {newest.vintage}.",
+            )
+        )
+    return out
+
+
+def _check_rollup(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    share, slack = t.rollup_bounds(table_id)
+    rows = _rows(con, "rollup_mismatch", {"table_id": table_id, "upper_share": share, "slack": slack})
+    bound = f"totaal ≥ som van de delen{f' − {slack}' if slack else ''}"
+    bound += f" en ≤ som + {fmt_pct(share, 0, signed=False)} van het totaal{f' + {slack}' if slack else ''}" if share or slack else " en gelijk eraan"
+    out: list[Finding] = []
+    minor: list[str] = []
+    n_minor_cells = 0
+    for region, level, n_cells, month, total, parts, n_checked in rows:
+        if level in REPORT_LEVELS:
+            gap = (total - parts) / total if total else math.inf
+            out.append(
+                Finding(
+                    "rollup_mismatch", Severity.BLOCKER, table_id, region,
+                    f"Tabel {table_id}, {region}: het totaal (0.0.0) klopt in {n_cells} maand(en) niet met de som "
+                    f"van de codes; het ergst in {fmt_month(month)}: totaal {fmt_int(total)}, som {fmt_int(parts)} "
+                    f"(verwacht: {bound}).",
+                    gap if math.isfinite(gap) else None, share,
+                )
+            )
+        else:
+            minor.append(region)
+            n_minor_cells += n_cells
+    if minor:
+        out.append(
+            Finding(
+                "rollup_mismatch", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: in {fmt_int(len(minor))} wijken/buurten ({fmt_int(n_minor_cells)} maanden) klopt "
+                f"het totaal (0.0.0) niet met de som van de codes (bijvoorbeeld {', '.join(minor[: t.max_examples])}; "
+                f"verwacht: {bound}).",
+                float(n_minor_cells), share,
+            )
+        )
+    return out
+
+
+def _check_structural_breaks(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    params = {
+        "table_id": table_id, "levels": list(t.break_levels), "window": t.break_window_months,
+        "min_after": t.break_min_months_after, "min_level": t.break_min_level, "factor": t.break_factor,
+    }
+    out = []
+    for region, _level, type_code, month, before, after, factor in _rows(con, "structural_breaks", params):
+        direction = "stijgt" if factor > 1 else "daalt"
+        shown = factor if factor >= 1 else 1 / factor
+        out.append(
+            Finding(
+                "structural_break", Severity.WARN, table_id, region,
+                f"Tabel {table_id}, {region}, code {type_code}: de reeks {direction} vanaf {fmt_month(month)} "
+                f"abrupt met een factor {fmt_num(shown, 1)} en blijft daar (mediaan {fmt_num(before, 0)} per maand "
+                f"ervoor, {fmt_num(after, 0)} erna). Mogelijk een andere registratiewijze of een fout in de bron; "
+                "vergelijk niet over deze breuk heen zonder toelichting.",
+                float(factor), t.break_factor,
+            )
+        )
+    return out
+
+
+def _check_suppressed(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    out = []
+    n_cells, n_suppressed = _rows(con, "suppressed_share_table", {"table_id": table_id})[0]
+    if n_cells:
+        share = n_suppressed / n_cells
+        if share > t.suppressed_warn_share:
+            blocker = share > t.suppressed_blocker_share
+            out.append(
+                Finding(
+                    "suppressed_share", Severity.BLOCKER if blocker else Severity.WARN, table_id, None,
+                    f"Tabel {table_id}: {fmt_pct(share, 1, signed=False)} van de cellen is onderdrukt "
+                    f"({fmt_int(n_suppressed)} van {fmt_int(n_cells)}; niet gepubliceerd, niet als 0 geteld).",
+                    share, t.suppressed_blocker_share if blocker else t.suppressed_warn_share,
+                )
+            )
+    for gemeente, name, cells, suppressed in _rows(
+        con, "suppressed_share_gemeenten", {"table_id": table_id, "share": t.suppressed_warn_share}
+    ):
+        share = suppressed / cells
+        out.append(
+            Finding(
+                "suppressed_share", Severity.WARN, table_id, gemeente,
+                f"Tabel {table_id}: in {name or gemeente} ({gemeente}, met wijken en buurten) is "
+                f"{fmt_pct(share, 1, signed=False)} van de cellen onderdrukt ({fmt_int(suppressed)} van {fmt_int(cells)}).",
+                share, t.suppressed_warn_share,
+            )
+        )
+    return out
+
+
+def _check_provisional(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    months = _rows(con, "provisional_months", {"table_id": table_id})
+    provisional = [m for m, p in months if p]
+    if not provisional:
+        return []
+    last_definitive = max((m for m, p in months if not p), default=None)
+    out = [
+        Finding(
+            "provisional_months", Severity.INFO, table_id, None,
+            f"Tabel {table_id}: {len(provisional)} voorlopige maand(en), {fmt_month(provisional[0])} t/m "
+            f"{fmt_month(provisional[-1])}; deze cijfers kunnen nog worden herzien.",
+            float(len(provisional)), float(t.provisional_warn_months),
+        )
+    ]
+    if len(provisional) > t.provisional_warn_months:
+        out.append(
+            Finding(
+                "provisional_months", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: ongewoon veel voorlopige maanden ({len(provisional)}, meer dan "
+                f"{t.provisional_warn_months}); een groot deel van de reeks kan nog veranderen.",
+                float(len(provisional)), float(t.provisional_warn_months),
+            )
+        )
+    early = [m for m in provisional if last_definitive is not None and m < last_definitive]
+    if early:
+        out.append(
+            Finding(
+                "provisional_months", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: voorlopige maand(en) vóór definitieve maanden ({_months(early[: t.max_examples])}); "
+                "de status van de perioden is ongewoon.",
+                float(len(early)), 0.0,
+            )
+        )
+    return out
+
+
+def _check_reconciliation(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
+    params = {"table_id": table_id, "abs_tol": t.reconcile_abs_tolerance, "rel_tol": t.reconcile_rel_tolerance}
+    out: list[Finding] = []
+    minor: list[str] = []
+    n_minor = 0
+    tolerance = f"max({t.reconcile_abs_tolerance}, {fmt_pct(t.reconcile_rel_tolerance, 0, signed=False)})"
+    for region, level, n_rows, rel, type_code, year, year_count, month_sum, _checked in _rows(
+        con, "yearly_reconciliation", params
+    ):
+        if level in REPORT_LEVELS:
+            blocker = rel > t.reconcile_blocker_rel
+            out.append(
+                Finding(
+                    "yearly_reconciliation", Severity.BLOCKER if blocker else Severity.WARN, table_id, region,
+                    f"Tabel {table_id}, {region}: {n_rows} gepubliceerde jaarcijfer(s) wijken af van de som van de "
+                    f"maanden; het ergst code {type_code} in {year}: jaar {fmt_int(year_count)}, som van de maanden "
+                    f"{fmt_int(month_sum)} ({fmt_pct(rel, 1, signed=False)}; toegestaan {tolerance}).",
+                    float(rel), t.reconcile_blocker_rel if blocker else t.reconcile_rel_tolerance,
+                )
+            )
+        else:
+            minor.append(region)
+            n_minor += n_rows
+    if minor:
+        out.append(
+            Finding(
+                "yearly_reconciliation", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: in {fmt_int(len(minor))} wijken/buurten wijken {fmt_int(n_minor)} jaarcijfers af van "
+                f"de som van de maanden (bijvoorbeeld {', '.join(minor[: t.max_examples])}; toegestaan {tolerance}).",
+                float(n_minor), t.reconcile_rel_tolerance,
+            )
+        )
+    return out
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    table_id: str,
+    *,
+    area_gemeenten: Sequence[str],
+    raw_archive: RawArchive | None = None,
+    thresholds: ValidationThresholds = DEFAULT_THRESHOLDS,
+) -> list[Finding]:
+    """Run every rule on one loaded table. Read-only: store the result with :func:`store_findings`.
+
+    ``area_gemeenten``: the gemeente codes of the configured area, each of which must have rows.
+    ``raw_archive``: the raw landing zone whose manifests give each partition's expected shape;
+    without it the partition row counts are not checked.
+    """
+    t = thresholds
+    findings: list[Finding] = []
+    if raw_archive is not None:
+        findings += _check_partition_rows(table_id, raw_archive, t)
+        findings += _check_code_list(table_id, raw_archive)
+    n_rows = _rows(con, "table_summary", {"table_id": table_id})[0][0]
+    if not n_rows:
+        findings.append(
+            Finding("no_rows", Severity.BLOCKER, table_id, None,
+                    f"Tabel {table_id} heeft geen maandcijfers in het warehouse. Draai 'veiligheidsbeeld ingest'.",
+                    0.0, None)
+        )
+        return findings
+    findings += _check_missing_months(con, table_id, t)
+    findings += _check_region_missing_months(con, table_id, t)
+    findings += _check_gemeenten(con, table_id, area_gemeenten)
+    findings += _check_rollup(con, table_id, t)
+    findings += _check_structural_breaks(con, table_id, t)
+    findings += _check_suppressed(con, table_id, t)
+    findings += _check_provisional(con, table_id, t)
+    findings += _check_reconciliation(con, table_id, t)
+    for f in findings:
+        level = {Severity.BLOCKER: logging.ERROR, Severity.WARN: logging.WARNING}.get(f.severity, logging.INFO)
+        log.log(level, "%s %s: %s", f.severity, f.rule, f.detail)
+    return findings
+
+
+# ----------------------------------------------------------------------------------------------
+# Storing and reading results
+# ----------------------------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20240328T020000Z-1a2b3c4d``."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def store_findings(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    findings: Sequence[Finding],
+    *,
+    tables: Sequence[str] = (),
+) -> None:
+    """Replace the stored results of each table in ``findings`` (and in ``tables``), in one transaction.
+
+    Pass ``tables=[table_id]`` so that a clean run (no findings) still clears the previous
+    results of that table and records that it was checked.
+    """
+    table_ids = sorted({f.table_id for f in findings} | set(tables))
+    checked_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table_id in table_ids:
+            row = con.execute(query(SQL_FILE, "current_vintage"), {"table_id": table_id}).fetchone()
+            vintage = row[0] if row else None
+            con.execute(query(SQL_FILE, "delete_results"), {"table_id": table_id})
+            own = [f for f in findings if f.table_id == table_id]
+            for f in own:
+                con.execute(
+                    query(SQL_FILE, "insert_result"),
+                    {
+                        "run_id": run_id, "checked_at": checked_at, "table_id": table_id, "vintage": vintage,
+                        "rule": f.rule, "severity": str(f.severity), "region_code": f.region_code,
+                        "detail": f.detail, "value": _finite(f.value), "threshold": _finite(f.threshold),
+                    },
+                )
+            counts = {s: sum(1 for f in own if f.severity == s) for s in Severity}
+            con.execute(
+                query(SQL_FILE, "upsert_run"),
+                {
+                    "run_id": run_id, "checked_at": checked_at, "table_id": table_id, "vintage": vintage,
+                    "blockers": counts[Severity.BLOCKER], "warnings": counts[Severity.WARN],
+                    "infos": counts[Severity.INFO],
+                },
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _findings(con: duckdb.DuckDBPyConnection, severity: Severity, table_id: str | None) -> list[Finding]:
+    rows = con.execute(query(SQL_FILE, "findings_of_severity"), {"severity": str(severity), "table_id": table_id}).fetchall()
+    return [Finding(rule, Severity(sev), tid, region, detail, value, threshold)
+            for rule, sev, tid, region, detail, value, threshold in rows]
+
+
+def blockers(con: duckdb.DuckDBPyConnection, table_id: str | None = None) -> list[Finding]:
+    """The stored BLOCKER findings (of one table, or all): a report on them is not published."""
+    return _findings(con, Severity.BLOCKER, table_id)
+
+
+def warnings(con: duckdb.DuckDBPyConnection, table_id: str | None = None) -> list[Finding]:
+    """The stored WARN findings (of one table, or all): a report shows them in a banner."""
+    return _findings(con, Severity.WARN, table_id)
+
+
+def assert_publishable(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str]) -> list[Finding]:
+    """Raise :class:`DataError` if a table has a BLOCKER; otherwise return the warnings for the banner."""
+    blocking = [f for t in table_ids for f in blockers(con, t)]
+    if blocking:
+        lines = "\n".join(f"- {f.detail}" for f in blocking[:10])
+        more = f"\n… en nog {len(blocking) - 10}" if len(blocking) > 10 else ""
+        raise DataError(
+            f"Het rapport wordt niet gepubliceerd: de gegevenscontrole vond {len(blocking)} blokkerende "
+            f"bevinding(en):\n{lines}{more}"
+        )
+    return [f for t in table_ids for f in warnings(con, t)]
+
+
+def status_lines(con: duckdb.DuckDBPyConnection, max_per_table: int = 10) -> list[str]:
+    """Dutch lines for ``veiligheidsbeeld status``: per table the last run and its BLOCKER/WARN findings."""
+    try:
+        runs = con.execute(query(SQL_FILE, "runs")).fetchall()
+        results = con.execute(query(SQL_FILE, "results_for_status")).fetchall()
+    except duckdb.CatalogException:
+        return ["Gegevenscontrole: nog niet uitgevoerd."]
+    if not runs:
+        return ["Gegevenscontrole: nog niet uitgevoerd."]
+    lines = []
+    for table_id, run_id, checked_at, vintage, n_block, n_warn, n_info in runs:
+        verdict = "niet publiceerbaar" if n_block else ("publiceerbaar met waarschuwing" if n_warn else "in orde")
+        lines.append(
+            f"Gegevenscontrole {table_id} (versie {vintage or 'onbekend'}, {checked_at:%Y-%m-%d %H:%M} UTC): {verdict} — "
+            f"{n_block} blokkerend, {n_warn} waarschuwing(en), {n_info} info."
+        )
+        own = [r for r in results if r[0] == table_id]
+        for _tid, _rule, severity, _region, detail in own[:max_per_table]:
+            lines.append(f"  {SEVERITY_LABELS[Severity(severity)]}: {detail}")
+        if len(own) > max_per_table:
+            lines.append(f"  … en nog {len(own) - max_per_table} bevinding(en).")
+    return lines
