@@ -332,3 +332,28 @@ def test_pages_load_every_image_in_a_real_browser(out_dir, tmp_path, page):
     stats = ImageStat.Stat(image)
     assert stats.stddev[0] > 20, "the page looks blank"
     assert len(image.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 50
+
+
+def test_validation_gates_the_report(settings, tmp_path):
+    """A BLOCKER from the data checks stops publication; a WARN becomes a banner in its district."""
+    from veiligheidsbeeld.errors import DataError
+    from veiligheidsbeeld.warehouse.validation import Finding, Severity, store_findings
+
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(settings.paths.resolved().warehouse, copy)
+    local = settings.with_paths(warehouse=copy)
+    gemeente = ALL[0]
+    warn = Finding("structural_break", Severity.WARN, "47022NED", gemeente, f"Testbevinding voor {gemeente}.", 3.5, 3.0)
+    with writer(copy) as con:
+        store_findings(con, "test-warn", [warn], tables=["47022NED"])
+    files = render_tweewekelijks(local, REPORT_DATE, out_dir=tmp_path / "warn", pdf=False, today=REPORT_DATE)
+    district = load_district_table().set_index("gemeente_code").loc[gemeente, "district_naam"]
+    page = next(f for f in files if f.suffix == ".html" and f.name != "index.html" and district.lower().split()[0] in f.name)
+    assert f"Gegevenscontrole: Testbevinding voor {gemeente}." in html.unescape(page.read_text(encoding="utf-8"))
+
+    blocker = Finding("rollup_mismatch", Severity.BLOCKER, "47022NED", gemeente, "Totaal klopt niet.", 500.0, 3.0)
+    with writer(copy) as con:
+        store_findings(con, "test-block", [blocker], tables=["47022NED"])
+    with pytest.raises(DataError, match="niet gepubliceerd"):
+        render_tweewekelijks(local, REPORT_DATE, out_dir=tmp_path / "block", pdf=False, today=REPORT_DATE)
+    assert not (tmp_path / "block").exists() or not any((tmp_path / "block").iterdir())

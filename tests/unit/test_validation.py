@@ -170,39 +170,40 @@ def test_no_rows_is_a_blocker(wh: Path):
     assert [(f.rule, f.severity) for f in findings] == [("no_rows", Severity.BLOCKER)]
 
 
-def test_month_missing_inside_the_series_is_a_blocker(wh: Path):
+def test_month_missing_inside_the_series_is_a_warning(wh: Path):
+    # A WARN, not a BLOCKER: the users want a missing month shown as a banner in the report.
     facts = clean_facts()
     facts = facts[facts["month"] != date(2021, 6, 1)]
     findings = run(build_warehouse(wh, facts=facts))
     missing = of(findings, "missing_month")
-    assert [(f.severity, f.region_code, f.value) for f in missing] == [(Severity.BLOCKER, None, 1.0)]
+    assert [(f.severity, f.region_code, f.value) for f in missing] == [(Severity.WARN, None, 1.0)]
     assert "2021-06" in missing[0].detail
     # The table-wide gap is not repeated per region.
     assert of(findings, "region_missing_month") == []
 
 
-def test_month_missing_at_the_end_of_the_period_list_is_a_blocker(wh: Path):
+def test_month_missing_at_the_end_of_the_period_list_is_found(wh: Path):
     # The period list publishes January 2023, but no row of it arrived.
     findings = run(build_warehouse(wh, periods_months=[*MONTHS, date(2023, 1, 1)]))
     missing = of(findings, "missing_month")
     assert len(missing) == 1 and "2023-01" in missing[0].detail
 
 
-def test_month_missing_for_one_gemeente_blocks_and_for_a_buurt_warns(wh: Path):
+def test_month_missing_for_one_gemeente_and_for_a_buurt_warns(wh: Path):
     facts = clean_facts()
     drop = ((facts["region_code"] == "GM0150") & (facts["month"] == date(2021, 3, 1))) | (
         (facts["region_code"] == "BU01530000") & (facts["month"] == date(2020, 2, 1))
     )
     findings = of(run(build_warehouse(wh, facts=facts[~drop])), "region_missing_month")
-    assert [(f.severity, f.region_code) for f in findings] == [(Severity.BLOCKER, "GM0150"), (Severity.WARN, None)]
+    assert [(f.severity, f.region_code) for f in findings] == [(Severity.WARN, "GM0150"), (Severity.WARN, None)]
     assert "2021-03" in findings[0].detail and "BU01530000 (1)" in findings[1].detail
 
 
-def test_gemeente_of_the_area_without_rows_is_a_blocker(wh: Path):
+def test_gemeente_of_the_area_without_rows_is_a_warning(wh: Path):
     facts = clean_facts()
     findings = run(build_warehouse(wh, facts=facts[facts["region_code"] != "GM0150"]), area=[*AREA, "GM0193"])
     found = of(findings, "gemeente_without_rows")
-    assert [(f.severity, f.region_code) for f in found] == [(Severity.BLOCKER, "GM0150"), (Severity.BLOCKER, "GM0193")]
+    assert [(f.severity, f.region_code) for f in found] == [(Severity.WARN, "GM0150"), (Severity.WARN, "GM0193")]
     assert "Deventer (GM0150)" in found[0].detail
     assert "niet in de regiolijst" in found[1].detail  # GM0193 Zwolle is not in this table at all
 
@@ -432,13 +433,14 @@ def test_code_that_left_the_code_list_warns(wh: Path, tmp_path: Path):
 
 def test_store_replaces_results_per_table_and_feeds_reports_and_status(wh: Path, tmp_path: Path):
     facts = clean_facts()
-    build_warehouse(wh, facts=facts[facts["month"] != date(2021, 6, 1)])
+    # A roll-up that no longer equals its parts is a BLOCKER (data present but wrong).
+    build_warehouse(wh, facts=_set_rollup(facts, "GM0153", date(2021, 6, 1), _parts_sum(facts, "GM0153", date(2021, 6, 1)) + 500))
     other = Finding("structural_break", Severity.WARN, "47024NED", "GM0153", "Overlast: breuk.", 3.5, 3.0)
     with db.writer(wh) as con:
         store_findings(con, "run-1", [*validate_table(con, T, area_gemeenten=AREA), other])
-        assert [f.rule for f in blockers(con)] == ["missing_month"]
+        assert [f.rule for f in blockers(con)] == ["rollup_mismatch"]
         assert [f.table_id for f in warnings(con)] == ["47024NED"]
-        with pytest.raises(DataError, match="(?s)niet gepubliceerd.*2021-06"):
+        with pytest.raises(DataError, match="(?s)niet gepubliceerd.*GM0153"):
             assert_publishable(con, [T])
         assert assert_publishable(con, ["47024NED"]) == [other]
 
@@ -447,7 +449,7 @@ def test_store_replaces_results_per_table_and_feeds_reports_and_status(wh: Path,
     lines = warehouse_status(settings).validation_lines
     assert lines[0].startswith("Gegevenscontrole 47022NED (versie 20230115T020000")
     assert "niet publiceerbaar — 1 blokkerend, 0 waarschuwing(en), 1 info" in lines[0]
-    assert lines[1].startswith("  BLOKKEREND: Tabel 47022NED: 1 maand(en) zonder gegevens")
+    assert lines[1].startswith("  BLOKKEREND: ") and "GM0153" in lines[1]
     assert any(line.startswith("Gegevenscontrole 47024NED") and "publiceerbaar met waarschuwing" in line for line in lines)
 
     # A clean run of 47022NED replaces its results; 47024NED's stay.

@@ -17,12 +17,14 @@ The functions here are pure: tidy DataFrames in, DataFrames plus metadata out. O
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -846,7 +848,8 @@ def build_biweekly(
         member_areas = list(areas.loc[areas["gemeente_code"].isin(members), "code"])
         district_infos[code] = info_for(members + member_areas)
     dwellings, label = read_dwellings(con, gemeenten + area_codes, latest.year, options.dwellings_measure)
-    return analyse(
+    checked = validation_banner(con, [table_id], district_of)
+    analysis = analyse(
         facts,
         all_regions,
         district_table,
@@ -859,3 +862,38 @@ def build_biweekly(
         district_codes=wanted,
         dwellings_label=label,
     )
+    return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))
+
+
+#: At most this many validation warnings per report banner; the rest is counted (see 'status').
+MAX_VALIDATION_WARNINGS = 5
+
+
+def validation_banner(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str],
+                      district_of: Mapping[str, str]) -> list[ReportWarning]:
+    """The data checks of the last ingest: a BLOCKER stops the report (DataError); WARN findings
+    become banners, per district for a gemeente, wijk or buurt finding, else for every report."""
+    from veiligheidsbeeld.warehouse import validation
+
+    try:
+        findings = validation.assert_publishable(con, table_ids)
+    except duckdb.CatalogException:
+        return []  # a warehouse from before validation existed
+    out: list[ReportWarning] = []
+    per_district: dict[str | None, int] = {}
+    for f in findings:
+        code = f.region_code or ""
+        gemeente = code if code.startswith("GM") else ("GM" + code[2:6] if code[:2] in ("WK", "BU") else None)
+        if gemeente is not None and gemeente not in district_of:
+            continue  # outside the eenheid (national gemeente rows)
+        district = district_of.get(gemeente) if gemeente else None
+        per_district[district] = per_district.get(district, 0) + 1
+        if per_district[district] <= MAX_VALIDATION_WARNINGS:
+            out.append(ReportWarning(f"Gegevenscontrole: {f.detail}", district))
+    for district, n in per_district.items():
+        if n > MAX_VALIDATION_WARNINGS:
+            out.append(ReportWarning(
+                f"Gegevenscontrole: nog {n - MAX_VALIDATION_WARNINGS} waarschuwingen; zie 'veiligheidsbeeld status'.",
+                district,
+            ))
+    return out

@@ -509,6 +509,7 @@ def _run_pull_locked(
             fetched_at=now_utc(),
             periods=[k.strip() for k in partition.period_keys],
             regions=len(partition.region_keys),
+            codes=len(partition.type_keys) if partition.type_keys is not None else None,
         )
         archive.save_manifest(manifest)  # after every partition: a killed run resumes here
 

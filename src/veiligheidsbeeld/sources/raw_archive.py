@@ -83,6 +83,7 @@ class PartitionRecord:
     fetched_at: str
     periods: list[str]
     regions: int
+    codes: int | None = None  # type codes asked for; None: all codes of the code list
 
 
 @dataclass

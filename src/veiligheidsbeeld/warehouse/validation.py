@@ -13,11 +13,17 @@ The findings of the latest run are stored per table in ``validation_results`` (w
 Rules (every threshold is a field of :class:`ValidationThresholds`):
 
 - ``no_rows`` (BLOCKER): the table has no monthly facts at all.
-- ``missing_month`` (BLOCKER): a month without any row inside the series, or after the last month
+- ``missing_month`` (WARN): a month without any row inside the series, or after the last month
   with data while the published period list has it.
-- ``region_missing_month``: NL or a gemeente lacks months the table has (BLOCKER); wijken and
-  buurten that do are summarised in one WARN.
-- ``gemeente_without_rows`` (BLOCKER): a gemeente of the configured area has no rows.
+- ``region_missing_month`` (WARN): NL or a gemeente lacks months the table has (one finding each);
+  wijken and buurten that do are summarised in one finding.
+- ``gemeente_without_rows`` (WARN): a gemeente of the configured area has no rows.
+
+Missing data is a WARN, not a BLOCKER, by design: the users asked that a missing month or a
+district without data be *shown* as a banner in the report (never as a zero or a silent gap),
+and the analysis marks every period that touches a missing month as incomplete and untested.
+BLOCKERs are kept for data that are present but wrong (roll-ups, year rows, suppression) or absent
+altogether.
 - ``partition_rows`` (needs the raw archive): a raw partition's row count far from its shape,
   regions x codes x periods. Too few rows: WARN, BLOCKER beyond 20 %; too many: WARN.
 - ``rollup_mismatch``: the roll-up (``0.0.0``) is not the sum of its parts within the table's
@@ -170,7 +176,7 @@ def _check_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, t: Vali
     more = f" en nog {len(missing) - t.max_examples}" if len(missing) > t.max_examples else ""
     return [
         Finding(
-            "missing_month", Severity.BLOCKER, table_id, None,
+            "missing_month", Severity.WARN, table_id, None,
             f"Tabel {table_id}: {len(missing)} maand(en) zonder gegevens binnen de reeks "
             f"({_months(missing[: t.max_examples])}{more}). Jaartotalen en trends over deze maanden kloppen niet; "
             "draai 'veiligheidsbeeld ingest' opnieuw.",
@@ -186,7 +192,7 @@ def _check_region_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, 
         if level in REPORT_LEVELS:
             out.append(
                 Finding(
-                    "region_missing_month", Severity.BLOCKER, table_id, region,
+                    "region_missing_month", Severity.WARN, table_id, region,
                     f"Tabel {table_id}: {region} mist {n_missing} maand(en) die de tabel wel heeft "
                     f"({_months(examples)}{' …' if n_missing > len(examples) else ''}).",
                     float(n_missing), 0.0,
@@ -216,7 +222,7 @@ def _check_gemeenten(con: duckdb.DuckDBPyConnection, table_id: str, gemeenten: S
         reason = "" if known else "; de gemeente staat ook niet in de regiolijst van de tabel"
         out.append(
             Finding(
-                "gemeente_without_rows", Severity.BLOCKER, table_id, code,
+                "gemeente_without_rows", Severity.WARN, table_id, code,
                 f"Tabel {table_id}: gemeente {where} uit het werkgebied heeft geen enkele rij{reason}.",
                 0.0, None,
             )
@@ -240,17 +246,26 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
             )
         ]
     out = []
+    subsets: list[tuple[str, int, int]] = []
     for manifest in manifests:
         codes = manifest.filters.get("codes", "alle")
-        if isinstance(codes, list):
-            n_codes = len(codes)
-        else:
-            try:
-                n_codes = len(archive.load_entity(table_id, manifest.vintage, spec.type_dimension))
-            except VeiligheidsbeeldError:
-                continue
+        try:
+            n_listed = len(archive.load_entity(table_id, manifest.vintage, spec.type_dimension))
+        except VeiligheidsbeeldError:
+            continue
         for name in sorted(manifest.partitions):
             record = manifest.partitions[name]
+            if record.codes is not None:
+                n_codes = record.codes
+            elif isinstance(codes, list):
+                n_codes = len(codes)
+            else:
+                # All codes were asked for: a source that serves a consistent subset of codes (a
+                # snapshot downloaded with a code filter) is reported once, not as missing cells.
+                present = _codes_in_partition(archive, manifest, name)
+                n_codes = min(n_listed, present) if present else n_listed
+                if present and present < n_listed:
+                    subsets.append((name, present, n_listed))
             expected = record.regions * n_codes * len(record.periods)
             if expected <= 0:
                 continue
@@ -274,7 +289,28 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
                     deviation, t.partition_rows_blocker if blocker else t.partition_rows_warn,
                 )
             )
+    if subsets:
+        name, present, listed = subsets[0]
+        out.append(
+            Finding(
+                "partition_rows", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: de bron levert maar {present} van de {listed} codes van de codelijst "
+                f"({len(subsets)} partities, bijvoorbeeld {name}); analyses over andere codes hebben geen gegevens.",
+                float(present), float(listed),
+            )
+        )
     return out
+
+
+def _codes_in_partition(archive: RawArchive, manifest, name: str) -> int:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = archive.vintage_dir(manifest.table_id, manifest.vintage) / manifest.partitions[name].file
+    try:
+        return len(pc.unique(pq.read_table(path, columns=["type_key"]).column(0)))
+    except (OSError, ValueError):
+        return 0
 
 
 def _check_code_list(table_id: str, archive: RawArchive) -> list[Finding]:
