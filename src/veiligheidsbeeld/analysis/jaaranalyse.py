@@ -455,6 +455,11 @@ def build_jaaranalyse(
     eenheid_naam = str(district_table["eenheid_naam"].iloc[0]) if not district_table.empty else settings.area.eenheid_naam
     gemeenten = list(district_table["gemeente_code"])
     warnings: list[str] = []
+    # The data checks of the last ingest: a BLOCKER stops the report, WARN findings are shown.
+    from veiligheidsbeeld.analysis.woninginbraak import validation_banner
+
+    district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
+    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED"], district_of)]
 
     months = available_months(con, MISDRIJVEN_TABLE)
     full = complete_years(months)
