@@ -134,6 +134,23 @@ def ingest(
         console.print(f"Geladen: {line}")
     for line in report.warnings:
         console.print(f"[yellow]Let op:[/] {line}")
+    _print_findings(report.findings)
+
+
+def _print_findings(findings) -> None:
+    """The data checks after the load, in one summary line and the findings that matter."""
+    from veiligheidsbeeld.warehouse.validation import Severity
+
+    blocking = [f for f in findings if f.severity == Severity.BLOCKER]
+    warning = [f for f in findings if f.severity == Severity.WARN]
+    verdict = "rapporten worden NIET gepubliceerd" if blocking else ("publiceerbaar met waarschuwingen" if warning else "in orde")
+    console.print(f"Gegevenscontrole: {len(blocking)} blokkerend, {len(warning)} waarschuwing(en) — {verdict}.", soft_wrap=True)
+    for f in blocking[:10]:
+        console.print(f"  [red]BLOKKEREND[/] {f.detail}", soft_wrap=True, highlight=False)
+    for f in warning[:10]:
+        console.print(f"  [yellow]WAARSCHUWING[/] {f.detail}", soft_wrap=True, highlight=False)
+    if len(blocking) + len(warning) > 20:
+        console.print("  … meer in 'veiligheidsbeeld status'.")
 
 
 @app.command()
@@ -214,18 +231,19 @@ def status(warehouse: WarehouseOpt = None) -> None:
 
     settings = settings_for(warehouse)
     st = run_safely(warehouse_status, settings)
-    table = Table(title=f"Warehouse {st.path}")
-    for col in ("tabel", "laatste maand", "vintage", "opgehaald", "voorlopige maanden", "onderdrukte cellen", "actueel?"):
-        table.add_column(col)
+    console.print(f"[bold]Warehouse[/] {st.path}", soft_wrap=True)
+    if not st.tables:
+        console.print("  Nog geen tabellen geladen: draai 'veiligheidsbeeld ingest'.")
     for t in st.tables:
-        table.add_row(t.table_id, f"{t.last_month:%Y-%m}" if t.last_month else "—", t.vintage, t.fetched_at or "—",
-                      str(t.provisional_months), _fmt_int(t.suppressed_cells), "ja" if not t.stale else f"nee")
-    console.print(table)
-    for t in st.tables:
-        if t.stale:
-            console.print(f"[yellow]{t.table_id} is niet actueel:[/] {t.stale_reason}.")
+        fresh = "actueel" if not t.stale else f"[yellow]NIET ACTUEEL[/] ({t.stale_reason})"
+        console.print(
+            f"  {t.table_id}: laatste maand {t.last_month:%Y-%m}; vintage {t.vintage}; opgehaald {t.fetched_at or '—'}; "
+            f"{t.provisional_months} voorlopige maanden; {_fmt_int(t.suppressed_cells)} onderdrukte cellen; {fresh}"
+            if t.last_month else f"  {t.table_id}: geen maanden; {fresh}",
+            soft_wrap=True, highlight=False,
+        )
     for line in st.validation_lines:
-        console.print(line)
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def run() -> None:  # pragma: no cover - console entry point
