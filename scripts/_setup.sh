@@ -20,11 +20,12 @@ setup_venv() {
 }
 
 ensure_chromium() {
-  # The report tests open the HTML in a real headless browser (Debian's chromium).
-  if ! command -v chromium >/dev/null 2>&1; then
+  # The report tests open the HTML in a real headless browser (Debian's chromium) and read the
+  # PDFs' text (poppler-utils' pdftotext).
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
-        || echo "chromium kon niet worden geïnstalleerd; de browsertests worden overgeslagen" >&2
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null) \
+        || echo "chromium/poppler-utils konden niet worden geïnstalleerd; de browsertests worden overgeslagen" >&2
     else
       echo "chromium ontbreekt en kan niet worden geïnstalleerd; de browsertests worden overgeslagen" >&2
     fi

@@ -246,6 +246,67 @@ def status(warehouse: WarehouseOpt = None) -> None:
         console.print(line, soft_wrap=True, highlight=False)
 
 
+@app.command("run")
+def run_main(
+    source: Annotated[
+        str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap voor het ophalen.")
+    ] = "api",
+    demo_mode: Annotated[bool, typer.Option("--demo", help="Alles op synthetische cijfers (geen netwerk nodig).")] = False,
+    datum: Annotated[
+        Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Rapportdatum (standaard vandaag).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--geen-pdf", help="Ook pdf-versies maken.")] = True,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """De hoofdtaak: ophalen (als het warehouse niet actueel is) en het tweewekelijkse rapport voor elk district.
+
+    Draait de Prefect-flow 'tweewekelijks' in dit proces (geen server nodig).
+    """
+    if demo_mode:
+        from veiligheidsbeeld.cli_flows import demo as run_demo_command
+
+        run_demo_command()
+        return
+    from veiligheidsbeeld.cli_flows import load_flow
+    from veiligheidsbeeld.errors import SourceUnavailableError
+
+    flow = load_flow("tweewekelijks")
+    settings = settings_for(warehouse)
+    try:
+        paths = flow(
+            report_date=datum.date() if datum else None,
+            source=source,
+            warehouse=str(settings.paths.resolved().warehouse),
+            config=str(STATE.config) if STATE.config else None,
+            pdf=pdf,
+        )
+    except SourceUnavailableError:
+        err_console.print(
+            "[bold red]Geen verbinding met de CBS-API[/] (dit netwerk bereikt dataderden.cbs.nl niet). "
+            "Draai vanuit een snapshotmap: [bold]bash scripts/run.sh --source /pad/naar/snapshot[/] "
+            "(gemaakt met cbsodata.download_data op een machine met toegang), of bekijk alles op synthetische "
+            "cijfers: [bold]bash scripts/run.sh --demo[/]."
+        )
+        raise typer.Exit(code=1) from None
+    except VeiligheidsbeeldError as exc:
+        if STATE.debug:
+            raise
+        err_console.print(f"[bold red]Fout:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    index = next((p for p in paths if p.endswith("index.html")), None)
+    console.print(f"{len(paths)} bestanden geschreven." + (f" Overzicht: {index}" if index else ""))
+
+
+def _register_flow_commands() -> None:
+    from veiligheidsbeeld.cli_flows import demo, serve
+
+    app.command()(serve)
+    app.command()(demo)
+
+
+_register_flow_commands()
+
+
 def run() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -63,6 +63,14 @@ def find_project_dir(start: Path | None = None) -> Path:
     )
 
 
+def load_flow(name: str, project_dir: Path | None = None) -> Any:
+    """The Prefect flow ``flows/<name>.py:<name>`` of the project, to run in this process."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    folder = find_project_dir(project_dir)
+    return load_flow_from_entrypoint(f"{folder / 'flows' / (name + '.py')}:{name}")
+
+
 def schedule_from_config(config: dict[str, Any]) -> Any:
     """A Prefect schedule object for one ``schedules:`` entry of ``prefect.yaml`` (cron, rrule or
     interval; with timezone and anchor date), as ``prefect deploy`` builds it."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from veiligheidsbeeld.config import Settings, load_settings
+from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -210,13 +210,11 @@ def _merge_detail(target: Path, detail: Path, gemeenten: Sequence[str]) -> None:
     from ``detail`` (the same table for those gemeenten, down to the buurt): their gemeente rows
     are replaced by the detail's, whose gemeente is the sum of its buurten. Every region keeps the
     full cube of codes and periods, like the real table."""
+    from veiligheidsbeeld.regions import gemeente_of_region
+
     wanted = set(gemeenten)
-
-    def gemeente_of(region: dict) -> str:
-        key = str(region["Key"]).strip()
-        return key if key.startswith("GM") else ("GM" + key[2:6] if key[:2] in ("WK", "BU") else "")
-
-    detail_regions = [r for r in _read(detail / "WijkenEnBuurten.json") if gemeente_of(r) in wanted]
+    detail_regions = [r for r in _read(detail / "WijkenEnBuurten.json")
+                      if gemeente_of_region(str(r["Key"]).strip()) in wanted]
     detail_keys = {r["Key"] for r in detail_regions}
     rows = [r for r in _read(target / "TypedDataSet.json") if r["WijkenEnBuurten"] not in detail_keys]
     rows += [r for r in _read(detail / "TypedDataSet.json") if r["WijkenEnBuurten"] in detail_keys]

@@ -124,7 +124,7 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
     a warning, not a failure: the police figures are still loaded, and every rate that lacks its
     denominator is flagged in the reports."""
     from veiligheidsbeeld.sources import boundaries as bnd
-    from veiligheidsbeeld.sources.denominators import DenominatorSettings, pull_denominators
+    from veiligheidsbeeld.sources.denominators import KERNCIJFERS_WIJKEN_BUURTEN, DenominatorSettings, pull_denominators
     from veiligheidsbeeld.warehouse import geography
 
     geo = settings.geography
@@ -137,7 +137,10 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
     offline = snapshot_dir is not None
 
     if geo.fetch_denominators:
-        wijk_years = geo.wijk_buurt_years or tuple(years[-2:])
+        # Kerncijfers wijken en buurten appear a year or more after the fact: take the last two
+        # years that have a table (rates then use the latest available year, flagged as such).
+        known = sorted(y for y in KERNCIJFERS_WIJKEN_BUURTEN if y <= years[-1])
+        wijk_years = geo.wijk_buurt_years or tuple(known[-2:])
         den_settings = DenominatorSettings(tables=geo.denominator_tables, wijk_buurt_years=wijk_years)
         try:
             cbs = cbs_source or (SnapshotSource(snapshot_dir) if offline else CbsApiSource(

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from veiligheidsbeeld.config import Settings, load_settings, police_table
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
+from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct
 
 log = logging.getLogger(__name__)
 
@@ -319,17 +320,23 @@ KEY_COMPARISONS = ("maand", "12_maanden")
 
 
 def tweewekelijks_summary(
-    settings: Settings, report_date: date, districts: Sequence[str] | None = None, *, today: date | None = None
+    settings: Settings, report_date: date, districts: Sequence[str] | None = None, *, today: date | None = None,
+    strict: bool = True,
 ) -> RunSummary:
     """Key figures of the biweekly woninginbraak analysis, from the analysis itself
     (:func:`veiligheidsbeeld.analysis.woninginbraak.build_biweekly`): per district the latest
     month and the latest 12 months against a year earlier; every gemeente with a significant
-    change in any of the standard comparisons; the analysis's warnings."""
+    change in any of the standard comparisons; the analysis's warnings.
+
+    ``strict=False``: when the data give no analysis (missing, or blocked by the data checks),
+    a summary that says why instead of an error, so a failed run still publishes its artifacts."""
+    title = f"Tweewekelijkse woninginbraakanalyse — rapportdatum {fmt_date(report_date)}"
+    if not strict:
+        return summary_or_warning(lambda: tweewekelijks_summary(settings, report_date, districts, today=today), title)
     from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
-    from veiligheidsbeeld.formatting import fmt_date
     from veiligheidsbeeld.warehouse import db
 
-    summary = RunSummary(title=f"Tweewekelijkse woninginbraakanalyse — rapportdatum {fmt_date(report_date)}")
+    summary = RunSummary(title=title)
     with db.reader(settings.paths.resolved().warehouse) as con:
         analysis = build_biweekly(con, settings, report_date, list(districts) if districts else None,
                                   today=today or max(report_date, today_local()))
@@ -350,10 +357,15 @@ def tweewekelijks_summary(
     return summary
 
 
-def jaaranalyse_summary(settings: Settings, year: int, districts: Sequence[str] | None = None) -> RunSummary:
+def jaaranalyse_summary(
+    settings: Settings, year: int, districts: Sequence[str] | None = None, *, strict: bool = True
+) -> RunSummary:
     """Key figures of the annual analysis: woninginbraak and all overlast in ``year`` against the
     year before, per district, and the gemeenten with a significant change (the same grouping
-    and Poisson comparison as the biweekly analysis)."""
+    and Poisson comparison as the biweekly analysis). ``strict=False``: see
+    :func:`tweewekelijks_summary`."""
+    if not strict:
+        return summary_or_warning(lambda: jaaranalyse_summary(settings, year, districts), f"Jaaranalyse {year}")
     from veiligheidsbeeld.analysis.periods import Comparison, Period
     from veiligheidsbeeld.analysis.woninginbraak import aggregate, compare_periods, group_counts, month_grid
     from veiligheidsbeeld.regions import districts_of, load_district_table
@@ -378,7 +390,7 @@ def jaaranalyse_summary(settings: Settings, year: int, districts: Sequence[str] 
             if available and max(available) < comparison.current.end.replace(day=1):
                 summary.warnings.append(
                     f"{table_id} ({label}): het jaar {year} is nog niet compleet in het warehouse (laatste maand "
-                    f"{_month(max(available))}); de jaarcijfers zijn onvolledig en niet getoetst."
+                    f"{fmt_month(max(available))}); de jaarcijfers zijn onvolledig en niet getoetst."
                 )
             summary.latest_month = max(filter(None, [summary.latest_month, *available[-1:]]), default=None)
             facts = queries.monthly_counts(con, table_id, region_codes=list(district_of), type_codes=[group],
@@ -401,12 +413,6 @@ def jaaranalyse_summary(settings: Settings, year: int, districts: Sequence[str] 
 
 def _has_table(con: Any, table_id: str) -> bool:
     return con.execute("SELECT count(*) FROM table_infos WHERE table_id = $t", {"t": table_id}).fetchone()[0] > 0
-
-
-def _month(d: date) -> str:
-    from veiligheidsbeeld.formatting import fmt_month
-
-    return fmt_month(d)
 
 
 def _none(value: Any) -> Any:
@@ -434,8 +440,6 @@ def _figures(changes: Any, names: dict[str, str], district_names: dict[str, str]
 
 
 def _add_data_warnings(summary: RunSummary, table_id: str, info: Any, label: str = "") -> None:
-    from veiligheidsbeeld.formatting import fmt_int
-
     what = f"{table_id} ({label})" if label else table_id
 
     def add(text: str) -> None:
@@ -445,10 +449,10 @@ def _add_data_warnings(summary: RunSummary, table_id: str, info: Any, label: str
     if info.synthetic:
         add("SYNTHETISCHE CIJFERS: deze gegevens zijn kunstmatig (demo/test) en zeggen niets over de werkelijkheid.")
     if info.missing_months and not any("ontbre" in w.lower() or "geen gegevens" in w.lower() for w in summary.warnings):
-        add(f"{what}: geen gegevens voor {', '.join(_month(m) for m in info.missing_months)}; "
+        add(f"{what}: geen gegevens voor {', '.join(fmt_month(m) for m in info.missing_months)}; "
             "totalen over een periode met die maand zijn onbekend.")
     if info.provisional_months:
-        add(f"{what}: cijfers vanaf {_month(min(info.provisional_months))} zijn voorlopig en kunnen nog wijzigen.")
+        add(f"{what}: cijfers vanaf {fmt_month(min(info.provisional_months))} zijn voorlopig en kunnen nog wijzigen.")
     if info.suppressed_cells and not any("onderdrukt" in w.lower() for w in summary.warnings):
         add(f"{what}: {fmt_int(info.suppressed_cells)} onderdrukte cellen (niet gepubliceerd, niet als 0 geteld); "
             "totalen met zo'n cel zijn onbekend.")
@@ -460,14 +464,10 @@ def _add_data_warnings(summary: RunSummary, table_id: str, info: Any, label: str
 
 
 def _fmt_change(f: Figure) -> str:
-    from veiligheidsbeeld.formatting import fmt_pct
-
     return fmt_pct(None if f.pct_change is None else f.pct_change / 100.0)
 
 
 def _fmt_p(p: float | None) -> str:
-    from veiligheidsbeeld.formatting import fmt_num
-
     if p is None:
         return "–"
     return "< 0,001" if p < 0.001 else fmt_num(p, 3)
@@ -479,14 +479,13 @@ def _cell(text: object) -> str:
 
 def summary_markdown(summary: RunSummary) -> str:
     """The run summary as Markdown (the Prefect markdown artifact)."""
-    from veiligheidsbeeld.formatting import fmt_int
 
     lines = [f"# {summary.title}", ""]
     if summary.synthetic:
         lines += ["> **SYNTHETISCHE CIJFERS — demo/test. Deze aantallen zijn kunstmatig en zeggen niets over de "
                   "werkelijke criminaliteit.**", ""]
     if summary.latest_month is not None:
-        lines += [f"**Laatste maand met gegevens:** {_month(summary.latest_month)}", ""]
+        lines += [f"**Laatste maand met gegevens:** {fmt_month(summary.latest_month)}", ""]
     if summary.freshness is not None:
         lines += [f"**Actualiteit warehouse vóór deze run:** {summary.freshness.text}", ""]
 
@@ -517,7 +516,7 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.ingest is not None:
         lines += ["", "## Ophalen", ""]
         for o in summary.ingest.tables:
-            span = f"{_month(o.first_month)} t/m {_month(o.last_month)}" if o.first_month and o.last_month else "—"
+            span = f"{fmt_month(o.first_month)} t/m {fmt_month(o.last_month)}" if o.first_month and o.last_month else "—"
             lines.append(f"- {o.table_id}: {o.how}; {fmt_int(o.rows)} rijen, {span}, versie {', '.join(o.vintages)}")
         lines += [f"- {line}" for line in summary.ingest.geography]
         lines += [f"- {line.strip()}" if not line.startswith("  ") else f"  - {line.strip()}"
@@ -597,11 +596,10 @@ def is_retryable(exc: BaseException | None) -> bool:
 def ingest_summary(settings: Settings, result: IngestResult, *, today: date | None = None) -> RunSummary:
     """The summary of an ingest run: what was loaded, the key figures it makes available (those
     of a biweekly report dated today) and whether the warehouse is now up to date."""
-    from veiligheidsbeeld.formatting import fmt_date
 
     today = today or today_local()
     title = f"Ingest {fmt_date(today)}"
-    summary = summary_or_warning(lambda: tweewekelijks_summary(settings, today, today=today), title)
+    summary = tweewekelijks_summary(settings, today, today=today, strict=False)
     summary.title = title
     summary.ingest = result
     after = freshness(settings, today=today, tables=[o.table_id for o in result.tables])

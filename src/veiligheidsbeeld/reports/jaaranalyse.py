@@ -503,6 +503,11 @@ def explanation(analysis: JaarAnalyse) -> pd.DataFrame:
     t = analysis.target
     rows = [
         ("rapport", f"Jaaranalyse {analysis.year}, eenheid {analysis.eenheid_naam}"),
+    ]
+    if analysis.synthetic:
+        # The same convention as the biweekly workbook: a 'synthetisch' row that starts with JA.
+        rows.append(("synthetisch", "JA — SYNTHETISCHE CIJFERS (demo/test): behalve Nederland zeggen deze cijfers niets over de werkelijkheid."))
+    rows += [
         ("bron misdrijven", analysis.info.source_line()),
         ("vergelijkingen", f"{analysis.year} t.o.v. {analysis.year - 1} en t.o.v. {analysis.settings.compare_year}; "
                            "Poisson-toets, alleen significante veranderingen gemarkeerd"),

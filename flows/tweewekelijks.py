@@ -1,0 +1,83 @@
+"""Prefect flow ``tweewekelijks``: ingest when the warehouse is stale, then the biweekly
+woninginbraak report for every district, with a summary as Prefect artifacts.
+
+Thin: every task calls a plain function of :mod:`veiligheidsbeeld.pipeline`. The flow shares
+nothing with an earlier run but the warehouse, raw and reports paths it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from veiligheidsbeeld import pipeline
+
+
+def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
+    return pipeline.is_retryable(state.result(raise_on_failure=False))
+
+
+check_freshness = task(pipeline.freshness, name="actualiteit-controleren", cache_policy=NO_CACHE)
+fetch = task(
+    pipeline.ingest,
+    name="ophalen",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_retry_if_worth_it,
+    cache_policy=NO_CACHE,
+    tags=["warehouse-schrijver"],
+)
+render_reports = task(pipeline.render_tweewekelijks_reports, name="rapporten-maken", cache_policy=NO_CACHE)
+summarise = task(pipeline.tweewekelijks_summary, name="kerncijfers", cache_policy=NO_CACHE)
+publish = task(pipeline.publish_artifacts, name="artefacten-publiceren", cache_policy=NO_CACHE)
+
+
+@flow(name="tweewekelijks", log_prints=True)
+def tweewekelijks(
+    report_date: date | None = None,
+    districts: list[str] | None = None,
+    source: str = "api",
+    warehouse: str | None = None,
+    raw: str | None = None,
+    reports: str | None = None,
+    config: str | None = None,
+    ingest_if_stale: bool = True,
+    pdf: bool = True,
+) -> list[str]:
+    """Tweewekelijkse woninginbraakanalyse voor elk district (eerst ophalen als de gegevens verouderd zijn).
+
+    Args:
+        report_date: rapportdatum (standaard vandaag, Europe/Amsterdam).
+        districts: districten (namen of codes); leeg = alle districten van de eenheid.
+        source: 'api' (live CBS) of een snapshotmap, voor het ophalen.
+        warehouse: pad naar het DuckDB-warehouse.
+        raw: pad naar de landingszone.
+        reports: map voor de rapporten.
+        config: configuratiebestand (TOML) van deze machine.
+        ingest_if_stale: eerst ophalen als het warehouse niet actueel is.
+        pdf: ook pdf-versies maken (trager dan alleen html).
+    """
+    logger = get_run_logger()
+    settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
+    report_date = report_date or pipeline.today_local()
+    codes = pipeline.check_districts(districts, settings)
+    fresh = check_freshness(settings)
+    fetched = None
+    if fresh.stale and ingest_if_stale:
+        logger.info("Warehouse niet actueel (%s): eerst ophalen uit %s.", fresh.text, source)
+        fetched = fetch(settings, pipeline.check_source(source))
+    rendered = render_reports(settings, report_date, codes, pdf=pdf, return_state=True)
+    summary = summarise(settings, report_date, codes, strict=False)
+    summary.freshness, summary.ingest = fresh, fetched
+    if rendered.is_completed():
+        summary.reports = rendered.result()
+    else:  # still publish what is known, and say why there are no reports
+        summary.warnings.insert(0, f"Geen rapporten gemaakt: {rendered.result(raise_on_failure=False)}")
+    publish(summary, "tweewekelijks")
+    return [str(p) for p in rendered.result()]  # a failed render fails the run here
+
+
+if __name__ == "__main__":  # pragma: no cover
+    tweewekelijks()
