@@ -13,24 +13,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
+from veiligheidsbeeld.flow_tasks import fetch, publish
 
 
-def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    return pipeline.is_retryable(state.result(raise_on_failure=False))
-
-
-fetch = task(
-    pipeline.ingest,
-    name="ophalen",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=_retry_if_worth_it,
-    cache_policy=NO_CACHE,
-    # A tag for a server-wide concurrency limit: `prefect concurrency-limit create warehouse-schrijver 1`.
-    tags=["warehouse-schrijver"],
-)
 summarise = task(pipeline.ingest_summary, name="kerncijfers", cache_policy=NO_CACHE)
-publish = task(pipeline.publish_artifacts, name="artefacten-publiceren", cache_policy=NO_CACHE)
 
 
 @flow(name="ingest", log_prints=True)

@@ -10,26 +10,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
+from veiligheidsbeeld.flow_tasks import check_freshness, fetch, publish
 
 
-def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    return pipeline.is_retryable(state.result(raise_on_failure=False))
-
-
-check_freshness = task(pipeline.freshness, name="actualiteit-controleren", cache_policy=NO_CACHE)
-fetch = task(
-    pipeline.ingest,
-    name="ophalen",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=_retry_if_worth_it,
-    cache_policy=NO_CACHE,
-    tags=["warehouse-schrijver"],
-)
 render_annual = task(pipeline.render_jaaranalyse_reports, name="jaaranalyse-maken", cache_policy=NO_CACHE)
 render_monitor = task(pipeline.render_overlast_monitor, name="overlastmonitor-maken", cache_policy=NO_CACHE)
 summarise = task(pipeline.jaaranalyse_summary, name="kerncijfers", cache_policy=NO_CACHE)
-publish = task(pipeline.publish_artifacts, name="artefacten-publiceren", cache_policy=NO_CACHE)
 
 
 @flow(name="jaaranalyse", log_prints=True)

@@ -1,0 +1,30 @@
+"""The Prefect tasks the three flows in ``flows/`` share: thin wrappers over :mod:`pipeline`.
+
+Kept in the package (not in ``flows/``) so that each flow file, loaded by its entrypoint on any
+worker, imports one definition instead of repeating it.
+"""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from veiligheidsbeeld import pipeline
+
+
+def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
+    return pipeline.is_retryable(state.result(raise_on_failure=False))
+
+
+check_freshness = task(pipeline.freshness, name="actualiteit-controleren", cache_policy=NO_CACHE)
+fetch = task(
+    pipeline.ingest,
+    name="ophalen",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_retry_if_worth_it,
+    cache_policy=NO_CACHE,
+    # A tag for a server-wide concurrency limit: `prefect concurrency-limit create warehouse-schrijver 1`.
+    tags=["warehouse-schrijver"],
+)
+publish = task(pipeline.publish_artifacts, name="artefacten-publiceren", cache_policy=NO_CACHE)
