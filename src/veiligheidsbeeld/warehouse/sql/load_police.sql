@@ -16,7 +16,8 @@ WITH raw AS (
 )
 SELECT region_code, type_code, period_key, vintage,
        min(value) AS value,
-       count(DISTINCT coalesce(value, -1)) > 1 AS conflict
+       -- two different values, or a value next to a NULL (cheaper than count(DISTINCT ...))
+       min(value) IS DISTINCT FROM max(value) OR (count(value) > 0 AND count(value) < count(*)) AS conflict
 FROM raw
 GROUP BY region_code, type_code, period_key, vintage
 QUALIFY row_number() OVER (PARTITION BY region_code, type_code, period_key ORDER BY vintage DESC) = 1;
