@@ -79,6 +79,9 @@ class IngestSettings:
     timeout_seconds: float = 120.0
     #: Upper bound for one request's URL; region lists are chunked to stay below it.
     max_url_chars: int = 6000
+    #: DuckDB's memory limit while loading (e.g. "4GB"); above it DuckDB spills to disk.
+    #: Empty: DuckDB's default (80% of the machine's memory).
+    warehouse_memory_limit: str = ""
 
 
 @dataclass(frozen=True)

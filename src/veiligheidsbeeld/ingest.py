@@ -98,7 +98,7 @@ def run_ingest(
             report.pulls.append(run_pull(opened, plan, archive, settings.ingest, progress))
 
     run_id = validation.new_run_id()
-    with db.writer(paths.warehouse) as con:
+    with db.writer(paths.warehouse, memory_limit=settings.ingest.warehouse_memory_limit) as con:
         for table_id in table_ids:
             report.loads.append(
                 load_police_table(con, archive, police_table(table_id), provisional_months=settings.ingest.provisional_months)

@@ -137,3 +137,15 @@ def test_snapshot_of_another_table_is_refused(tmp_path: Path):
     (tmp_path / "47022NED" / "TableInfos.json").write_text(json.dumps([{"Identifier": "47024NED"}]))
     with pytest.raises(SourceError, match="47024NED"):
         SnapshotSource(tmp_path).entity("47022NED", "TableInfos")
+
+
+def test_warehouse_memory_limit_is_applied_and_validated(tmp_path: Path):
+    from veiligheidsbeeld.errors import WarehouseError
+    from veiligheidsbeeld.warehouse import db
+
+    with db.writer(tmp_path / "wh.duckdb", memory_limit="512MB") as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in ("512.0MB", "488.2MiB", "512MB")
+    with pytest.raises(WarehouseError, match="warehouse_memory_limit"):
+        with db.writer(tmp_path / "wh.duckdb", memory_limit="veel'; DROP TABLE x; --"):
+            pass

@@ -61,18 +61,31 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 @contextlib.contextmanager
-def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The single writer connection, with the schema in place."""
+def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS,
+           memory_limit: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single writer connection, with the schema in place (and DuckDB's memory limit, if given)."""
     path = Path(path)
     deadline = time.monotonic() + wait_seconds
     with locks.exclusive(_lock_path(path), wait_seconds=wait_seconds, what=f"schrijft al in het warehouse {path}",
                          error=WarehouseLockedError):
         con = _open_with_retry(path, read_only=False, deadline=deadline)
         try:
+            if memory_limit:
+                # SET takes no bound parameters; the value is validated by _checked_size first.
+                con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
             ensure_schema(con)
             yield con
         finally:
             con.close()
+
+
+def _checked_size(text: str) -> str:
+    """'4GB', '512 MB': a size DuckDB's SET accepts (SET takes no parameters, so validate first)."""
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, flags=re.IGNORECASE):
+        raise WarehouseError(f"Ongeldige warehouse_memory_limit {text!r}; gebruik bijvoorbeeld '4GB'.")
+    return text.strip()
 
 
 def _open_with_retry(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
