@@ -64,7 +64,9 @@ ROLLING_12 = "12_maanden"
 LIST_MOST = "meeste"
 LIST_INCREASE = "stijging"
 
-#: More months than this between the latest month and the report date: the data are stale.
+#: More months than this between the latest month and the report date: the report says its data
+#: are old (a banner). Deliberately one month more lenient than status.STALE_AFTER_MONTHS, which
+#: decides when a flow refreshes the warehouse: the police publish with a lag of about a month.
 STALE_AFTER_MONTHS = 3
 #: Columns of the monthly frame.
 MONTHLY_COLUMNS = ("region_code", "group", "month", "count", "count_known", "n_suppressed", "n_missing")
