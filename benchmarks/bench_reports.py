@@ -25,21 +25,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from veiligheidsbeeld.analysis.periods import add_months
+
 from _common import PhaseMeter, Sample, Skipped, log, ratio, run_task, scratch_dir, summarize
 
 REPORT_CODES = ["0.0.0", "1.1.1", "1.4.3", "1.4.4", "1.4.5", "1.4.6", "1.4.7"]
-
-
-def _add_months(d: date, n: int) -> date:
-    i = d.year * 12 + d.month - 1 + n
-    return date(i // 12, i % 12 + 1, 1)
 
 
 def report_date_for(end: str) -> date:
     """The report date of the biweekly run: mid-month, two months after the last month of data.
     The revised snapshot adds that month's successor, which then becomes the latest month."""
     last = date(int(end[:4]), int(end[5:7]), 1)
-    return _add_months(last, 2).replace(day=12)
+    return add_months(last, 2).replace(day=12)
 
 
 def render_api() -> Any:

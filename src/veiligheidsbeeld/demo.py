@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.errors import ConfigError
 
@@ -50,11 +51,6 @@ DEFAULT_BUURT_GEMEENTEN = ("GM1773", "GM0168", "GM0244", "GM0279", "GM0225")
 
 def _month_key(d: date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
-
-
-def _add_months(d: date, n: int) -> date:
-    index = d.year * 12 + d.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _default_codes() -> tuple[str, ...]:
@@ -98,12 +94,12 @@ class DemoOptions:
             return _parse_month(self.end, "einde")
         today = today or date.today()
         # The police publish a month in the course of the next: two months back is up to date.
-        return _add_months(date(today.year, today.month, 1), -2)
+        return add_months(date(today.year, today.month, 1), -2)
 
     def resolved_missing(self, today: date | None = None) -> date:
         if self.missing_month:
             return _parse_month(self.missing_month, "ontbrekende maand")
-        return _add_months(self.resolved_end(today), -40)
+        return add_months(self.resolved_end(today), -40)
 
 
 def _parse_month(text: str, what: str) -> date:
@@ -161,7 +157,7 @@ def build_demo_snapshot(options: DemoOptions, out: Path, *, today: date | None =
         end=_month_key(end),
         missing_months=[_month_key(missing)] if start <= missing <= end else [],
         seed=options.seed,
-        modified=f"{_month_key(_add_months(end, 1))}-15T02:00:00",
+        modified=f"{_month_key(add_months(end, 1))}-15T02:00:00",
     )
     tables = {MISDRIJVEN: codes or None, OVERLAST: list(options.overlast_codes) or None}
     out = Path(out)
@@ -302,8 +298,8 @@ def run_demo(
         elif stale.exists():
             stale.unlink()
     # Today when the data reach up to two months back (the default), else just after the data.
-    recent = _add_months(end, 2) >= date(today.year, today.month, 1)
-    report_date = options.report_date or (today if recent else _add_months(end, 1).replace(day=15))
+    recent = add_months(end, 2) >= date(today.year, today.month, 1)
+    report_date = options.report_date or (today if recent else add_months(end, 1).replace(day=15))
     year = end.year - 1 if end.month < 12 else end.year
     result = DemoResult(root=root, snapshot=root / "snapshot", settings=settings, report_date=report_date, year=year)
 

@@ -31,6 +31,20 @@ from veiligheidsbeeld.sources.odata import ODataSource
 
 log = logging.getLogger(__name__)
 
+
+def gemeente_of(code: str, municipality: str | None = None) -> str | None:
+    """The gemeente of a region code: itself for a gemeente, the given or encoded one for a wijk
+    ('WK' + gemeente digits + wijk) or buurt; None for NL and other levels."""
+    code = str(code).strip()
+    municipality = str(municipality or "").strip()
+    if municipality.startswith("GM"):
+        return municipality
+    if re.fullmatch(r"GM\d{4}", code):
+        return code
+    if re.fullmatch(r"(WK\d{6}|BU\d{8})", code):
+        return "GM" + code[2:6]
+    return None
+
 DISTRICT_COLUMNS: tuple[str, ...] = (
     "gemeente_code",
     "gemeente_naam",

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from veiligheidsbeeld.config import Settings
-from veiligheidsbeeld.sources.politie import add_months
+from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.warehouse import db
 
 #: The police publish a month's figures in the course of the next month; data whose latest

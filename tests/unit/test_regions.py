@@ -441,3 +441,13 @@ def test_overview_text_for_the_cli(table: pd.DataFrame, region_list: pd.DataFram
     assert "niet vergeleken" not in text.lower()
     plain = R.regions_overview_text()
     assert "Niet vergeleken met de politiegegevens" in plain
+
+
+def test_gemeente_of_a_region_code():
+    from veiligheidsbeeld.regions import gemeente_of
+
+    assert gemeente_of("BU01530001") == "GM0153"
+    assert gemeente_of("WK015300  ") == "GM0153"  # padded as served
+    assert gemeente_of("GM0153") == "GM0153"
+    assert gemeente_of("BU01530001", "GM1234") == "GM1234"  # the region list's own answer wins
+    assert gemeente_of("NL00") is None

@@ -52,6 +52,7 @@ import pyarrow.parquet as pq
 
 from veiligheidsbeeld.config import CBS_CATALOG
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
+from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.odata import ODataSource, RowFilter
 from veiligheidsbeeld.sources.raw_archive import atomic_write_bytes, atomic_write_json, iter_chunks, vintage_from_modified
 
@@ -306,18 +307,6 @@ def _region_level(code: str) -> str:
     return {"GM": "gemeente", "WK": "wijk", "BU": "buurt"}.get(code[:2], "overig")
 
 
-def _gemeente_of(row: Mapping[str, Any]) -> str | None:
-    code = str(row.get("Key", "")).strip()
-    municipality = str(row.get("Municipality") or "").strip()
-    if municipality.startswith("GM"):
-        return municipality
-    if re.fullmatch(r"GM\d{4}", code):
-        return code
-    if re.fullmatch(r"(WK\d{6}|BU\d{8})", code):
-        return "GM" + code[2:6]
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # Pulling
 # --------------------------------------------------------------------------------------------
@@ -385,9 +374,9 @@ def fetch_denominator_table(
         if spec.level == "gemeente":
             if code in wanted:
                 region_keys[str(r["Key"])] = code
-        elif code[:2] in ("WK", "BU") and _gemeente_of(r) in wanted:
+        elif code[:2] in ("WK", "BU") and gemeente_of(str(r.get("Key", "")), r.get("Municipality")) in wanted:
             region_keys[str(r["Key"])] = code
-    absent = sorted(wanted - {_gemeente_of({"Key": c}) for c in region_keys.values()})
+    absent = sorted(wanted - {gemeente_of(c) for c in region_keys.values()})
     if absent:
         log.warning("Tabel %s kent geen regio's voor %s", spec.table_id, ", ".join(absent))
 

@@ -24,8 +24,10 @@ from typing import Any
 import pyarrow as pa
 
 from veiligheidsbeeld import locks
+from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.config import IngestSettings, PoliceTable
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
+from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.odata import FeedError, ODataSource, RowFilter
 from veiligheidsbeeld.sources.raw_archive import (
     PartitionRecord,
@@ -56,11 +58,6 @@ def month_of_key(key: str) -> date | None:
 def year_of_key(key: str) -> int | None:
     m = YEAR_KEY.match(key.strip())
     return int(m.group(1)) if m else None
-
-
-def add_months(d: date, n: int) -> date:
-    idx = d.year * 12 + d.month - 1 + n
-    return date(idx // 12, idx % 12 + 1, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -170,18 +167,6 @@ class PullPlan:
     filters: dict[str, Any] = field(default_factory=dict)
 
 
-def _gemeente_of(region: dict[str, Any]) -> str:
-    key = str(region.get("Key", "")).strip()
-    municipality = str(region.get("Municipality") or "").strip()
-    if municipality:
-        return municipality
-    if key.startswith("GM"):
-        return key
-    if key.startswith(("WK", "BU")) and len(key) >= 6:
-        return "GM" + key[2:6]
-    return key
-
-
 def region_groups(
     meta: TableMeta, gemeenten: Sequence[str], *, include_wijken_buurten: bool, include_nl: bool
 ) -> dict[str, list[str]]:
@@ -207,7 +192,7 @@ def region_groups(
         for region in meta.regions:
             code = str(region["Key"]).strip()
             if code.startswith(("WK", "BU")):
-                gm = _gemeente_of(region)
+                gm = gemeente_of(str(region["Key"]), region.get("Municipality"))
                 if gm in wanted:
                     groups[gm].append(str(region["Key"]))
     return groups

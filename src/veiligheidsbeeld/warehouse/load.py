@@ -18,7 +18,9 @@ import pandas as pd
 
 from veiligheidsbeeld.config import PoliceTable
 from veiligheidsbeeld.errors import DataError, SchemaDriftError, WarehouseError
-from veiligheidsbeeld.sources.politie import add_months, month_of_key, year_of_key
+from veiligheidsbeeld.analysis.periods import add_months
+from veiligheidsbeeld.regions import gemeente_of
+from veiligheidsbeeld.sources.politie import month_of_key, year_of_key
 from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest
 from veiligheidsbeeld.warehouse.sql import query
 
@@ -63,8 +65,7 @@ def regions_frame(rows: list[dict[str, Any]], table_id: str, vintage: str) -> pd
     for r in rows:
         code = str(r["Key"]).strip()
         level = _level(code)
-        municipality = str(r.get("Municipality") or "").strip() or None
-        gemeente = code if level == "GM" else (municipality or ("GM" + code[2:6] if level in ("WK", "BU") else None))
+        gemeente = gemeente_of(code, r.get("Municipality"))
         wijk = "WK" + code[2:8] if level == "BU" else None
         out.append(
             {
