@@ -210,7 +210,7 @@ def generate_raw(root: Path, gemeenten: list[str], start: str, end: str, seed: i
     )
 
     spec = {"gemeenten": hashlib.sha256(",".join(gemeenten).encode()).hexdigest()[:16], "n": len(gemeenten),
-            "start": start, "end": end, "seed": seed, "v": 2}
+            "start": start, "end": end, "seed": seed, "v": 3}
     marker = root / "benchmark-spec.json"
     if marker.is_file() and json.loads(marker.read_text())["spec"] == spec:
         return json.loads(marker.read_text())["info"]
@@ -284,7 +284,7 @@ def generate_raw(root: Path, gemeenten: list[str], start: str, end: str, seed: i
             pq.write_table(table, path, compression="zstd")
             manifest.partitions[name] = PartitionRecord(
                 file=f"partitions/{name}.parquet", rows=table.num_rows, sha256=sha256_file(path), fetched_at=now,
-                periods=period_keys.to_pylist(), regions=n_reg)
+                periods=period_keys.to_pylist(), regions=n_reg, duplicates=0)  # each cell once, by construction
             rows_total += table.num_rows
     manifest.planned = sorted(manifest.partitions)
     manifest.complete, manifest.completed_at = True, now

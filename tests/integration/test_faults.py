@@ -690,7 +690,7 @@ class _FullDiskConnection:
         self._con = con
 
     def execute(self, sql: str, *args: Any, **kwargs: Any):
-        if sql.lstrip().startswith("INSERT INTO facts_yearly_reported"):
+        if "INSERT INTO facts_yearly_reported" in sql:
             raise duckdb.IOException("IO Error: Could not write file: No space left on device")
         return self._con.execute(sql, *args, **kwargs)
 

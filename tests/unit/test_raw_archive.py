@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from veiligheidsbeeld.errors import SourceError
+from veiligheidsbeeld.errors import SchemaDriftError, SourceError
 from veiligheidsbeeld.sources.odata import RowFilter, SnapshotSource, _type_untyped
 from veiligheidsbeeld.sources.raw_archive import (
     RAW_SCHEMA,
@@ -21,9 +21,12 @@ from veiligheidsbeeld.sources.raw_archive import (
 )
 
 
-def _batch(n: int) -> pa.RecordBatch:
+def _batch(n: int, start: int = 0, values: list[int | None] | None = None) -> pa.RecordBatch:
+    """n cells of one region and code, months start+1 … start+n (each cell once)."""
+    months = [f"2023MM{start + i + 1:02d}" for i in range(n)]
     return pa.RecordBatch.from_arrays(
-        [pa.array(["GM0153    "] * n), pa.array(["1.1.1 "] * n), pa.array(["2023MM01"] * n), pa.array(list(range(n)), pa.int64())],
+        [pa.array(["GM0153    "] * n), pa.array(["1.1.1 "] * n), pa.array(months),
+         pa.array(values if values is not None else [start + i for i in range(n)], pa.int64())],
         schema=RAW_SCHEMA,
     )
 
@@ -38,9 +41,11 @@ def test_vintage_from_modified_is_sortable_and_safe():
 
 def test_partition_write_is_atomic_and_checksummed(tmp_path: Path):
     archive = RawArchive(tmp_path)
-    rows, checksum = archive.write_partition("47022NED", "20240328T020000", "GM0153_2023", iter([_batch(3), _batch(2)]))
+    rows, checksum, duplicates = archive.write_partition(
+        "47022NED", "20240328T020000", "GM0153_2023", iter([_batch(3), _batch(2, start=3)])
+    )
     path = archive.partition_path("47022NED", "20240328T020000", "GM0153_2023")
-    assert rows == 5 and pq.read_table(path).num_rows == 5
+    assert rows == 5 and duplicates == 0 and pq.read_table(path).num_rows == 5
     assert len(checksum) == 64
 
     def broken():
@@ -70,9 +75,30 @@ def test_failed_overwrite_keeps_previous_file(tmp_path: Path):
     assert pq.read_table(path).num_rows == 4
 
 
+def test_a_page_served_twice_is_collapsed_and_counted(tmp_path: Path):
+    # A feed that repeats a page (overlapping nextLinks) must not double the counts.
+    archive = RawArchive(tmp_path)
+    rows, _, duplicates = archive.write_partition(
+        "47022NED", "v1", "GM0153_2023", iter([_batch(3), _batch(3), _batch(2, start=3, values=[None, 7])])
+    )
+    table = pq.read_table(archive.partition_path("47022NED", "v1", "GM0153_2023")).sort_by("period_key")
+    assert (rows, duplicates) == (5, 3)
+    assert table["period_key"].to_pylist() == [f"2023MM{m:02d}" for m in range(1, 6)]
+    assert table["value"].to_pylist() == [0, 1, 2, None, 7]
+
+
+@pytest.mark.parametrize("twin", [[0, 99, 2], [0, None, 2]], ids=["other value", "value and null"])
+def test_a_cell_served_with_two_values_is_refused_and_nothing_written(tmp_path: Path, twin):
+    archive = RawArchive(tmp_path)
+    with pytest.raises(SchemaDriftError, match=r"GM0153_2023: 1 cellen komen meermaals voor met verschillende waarden"):
+        archive.write_partition("47022NED", "v1", "GM0153_2023", iter([_batch(3), _batch(3, values=twin)]))
+    path = archive.partition_path("47022NED", "v1", "GM0153_2023")
+    assert not path.exists() and list(path.parent.glob(".*.tmp")) == []
+
+
 def test_manifest_roundtrip_and_partition_verification(tmp_path: Path):
     archive = RawArchive(tmp_path)
-    rows, checksum = archive.write_partition("47024NED", "v1", "NL00_2013", iter([_batch(2)]))
+    rows, checksum, _ = archive.write_partition("47024NED", "v1", "NL00_2013", iter([_batch(2)]))
     manifest = VintageManifest(
         table_id="47024NED", vintage="v1", modified="2024-03-28T02:00:00", source="test", kind="full",
         started_at="2024-01-01T00:00:00+00:00", columns={"region_key": "WijkenEnBuurten"},

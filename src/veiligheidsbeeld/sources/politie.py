@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 import pyarrow as pa
@@ -353,15 +354,20 @@ def _page_to_batch(page: list[dict[str, Any]], spec: PoliceTable, what: str) -> 
                 f"(wel aanwezig: {', '.join(sorted(page[0]))}). Er is niets in het warehouse geschreven."
             )
     try:
-        values = [row[spec.measure] for row in page]
-        for v in values:
-            if v is not None and not isinstance(v, int):
-                raise SchemaDriftError(f"{what}: waarde {v!r} in {spec.measure} is geen geheel getal.")
+        # One C-level pass per column; a row without a column raises the KeyError of the same
+        # column as a row-by-row loop would (the measure first, then region, type, period).
+        values = list(map(itemgetter(spec.measure), page))
+        if not {int, type(None)}.issuperset(map(type, values)):
+            # Not plain ints: name the first offender. bool passes here (an int subclass) and
+            # pa.array(..., pa.int64()) below refuses it; it would silently truncate a float.
+            for v in values:
+                if v is not None and not isinstance(v, int):
+                    raise SchemaDriftError(f"{what}: waarde {v!r} in {spec.measure} is geen geheel getal.")
         return pa.RecordBatch.from_arrays(
             [
-                pa.array([row[spec.region_dimension] for row in page], pa.string()),
-                pa.array([row[spec.type_dimension] for row in page], pa.string()),
-                pa.array([row[spec.period_dimension] for row in page], pa.string()),
+                pa.array(list(map(itemgetter(spec.region_dimension), page)), pa.string()),
+                pa.array(list(map(itemgetter(spec.type_dimension), page)), pa.string()),
+                pa.array(list(map(itemgetter(spec.period_dimension), page)), pa.string()),
                 pa.array(values, pa.int64()),
             ],
             names=["region_key", "type_key", "period_key", "value"],
@@ -470,10 +476,10 @@ def _run_pull_locked(
 
     n_types = len(plan.meta.types)
 
-    def work(partition: Partition) -> tuple[Partition, int, str]:
+    def work(partition: Partition) -> tuple[Partition, int, str, int]:
         for attempt in range(settings.retries + 1):
             try:
-                rows, checksum = archive.write_partition(
+                rows, checksum, duplicates = archive.write_partition(
                     spec.table_id, plan.vintage, partition.name,
                     fetch_partition(source, spec, partition, settings.max_url_chars),
                 )
@@ -484,9 +490,9 @@ def _run_pull_locked(
                     raise
                 time.sleep(min(settings.backoff_seconds * 2**attempt, settings.backoff_max_seconds))
         check_partition_rows(spec, partition, rows, n_types)
-        return partition, rows, checksum
+        return partition, rows, checksum, duplicates
 
-    def record(partition: Partition, rows: int, checksum: str) -> None:
+    def record(partition: Partition, rows: int, checksum: str, duplicates: int) -> None:
         manifest.partitions[partition.name] = PartitionRecord(
             file=f"partitions/{partition.name}.parquet",
             rows=rows,
@@ -495,6 +501,7 @@ def _run_pull_locked(
             periods=[k.strip() for k in partition.period_keys],
             regions=len(partition.region_keys),
             codes=len(partition.type_keys) if partition.type_keys is not None else None,
+            duplicates=duplicates,
         )
         archive.save_manifest(manifest)  # after every partition: a killed run resumes here
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from veiligheidsbeeld.errors import SourceError
+from veiligheidsbeeld.errors import SchemaDriftError, SourceError
 
 MANIFEST = "provenance.json"
 RAW_COLUMNS = ("region_key", "type_key", "period_key", "value")
@@ -84,6 +85,9 @@ class PartitionRecord:
     periods: list[str]
     regions: int
     codes: int | None = None  # type codes asked for; None: all codes of the code list
+    # Rows served twice and collapsed when the partition was written (``rows`` counts them once).
+    # None: written before this check existed; the load then checks the file itself.
+    duplicates: int | None = None
 
 
 @dataclass
@@ -187,8 +191,15 @@ class RawArchive:
             raise SourceError(f"Ongeldige partitienaam {name!r}.")
         return self.vintage_dir(table_id, vintage) / "partitions" / f"{name}.parquet"
 
-    def write_partition(self, table_id: str, vintage: str, name: str, batches: Iterable[pa.RecordBatch]) -> tuple[int, str]:
-        """Stream record batches to a temporary Parquet file, then rename it into place."""
+    def write_partition(
+        self, table_id: str, vintage: str, name: str, batches: Iterable[pa.RecordBatch]
+    ) -> tuple[int, str, int]:
+        """Stream record batches to a temporary Parquet file, then rename it into place.
+
+        Every cell is checked to occur once before the file is renamed into place (see
+        ``unique_cells``), so the load can stream the partitions without de-duplicating them.
+        Returns (rows kept, sha256, duplicate rows collapsed).
+        """
         path = self.partition_path(table_id, vintage, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
@@ -200,6 +211,14 @@ class RawArchive:
                     if batch.num_rows:
                         writer.write_batch(batch)
                         rows += batch.num_rows
+            duplicates = 0
+            if rows:
+                table = pq.read_table(tmp)
+                unique = unique_cells(table, f"tabel {table_id}, versie {vintage}, partitie {name}")
+                if unique is not None:
+                    duplicates = rows - unique.num_rows
+                    rows = unique.num_rows
+                    pq.write_table(unique, tmp, compression="zstd")
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             checksum = sha256_file(Path(tmp))
@@ -207,7 +226,7 @@ class RawArchive:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return rows, checksum
+        return rows, checksum, duplicates
 
     def partition_ok(self, manifest: VintageManifest, name: str) -> bool:
         record = manifest.partitions.get(name)
@@ -261,6 +280,35 @@ class RawArchive:
 
     def has_raw_layout(self, table_id: str) -> bool:
         return any(m.complete for m in self.manifests(table_id))
+
+
+CELL_KEYS = ["region_key", "type_key", "period_key"]
+
+
+def unique_cells(table: pa.Table, what: str) -> pa.Table | None:
+    """None when every cell (region, type, period) occurs once; else the table with identical
+    repeats collapsed (a feed that served a page twice). A cell served with two different values,
+    or as a value and a NULL, cannot be resolved: SchemaDriftError, nothing is kept."""
+    grouped = table.group_by(CELL_KEYS, use_threads=False).aggregate(
+        [("value", "min"), ("value", "max"), ("value", "count"), ([], "count_all")]
+    )
+    if grouped.num_rows == table.num_rows:
+        return None
+    repeated = pc.greater(grouped["count_all"], 1)
+    differs = pc.or_(
+        pc.not_equal(grouped["value_min"], grouped["value_max"]),
+        pc.and_(pc.greater(grouped["value_count"], 0), pc.less(grouped["value_count"], grouped["count_all"])),
+    )
+    conflicts = pc.sum(pc.and_(repeated, pc.fill_null(differs, False))).as_py() or 0
+    if conflicts:
+        raise SchemaDriftError(
+            f"{what}: {conflicts} cellen komen meermaals voor met verschillende waarden "
+            "binnen één vintage; niets geladen."
+        )
+    return pa.table(
+        [grouped["region_key"], grouped["type_key"], grouped["period_key"], grouped["value_min"]],
+        schema=RAW_SCHEMA,
+    )
 
 
 def iter_chunks(items: list[str], max_chars: int, overhead: int) -> Iterator[list[str]]:

@@ -1,8 +1,10 @@
 """Loading raw police vintages into the warehouse, in one transaction per table.
 
-The facts are rebuilt from the raw archive every time (newest vintage wins per cell), so a
-reload of the same vintages gives the same warehouse (idempotent) and an interrupted load
-leaves the previous state untouched (the transaction is rolled back).
+The facts are rebuilt from the raw archive every time (per region group and period the newest
+vintage that fetched it wins), so a reload of the same vintages gives the same warehouse
+(idempotent) and an interrupted load leaves the previous state untouched (the transaction is
+rolled back). Which file wins which period is decided from the manifests before any row is read
+(`owned_periods`); the rows are then streamed from Parquet into the facts (load_police.sql).
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from veiligheidsbeeld.config import PoliceTable
 from veiligheidsbeeld.errors import DataError, SchemaDriftError, WarehouseError
 from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.politie import month_of_key, year_of_key
-from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest
+from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest, unique_cells
 from veiligheidsbeeld.warehouse.sql import query
 
 log = logging.getLogger(__name__)
@@ -127,6 +131,89 @@ def periods_frame(rows: list[dict[str, Any]], table_id: str, vintage: str, provi
     return frame[["table_id", "period_key", "title", "status", "month", "year", "provisional", "vintage"]]
 
 
+@dataclass(frozen=True)
+class OwnedPartition:
+    """A partition file and the periods for which it holds the newest vintage of its region group."""
+
+    path: str
+    vintage: str
+    periods: frozenset[str]
+    checked_unique: bool  # its cells were checked to occur once when it was written
+
+
+def owned_partitions(archive: RawArchive, used: list[VintageManifest]) -> list[OwnedPartition]:
+    """Per (region group, period) the newest vintage that fetched it; files that win nothing are left out.
+
+    A partition is a region group × year (``GM0193_2023``, ``NL00_2023``); an incremental pull
+    fetches the same groups for the new months and the revision window, so its partition of a
+    year may hold only some of that year's periods. Groups of one vintage never overlap.
+    """
+    owner: dict[tuple[str, str], tuple[int, str]] = {}
+    for index, manifest in enumerate(used):  # oldest first: later vintages overwrite
+        for name, record in manifest.partitions.items():
+            group = name.rsplit("_", 1)[0]
+            for period in record.periods:
+                owner[(group, period)] = (index, name)
+    won: dict[tuple[int, str], set[str]] = {}
+    for (_, period), key in owner.items():
+        won.setdefault(key, set()).add(period)
+    out = []
+    for index, manifest in enumerate(used):
+        base = archive.vintage_dir(manifest.table_id, manifest.vintage)
+        for name in sorted(manifest.partitions):
+            periods = won.get((index, name))
+            if not periods:
+                continue
+            record = manifest.partitions[name]
+            path = base / record.file
+            if not path.is_file():
+                raise DataError(f"Partitiebestand {path} ontbreekt; draai 'veiligheidsbeeld ingest' opnieuw.")
+            out.append(OwnedPartition(str(path), manifest.vintage, frozenset(periods), record.duplicates is not None))
+    return out
+
+
+def check_unique_cells(partition: OwnedPartition) -> None:
+    """Files written before the pull checked for repeated cells are checked here, one at a time."""
+    if partition.checked_unique:
+        return
+    if unique_cells(pq.read_table(partition.path), f"partitie {partition.path}") is not None:
+        raise DataError(
+            f"Partitie {partition.path} bevat rijen die dubbel voorkomen (geschreven door een oudere versie "
+            f"van veiligheidsbeeld). Verwijder de map {Path(partition.path).parent.parent} en draai "
+            "'veiligheidsbeeld ingest' opnieuw."
+        )
+
+
+def owned_periods_frame(
+    con: duckdb.DuckDBPyConnection, partitions: list[OwnedPartition], table_id: str, known_periods: set[str]
+) -> pd.DataFrame:
+    """(filename, raw_period_key, period_key, vintage) for the periods each file wins.
+
+    Refuses, before anything is written, rows of a period that the partition did not ask for or
+    that the table's period list does not know (a source that ignored the filter, a schema change).
+    """
+    files = [p.path for p in partitions]
+    served = con.execute(query("load_police.sql", "periods_in_files"), {"files": files}).df()
+    asked: dict[str, OwnedPartition] = {p.path: p for p in partitions}
+    rows = []
+    unknown: set[str] = set()
+    for filename, raw_key, key in served.itertuples(index=False):
+        if not (month_of_key(key) or year_of_key(key)):
+            continue  # quarters and other period kinds are not loaded
+        if key not in known_periods:
+            unknown.add(key)
+            continue
+        partition = asked[filename]
+        if key in partition.periods:
+            rows.append((filename, raw_key, key, partition.vintage))
+    if unknown:
+        raise SchemaDriftError(
+            f"Tabel {table_id}: perioden {', '.join(sorted(unknown)[:5])} staan in de gegevens maar niet "
+            "in de periodelijst; niets geladen."
+        )
+    return pd.DataFrame(rows, columns=["filename", "raw_period_key", "period_key", "vintage"])
+
+
 def load_police_table(
     con: duckdb.DuckDBPyConnection,
     archive: RawArchive,
@@ -143,14 +230,10 @@ def load_police_table(
             raise SchemaDriftError(
                 f"Vintage {manifest.vintage} van {spec.table_id} heeft kolommen {manifest.columns}, verwacht {expected}."
             )
-    files: list[str] = []
-    vintage_of: list[str] = []
-    for manifest in used:
-        for path in archive.partition_files(manifest):
-            if not path.is_file():
-                raise DataError(f"Partitiebestand {path} ontbreekt; draai 'veiligheidsbeeld ingest' opnieuw.")
-            files.append(str(path))
-            vintage_of.append(manifest.vintage)
+    partitions = owned_partitions(archive, used)
+    for partition in partitions:
+        check_unique_cells(partition)
+    files = [p.path for p in partitions]
 
     regions = regions_frame(archive.load_entity(spec.table_id, newest.vintage, spec.region_dimension), spec.table_id, newest.vintage)
     types = types_frame(archive.load_entity(spec.table_id, newest.vintage, spec.type_dimension), spec, newest.vintage)
@@ -158,39 +241,28 @@ def load_police_table(
         archive.load_entity(spec.table_id, newest.vintage, spec.period_dimension), spec.table_id, newest.vintage,
         provisional_months,
     )
-    file_vintages = pd.DataFrame({"filename": files, "vintage": vintage_of})
     params = {"table_id": spec.table_id}
+    if files:
+        owned = owned_periods_frame(con, partitions, spec.table_id, set(periods["period_key"]))
+    else:
+        owned = pd.DataFrame(columns=["filename", "raw_period_key", "period_key", "vintage"])
 
     con.execute("BEGIN TRANSACTION")
     try:
-        con.register("file_vintages", file_vintages)
+        con.register("owned_periods", owned)
         con.register("regions_new", regions)
         con.register("types_new", types)
         con.register("periods_new", periods)
-        if files:
-            con.execute(query("load_police.sql", "staging_latest"), {"files": files})
-        else:
-            con.execute(query("load_police.sql", "staging_empty"))
-        conflicts = con.execute(query("load_police.sql", "conflicting_cells")).fetchone()[0]
-        if conflicts:
-            raise SchemaDriftError(
-                f"Tabel {spec.table_id}: {conflicts} cellen komen meermaals voor met verschillende waarden "
-                "binnen één vintage; niets geladen."
-            )
         con.execute("DELETE FROM periods WHERE table_id = $table_id", params)
         con.execute("INSERT INTO periods SELECT * FROM periods_new")
         con.execute("DELETE FROM offence_types WHERE table_id = $table_id", params)
         con.execute("INSERT INTO offence_types SELECT * FROM types_new")
         con.execute("INSERT OR REPLACE INTO regions SELECT * FROM regions_new")
-        unknown = [r[0] for r in con.execute(query("load_police.sql", "unknown_periods"), params).fetchall()]
-        unknown = [k for k in unknown if month_of_key(k) or year_of_key(k)]
-        if unknown:
-            raise SchemaDriftError(
-                f"Tabel {spec.table_id}: perioden {', '.join(sorted(unknown)[:5])} staan in de gegevens maar niet "
-                "in de periodelijst; niets geladen."
-            )
-        for name in ("delete_facts", "insert_facts", "delete_year_rows", "insert_year_rows"):
+        for name in ("delete_facts", "delete_year_rows"):
             con.execute(query("load_police.sql", name), params)
+        if files:
+            for name in ("insert_facts", "insert_year_rows"):
+                con.execute(query("load_police.sql", name), {**params, "files": files})
         infos = archive.load_entity(spec.table_id, newest.vintage, "TableInfos")[0]
         title = str(infos.get("Title") or "")
         con.execute(
@@ -223,7 +295,7 @@ def load_police_table(
             raise WarehouseError(f"Schrijven naar het warehouse mislukt ({exc}); er is niets gewijzigd.") from exc
         raise
     finally:
-        for name in ("file_vintages", "regions_new", "types_new", "periods_new"):
+        for name in ("owned_periods", "regions_new", "types_new", "periods_new"):
             try:
                 con.unregister(name)
             except duckdb.Error:

@@ -96,7 +96,7 @@ class ValidationThresholds:
     # partition_rows: relative deviation |rows - expected| / expected of one raw partition, where
     # expected = regions x codes x periods (the police tables are full cubes: every combination
     # has a row, a suppressed cell included). Too few rows means missing cells (blocker beyond
-    # `partition_rows_blocker`); too many can only be repeated rows, which the load collapses or
+    # `partition_rows_blocker`); too many can only be repeated rows, which the pull collapses or
     # refuses (conflicting values), so an excess is always a warning.
     partition_rows_warn: float = 0.02
     partition_rows_blocker: float = 0.20
@@ -269,20 +269,21 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
             expected = record.regions * n_codes * len(record.periods)
             if expected <= 0:
                 continue
-            deviation = abs(record.rows - expected) / expected
+            served = record.rows + (record.duplicates or 0)  # repeats were collapsed when written
+            deviation = abs(served - expected) / expected
             if deviation <= t.partition_rows_warn:
                 continue
-            short = record.rows < expected
+            short = served < expected
             blocker = short and deviation > t.partition_rows_blocker
             consequence = (
-                "cellen ontbreken" if short else "rijen komen dubbel voor (bij het laden samengevoegd)"
+                "cellen ontbreken" if short else "rijen komen dubbel voor (bij het ophalen samengevoegd)"
             )
             group = name.rsplit("_", 1)[0]
             out.append(
                 Finding(
                     "partition_rows", Severity.BLOCKER if blocker else Severity.WARN, table_id,
                     group if group.startswith(("GM", "NL")) else None,
-                    f"Tabel {table_id}, versie {manifest.vintage}, partitie {name}: {fmt_int(record.rows)} rijen, "
+                    f"Tabel {table_id}, versie {manifest.vintage}, partitie {name}: {fmt_int(served)} rijen, "
                     f"verwacht {fmt_int(expected)} ({record.regions} regio's × {n_codes} codes × "
                     f"{len(record.periods)} perioden), {fmt_pct(deviation, 1, signed=False)} "
                     f"{'te weinig' if short else 'te veel'}: {consequence}.",

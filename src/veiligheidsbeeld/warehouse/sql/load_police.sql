@@ -1,56 +1,39 @@
--- Loading one police table from its raw vintages. `staging_raw` is a temporary view over the
--- Parquet partitions of the vintages in use (built in load.py), with a `vintage` column.
+-- Loading one police table from its raw vintages.
+--
+-- Which vintage a cell comes from is decided before any row is read (load.py, `owned_periods`):
+-- partitions are (region group × year), so per region group and period the newest vintage that
+-- fetched it wins (revised months replace old ones). Every partition file holds each cell once
+-- (checked when it was written, raw_archive.unique_cells), so the facts are streamed from the
+-- Parquet files into the warehouse: no GROUP BY or window over all rows, and memory does not
+-- grow with the size of the table.
 
--- name: staging_latest
--- One value per cell: the newest vintage that holds it wins (revised months replace old ones).
--- Identical duplicate rows collapse; a cell with two different values in one vintage is a conflict.
-CREATE OR REPLACE TEMP TABLE staging_latest AS
-WITH raw AS (
-    SELECT trim(r.region_key) AS region_code,
-           trim(r.type_key)   AS type_code,
-           trim(r.period_key) AS period_key,
-           r.value,
-           fv.vintage
-    FROM read_parquet($files, filename = true) r
-    JOIN file_vintages fv ON fv.filename = r.filename
-)
-SELECT region_code, type_code, period_key, vintage,
-       min(value) AS value,
-       -- two different values, or a value next to a NULL (cheaper than count(DISTINCT ...))
-       min(value) IS DISTINCT FROM max(value) OR (count(value) > 0 AND count(value) < count(*)) AS conflict
-FROM raw
-GROUP BY region_code, type_code, period_key, vintage
-QUALIFY row_number() OVER (PARTITION BY region_code, type_code, period_key ORDER BY vintage DESC) = 1;
-
--- name: staging_empty
-CREATE OR REPLACE TEMP TABLE staging_latest (
-    region_code VARCHAR, type_code VARCHAR, period_key VARCHAR, vintage VARCHAR, value BIGINT, conflict BOOLEAN
-);
-
--- name: conflicting_cells
-SELECT count(*) FROM staging_latest WHERE conflict;
+-- name: periods_in_files
+-- The period keys each partition file holds, as served (padded). Reads one dictionary-encoded
+-- column; lets load.py refuse rows of periods nobody asked for before anything is written.
+SELECT filename, period_key AS raw_period_key, trim(period_key) AS period_key
+FROM (SELECT DISTINCT filename, period_key FROM read_parquet($files, filename = true));
 
 -- name: delete_facts
 DELETE FROM facts_monthly WHERE table_id = $table_id;
 
 -- name: insert_facts
+-- `owned_periods` (filename, raw_period_key, period_key, vintage): the periods each file wins.
 INSERT INTO facts_monthly
-SELECT $table_id, s.region_code, s.type_code, p.month, s.value, s.value IS NULL, p.provisional, s.vintage
-FROM staging_latest s
-JOIN periods p ON p.table_id = $table_id AND p.period_key = s.period_key AND p.month IS NOT NULL;
+SELECT $table_id, trim(r.region_key), trim(r.type_key), p.month, r.value, r.value IS NULL, p.provisional, o.vintage
+FROM read_parquet($files, filename = true) r
+JOIN owned_periods o ON o.filename = r.filename AND o.raw_period_key = r.period_key
+JOIN periods p ON p.table_id = $table_id AND p.period_key = o.period_key AND p.month IS NOT NULL;
 
 -- name: delete_year_rows
 DELETE FROM facts_yearly_reported WHERE table_id = $table_id;
 
 -- name: insert_year_rows
+-- The JJ00 rows as published; kept apart so they are never summed with the months.
 INSERT INTO facts_yearly_reported
-SELECT $table_id, s.region_code, s.type_code, p.year, s.value, s.value IS NULL, s.vintage
-FROM staging_latest s
-JOIN periods p ON p.table_id = $table_id AND p.period_key = s.period_key AND p.month IS NULL;
-
--- name: unknown_periods
-SELECT DISTINCT s.period_key FROM staging_latest s
-ANTI JOIN periods p ON p.table_id = $table_id AND p.period_key = s.period_key;
+SELECT $table_id, trim(r.region_key), trim(r.type_key), p.year, r.value, r.value IS NULL, o.vintage
+FROM read_parquet($files, filename = true) r
+JOIN owned_periods o ON o.filename = r.filename AND o.raw_period_key = r.period_key
+JOIN periods p ON p.table_id = $table_id AND p.period_key = o.period_key AND p.month IS NULL;
 
 -- name: load_summary
 SELECT count(*) AS rows, min(month) AS first_month, max(month) AS last_month,
