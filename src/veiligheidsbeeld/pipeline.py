@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -202,6 +203,48 @@ def validation_lines(findings: Sequence[Any], examples: int = 3) -> tuple[str, .
     return tuple(lines)
 
 
+_BIWEEKLY_CACHE: dict[tuple[Any, ...], Any] = {}
+_BIWEEKLY_LOCK = threading.Lock()
+
+
+def _file_state(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    def state(p: Path) -> tuple[int, int] | None:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    return state(path), state(path.with_name(path.name + ".wal"))
+
+
+def biweekly_analysis(
+    settings: Settings, report_date: date, districts: Sequence[str] | None, *, today: date | None = None
+) -> Any:
+    """The biweekly woninginbraak analysis (``build_biweekly``), built once per warehouse state.
+
+    The flow's render step and its summary both need it, and building it takes about as long as
+    rendering a district (~15 s for the eenheid), so the last one is kept in memory, keyed by the
+    arguments and the warehouse file's size and time: any write to the warehouse builds anew."""
+    from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
+    from veiligheidsbeeld.warehouse import db
+
+    today = today or max(report_date, today_local())
+    chosen = list(districts) if districts else None
+    warehouse = settings.paths.resolved().warehouse
+    key = (repr(settings), report_date, tuple(chosen or ()), today, _file_state(warehouse))
+    with _BIWEEKLY_LOCK:
+        if key in _BIWEEKLY_CACHE:
+            return _BIWEEKLY_CACHE[key]
+    with db.reader(warehouse) as con:
+        analysis = build_biweekly(con, settings, report_date, chosen, today=today)
+    if _file_state(warehouse) == key[-1]:  # not written to while it was read
+        with _BIWEEKLY_LOCK:
+            _BIWEEKLY_CACHE.clear()
+            _BIWEEKLY_CACHE[key] = analysis
+    return analysis
+
+
 def render_tweewekelijks_reports(
     settings: Settings, report_date: date, districts: Sequence[str], *, pdf: bool = True
 ) -> list[Path]:
@@ -210,8 +253,10 @@ def render_tweewekelijks_reports(
     render = _report_function("veiligheidsbeeld.reports.render", "render_tweewekelijks", "tweewekelijkse rapport")
     # One process per district (at most the cores of the machine): the PDFs dominate the time.
     workers = max(1, min(len(districts) or 1, os.cpu_count() or 1))
+    today = max(report_date, today_local())
+    analysis = biweekly_analysis(settings, report_date, districts, today=today)
     return _paths(render(settings, report_date, districts=list(districts) or None, workers=workers, pdf=pdf,
-                         today=max(report_date, today_local())))
+                         today=today, analysis=analysis))
 
 
 def render_jaaranalyse_reports(settings: Settings, year: int, *, pdf: bool = True) -> list[Path]:
@@ -333,13 +378,8 @@ def tweewekelijks_summary(
     title = f"Tweewekelijkse woninginbraakanalyse — rapportdatum {fmt_date(report_date)}"
     if not strict:
         return summary_or_warning(lambda: tweewekelijks_summary(settings, report_date, districts, today=today), title)
-    from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
-    from veiligheidsbeeld.warehouse import db
-
     summary = RunSummary(title=title)
-    with db.reader(settings.paths.resolved().warehouse) as con:
-        analysis = build_biweekly(con, settings, report_date, list(districts) if districts else None,
-                                  today=today or max(report_date, today_local()))
+    analysis = biweekly_analysis(settings, report_date, districts, today=today)
     summary.latest_month = analysis.latest_month
     summary.synthetic = analysis.synthetic
     district_names = {d.code: d.naam for d in analysis.districts}

@@ -249,3 +249,32 @@ def test_the_pull_step_finds_this_machines_checkout(tmp_path, monkeypatch):
     monkeypatch.setenv("VEILIGHEIDSBEELD_PROJECT_DIR", str(tmp_path / "elders"))
     with pytest.raises(ConfigError, match="VEILIGHEIDSBEELD_PROJECT_DIR"):
         pipeline.set_project_directory()
+
+
+def test_the_biweekly_analysis_is_built_once_per_warehouse_state(tmp_path, monkeypatch):
+    # The flow's render step and its summary share one analysis; a write to the warehouse
+    # (a new ingest) builds it again.
+    import duckdb
+
+    import veiligheidsbeeld.analysis.woninginbraak as woninginbraak
+
+    settings = _settings(tmp_path)
+    warehouse = settings.paths.resolved().warehouse
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(warehouse)).close()
+    built: list[tuple] = []
+
+    def fake_build(con, settings, report_date, districts, *, today):
+        built.append((report_date, districts, today))
+        return object()
+
+    monkeypatch.setattr(woninginbraak, "build_biweekly", fake_build)
+    day = date(2024, 3, 14)
+    first = pipeline.biweekly_analysis(settings, day, ["IJsselland"], today=day)
+    assert pipeline.biweekly_analysis(settings, day, ["IJsselland"], today=day) is first
+    assert len(built) == 1
+    assert pipeline.biweekly_analysis(settings, day, ["Twente"], today=day) is not first  # other arguments
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE written AS SELECT 1 AS x")
+    pipeline.biweekly_analysis(settings, day, ["Twente"], today=day)
+    assert len(built) == 3

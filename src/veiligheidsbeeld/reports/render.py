@@ -1123,10 +1123,26 @@ def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) ->
     return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
 
 
+_WORKER_INPUTS: tuple[BiweeklyAnalysis, Geography] | None = None
+
+
+def _init_render_worker(analysis: BiweeklyAnalysis, geography: Geography) -> None:
+    """Each worker process receives the analysis and the maps once, not with every job."""
+    global _WORKER_INPUTS
+    _WORKER_INPUTS = (analysis, geography)
+
+
+def _render_worker_job(args: tuple[str, str, Path, bool, tuple[RenderedDistrict, ...]]) -> list[Path]:
+    assert _WORKER_INPUTS is not None, "worker not initialised"
+    kind, code, out_dir, pdf, districts = args
+    analysis, geography = _WORKER_INPUTS
+    return _render_job((kind, analysis, code, out_dir, geography, pdf, districts))
+
+
 def _render_job(
     args: tuple[str, BiweeklyAnalysis, str, Path, Geography, bool, tuple[RenderedDistrict, ...]],
 ) -> list[Path]:
-    """One unit of work for a worker process: a district report, or the index."""
+    """One unit of work: a district report, or the index."""
     kind, analysis, code, out_dir, geography, pdf, districts = args
     if kind == INDEX:
         return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf)
@@ -1142,12 +1158,14 @@ def render_tweewekelijks(
     workers: int = 1,
     pdf: bool = True,
     today: date | None = None,
+    analysis: BiweeklyAnalysis | None = None,
 ) -> list[Path]:
     """Build the analysis and write every district report plus the eenheid index.
 
     ``settings``: :class:`~veiligheidsbeeld.config.Settings`. ``districts``: names or codes
     (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers`` > 1
-    renders districts in that many processes. Returns the files written.
+    renders districts in that many processes. ``analysis``: one already built for the same
+    arguments (the flow's summary uses it too), else it is built here. Returns the files written.
     """
     from veiligheidsbeeld.warehouse.db import reader
 
@@ -1156,7 +1174,8 @@ def render_tweewekelijks(
     out = Path(out_dir) if out_dir is not None else paths.reports / report_date.isoformat() / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     with reader(paths.warehouse) as con:
-        analysis = build_biweekly(con, settings, report_date, districts, today=today)
+        if analysis is None:
+            analysis = build_biweekly(con, settings, report_date, districts, today=today)
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
     rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
@@ -1168,8 +1187,10 @@ def render_tweewekelijks(
     jobs.append((INDEX, analysis, "", out, geography, pdf, tuple(rendered)))
     files: list[Path] = []
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            for result in pool.map(_render_job, jobs):
+        light = [(kind, code, directory, as_pdf, names) for kind, _, code, directory, _, as_pdf, names in jobs]
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_render_worker,
+                                 initargs=(analysis, geography)) as pool:
+            for result in pool.map(_render_worker_job, light):
                 files += result
     else:
         for job in jobs:
