@@ -1,7 +1,7 @@
 """Measurement helpers shared by the benchmark sections.
 
 Every measured sample runs in a fresh Python process (``benchmarks/worker.py``), so its peak
-memory is its own: the child reports ``ru_maxrss`` (exact peak RSS of the process) and a
+memory is its own: the child reports its VmHWM (exact peak RSS of its own memory map) and a
 sampled peak per phase, the parent samples the child's process tree with psutil (catches worker
 processes too) and keeps the wall clock. Servers (the OData stub) live in the parent, so their
 memory and CPU are *not* counted in the measured process; the parent's CPU time during a sample
@@ -45,7 +45,7 @@ class Sample:
     """One measured run: wall time, peak memory, and whatever the task reported."""
 
     seconds: float
-    peak_rss_mb: float  # max(ru_maxrss of the child, sampled RSS of the child's process tree)
+    peak_rss_mb: float  # max(VmHWM of the child, sampled RSS of the child's process tree)
     cpu_s: float  # user + sys of the child (and its waited-for children)
     server_cpu_s: float  # CPU the parent (the stub server) spent meanwhile
     result: dict[str, Any] = field(default_factory=dict)
@@ -137,7 +137,7 @@ class PhaseMeter:
 
     ``with meter.phase("pull"): ...``; RSS is sampled every 20 ms by a background thread and
     attributed to the phase running at that moment (peaks shorter than that can be missed; the
-    process-wide peak comes from ``ru_maxrss`` and is exact)."""
+    process-wide peak comes from VmHWM and is exact)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self.proc = psutil.Process()

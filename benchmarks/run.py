@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BENCH_DIR, Skipped, load_average, log, machine_info, scratch_dir  # noqa: E402
 
+from veiligheidsbeeld.config import IngestSettings  # noqa: E402
+
 SECTIONS = ("ingest", "warehouse", "reports", "e2e")
 
 DISTRICT = "VR04"  # IJsselland: 11 gemeenten, 708 regions (gemeente + wijken + buurten)
@@ -32,7 +34,9 @@ POLICE_TABLES = ["47022NED", "47024NED"]
 REPORT_CODES = ["0.0.0", "1.1.1", "1.4.3", "1.4.4", "1.4.5", "1.4.6", "1.4.7"]
 TINY_GEMEENTEN = ["GM1773", "GM0177"]  # Olst-Wijhe and Raalte (IJsselland): small
 
-_INGEST = {"latency": 0.1, "page_size": 10_000, "concurrency": 4, "max_url_chars": 6000, "tables": POLICE_TABLES}
+#: Ours runs with the project's default concurrency (IngestSettings.concurrency), as a user would.
+_INGEST = {"latency": 0.1, "page_size": 10_000, "concurrency": IngestSettings().concurrency, "max_url_chars": 6000,
+           "tables": POLICE_TABLES}
 _INCREMENTAL_POINT = {"key": "2gm-12y", "label": "Olst-Wijhe + Raalte, all codes, 2012–2023 (incremental only)",
                       "gemeenten": TINY_GEMEENTEN, "start": "2012-01", "end": "2023-12", "baseline": False,
                       "repeat": 1, "incremental": True}
@@ -70,7 +74,7 @@ SIZES: dict[str, dict[str, Any]] = {
             _INCREMENTAL_POINT,
         ]},
         "warehouse": {
-            "start": "2022-01", "end": "2023-12", "duckdb_memory_limit": "8GB", "extrapolate": True,
+            "start": "2022-01", "end": "2023-12",
             "points": [
                 {"key": "eenheid-2y", "label": "eenheid Oost-Nederland, 2022–2023", "area": EENHEID,
                  "compare_pandas": True, "repeat": 2},
@@ -92,7 +96,7 @@ SIZES: dict[str, dict[str, Any]] = {
              "area": EENHEID, "start": "2020-01", "end": "2023-12", "baseline_repeat": 1, "repeat": 1},
         ]},
         "warehouse": {
-            "start": "2012-01", "end": "2023-12", "duckdb_memory_limit": "8GB",
+            "start": "2012-01", "end": "2023-12",
             "points": [
                 {"key": "eenheid", "label": "eenheid Oost-Nederland, 2012–2023", "area": EENHEID, "compare_pandas": True},
                 {"key": "national", "label": "national (all regions), 2012–2023", "share": 1.0,
