@@ -102,9 +102,9 @@ def task_ours(p: dict[str, Any], meter: PhaseMeter) -> dict[str, Any]:
     settings = dataclasses.replace(settings, geography=GeographySettings(fetch_denominators=False,
                                                                          fetch_boundaries=False))
     # Phase marks only (the functions themselves are unchanged).
-    original_pull, original_load = ing.run_pull, ing.load_police_table
+    original_pull, original_load = ing.pull_tables, ing.load_police_table
 
-    def run_pull(*args: Any, **kwargs: Any) -> Any:
+    def pull_tables(*args: Any, **kwargs: Any) -> Any:  # every table's metadata and pull, at once
         with meter.phase("pull"):
             return original_pull(*args, **kwargs)
 
@@ -112,7 +112,7 @@ def task_ours(p: dict[str, Any], meter: PhaseMeter) -> dict[str, Any]:
         with meter.phase("load"):
             return original_load(*args, **kwargs)
 
-    ing.run_pull, ing.load_police_table = run_pull, load_police_table
+    ing.pull_tables, ing.load_police_table = pull_tables, load_police_table
     source = CbsApiSource(p["catalog_url"], use_https=False)
     t0 = time.perf_counter()
     report = ing.run_ingest(settings, source, gemeenten=p["gemeenten"])

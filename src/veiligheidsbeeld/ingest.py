@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,14 @@ import pandas as pd
 from veiligheidsbeeld.config import Settings, police_table
 from veiligheidsbeeld.errors import SourceError, VeiligheidsbeeldError
 from veiligheidsbeeld.sources.odata import CbsApiSource, ODataSource, SnapshotSource
-from veiligheidsbeeld.sources.politie import ProgressCallback, PullResult, fetch_meta, plan_pull, run_pull
+from veiligheidsbeeld.sources.politie import (
+    ProgressCallback,
+    PullResult,
+    fetch_meta,
+    partition_workers,
+    plan_pull,
+    run_pull,
+)
 from veiligheidsbeeld.sources.raw_archive import RawArchive
 from veiligheidsbeeld.warehouse import db, validation
 from veiligheidsbeeld.warehouse.load import LoadSummary, load_police_table
@@ -90,12 +99,7 @@ def run_ingest(
         for table_id in table_ids:
             report.imported[table_id] = archive.import_vintages(opened.root, table_id)
     else:
-        for table_id in table_ids:
-            spec = police_table(table_id)
-            meta = fetch_meta(opened, spec)
-            plan = plan_pull(meta, archive, settings.ingest, area)
-            log.info("%s: %s (%s), %d partities", table_id, plan.kind, plan.reason, len(plan.partitions))
-            report.pulls.append(run_pull(opened, plan, archive, settings.ingest, progress))
+        report.pulls.extend(pull_tables(opened, archive, settings, table_ids, area, progress))
 
     run_id = validation.new_run_id()
     with db.writer(paths.warehouse, memory_limit=settings.ingest.warehouse_memory_limit) as con:
@@ -111,6 +115,39 @@ def run_ingest(
             snapshot_dir = Path(source) if isinstance(source, (str, Path)) and str(source) != "api" else None
             load_geography(con, settings, report, cbs_source=cbs_source, snapshot_dir=snapshot_dir)
     return report
+
+
+def pull_tables(
+    source: ODataSource,
+    archive: RawArchive,
+    settings: Settings,
+    table_ids: Sequence[str],
+    area: Sequence[str],
+    progress: ProgressCallback | None = None,
+) -> list[PullResult]:
+    """Pull the tables at the same time: one table's metadata and last partitions overlap the
+    other's pull instead of leaving the connection idle. The source keeps at most ``concurrency``
+    requests in flight for all tables together; the tables share the partition workers.
+    Errors are raised in table order once every table has stopped (finished partitions are kept)."""
+    limit = getattr(source, "limit_requests_in_flight", None)
+    if limit is not None:
+        limit(settings.ingest.concurrency)
+    slots = threading.BoundedSemaphore(partition_workers(settings.ingest))
+
+    def pull(table_id: str) -> PullResult:
+        spec = police_table(table_id)
+        meta = fetch_meta(source, spec)
+        plan = plan_pull(meta, archive, settings.ingest, area)
+        log.info("%s: %s (%s), %d partities", table_id, plan.kind, plan.reason, len(plan.partitions))
+        return run_pull(source, plan, archive, settings.ingest, progress, slots=slots)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(table_ids)), thread_name_prefix="table") as pool:
+        futures = [pool.submit(pull, table_id) for table_id in table_ids]
+        wait(futures)
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return [future.result() for future in futures]
 
 
 def _years_of_police_data(report: IngestReport, start_year: int) -> list[int]:

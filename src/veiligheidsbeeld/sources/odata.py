@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -192,8 +193,22 @@ class CbsApiSource:
         self.timeout_seconds = timeout_seconds
         self.stats = RequestStats()
         self._local = threading.local()
+        self._in_flight: threading.BoundedSemaphore | None = None
         scheme = "https" if use_https else "http"
         self.description = f"{scheme}://{self.catalog_url}"
+
+    def limit_requests_in_flight(self, limit: int) -> None:
+        """At most ``limit`` requests to the API at once, however many threads use this source.
+
+        The pull runs more partitions than this at a time, so that one partition's parsing and
+        writing overlaps another's wait for the network, while the API sees no more than ``limit``
+        requests (the ``concurrency`` setting)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._in_flight = threading.BoundedSemaphore(limit)
+
+    def _slot(self) -> threading.BoundedSemaphore | nullcontext[None]:
+        return self._in_flight if self._in_flight is not None else nullcontext()
 
     # -- helpers -----------------------------------------------------------------------------
     def table_url(self, table_id: str) -> str:
@@ -255,7 +270,8 @@ class CbsApiSource:
         def call() -> list[dict[str, Any]]:
             cbsodata.options.use_https = self.use_https
             try:
-                return cbsodata.get_meta(table_id, name, catalog_url=self.catalog_url, timeout=self.timeout_seconds)
+                with self._slot():
+                    return cbsodata.get_meta(table_id, name, catalog_url=self.catalog_url, timeout=self.timeout_seconds)
             except requests.HTTPError as exc:
                 status = getattr(getattr(exc.__cause__, "response", None), "status_code", None)
                 if status == 404:
@@ -288,7 +304,9 @@ class CbsApiSource:
     def _get_json(self, url: str, params: dict[str, str] | None, what: str) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             try:
-                response = self._session().get(url, params=params, timeout=self.timeout_seconds)
+                with self._slot():
+                    response = self._session().get(url, params=params, timeout=self.timeout_seconds)
+                    response.content  # noqa: B018 - the body is read while the slot is held
             except requests.exceptions.ConnectionError as exc:
                 if _unresolvable(exc):
                     raise _NameResolutionFailure(str(exc)) from exc

@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from operator import itemgetter
@@ -113,22 +115,27 @@ def check_schema(spec: PoliceTable, data_properties: list[dict[str, Any]]) -> No
 
 
 def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
-    infos = source.entity(spec.table_id, "TableInfos")
-    if not infos:
-        raise SourceError(f"Tabel {spec.table_id}: TableInfos is leeg.")
-    identifier = str(infos[0].get("Identifier", spec.table_id)).strip()
-    if identifier.upper() != spec.table_id.upper():
-        raise SchemaDriftError(f"Bron levert tabel {identifier} waar {spec.table_id} gevraagd werd.")
-    props = source.entity(spec.table_id, "DataProperties")
-    check_schema(spec, props)
-    meta = TableMeta(
-        spec=spec,
-        infos=infos[0],
-        data_properties=props,
-        regions=source.entity(spec.table_id, spec.region_dimension),
-        types=source.entity(spec.table_id, spec.type_dimension),
-        periods=source.entity(spec.table_id, spec.period_dimension),
-    )
+    # The five entities are fetched at once (five round trips of a slow API become one), and
+    # checked in order, so the first problem is the one reported.
+    names = ("TableInfos", "DataProperties", spec.region_dimension, spec.type_dimension, spec.period_dimension)
+    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix=f"meta-{spec.table_id}") as pool:
+        futures = {name: pool.submit(source.entity, spec.table_id, name) for name in names}
+        infos = futures["TableInfos"].result()
+        if not infos:
+            raise SourceError(f"Tabel {spec.table_id}: TableInfos is leeg.")
+        identifier = str(infos[0].get("Identifier", spec.table_id)).strip()
+        if identifier.upper() != spec.table_id.upper():
+            raise SchemaDriftError(f"Bron levert tabel {identifier} waar {spec.table_id} gevraagd werd.")
+        props = futures["DataProperties"].result()
+        check_schema(spec, props)
+        meta = TableMeta(
+            spec=spec,
+            infos=infos[0],
+            data_properties=props,
+            regions=futures[spec.region_dimension].result(),
+            types=futures[spec.type_dimension].result(),
+            periods=futures[spec.period_dimension].result(),
+        )
     if not meta.modified:
         raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
     for name, rows in (("regio's", meta.regions), ("codes", meta.types), ("perioden", meta.periods)):
@@ -407,6 +414,15 @@ def check_partition_rows(spec: PoliceTable, partition: Partition, rows: int, n_t
         )
 
 
+#: Partitions in progress per request slot: while one partition parses and writes a page,
+#: another waits for the network (the source keeps requests in flight to ``concurrency``).
+PARTITIONS_PER_REQUEST_SLOT = 2
+
+
+def partition_workers(settings: IngestSettings) -> int:
+    return settings.concurrency * PARTITIONS_PER_REQUEST_SLOT
+
+
 def run_pull(
     source: ODataSource,
     plan: PullPlan,
@@ -414,7 +430,13 @@ def run_pull(
     settings: IngestSettings,
     progress: ProgressCallback | None = None,
     lock_wait_seconds: float = 600.0,
+    slots: threading.Semaphore | None = None,
 ) -> PullResult:
+    """Fetch the plan's partitions into the raw archive, ``partition_workers(settings)`` at a time
+    (the source limits the requests in flight to ``settings.concurrency``).
+
+    ``slots``: shared by pulls of several tables running at once, so that together they keep
+    at most that many partitions in progress."""
     spec = plan.spec
     if plan.kind == "skip":
         return PullResult(spec.table_id, plan.vintage, plan.kind, plan.reason)
@@ -422,7 +444,7 @@ def run_pull(
     with locks.exclusive(archive.root / f".{spec.table_id}.lock", wait_seconds=lock_wait_seconds,
                          what=f"haalt tabel {spec.table_id} al op in {archive.root}", error=SourceError):
         try:
-            return _run_pull_locked(source, plan, archive, settings, progress)
+            return _run_pull_locked(source, plan, archive, settings, progress, slots)
         except OSError as exc:
             raise SourceError(
                 f"Schrijven in {archive.vintage_dir(spec.table_id, plan.vintage)} mislukt ({exc.strerror or exc}); "
@@ -436,6 +458,7 @@ def _run_pull_locked(
     archive: RawArchive,
     settings: IngestSettings,
     progress: ProgressCallback | None,
+    slots: threading.Semaphore | None = None,
 ) -> PullResult:
     spec = plan.spec
     result = PullResult(spec.table_id, plan.vintage, plan.kind, plan.reason)
@@ -477,6 +500,10 @@ def _run_pull_locked(
     n_types = len(plan.meta.types)
 
     def work(partition: Partition) -> tuple[Partition, int, str, int]:
+        with slots or nullcontext():
+            return fetch(partition)
+
+    def fetch(partition: Partition) -> tuple[Partition, int, str, int]:
         for attempt in range(settings.retries + 1):
             try:
                 rows, checksum, duplicates = archive.write_partition(
@@ -506,7 +533,7 @@ def _run_pull_locked(
         archive.save_manifest(manifest)  # after every partition: a killed run resumes here
 
     errors: list[BaseException] = []
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix=f"pull-{spec.table_id}") as pool:
+    with ThreadPoolExecutor(max_workers=partition_workers(settings), thread_name_prefix=f"pull-{spec.table_id}") as pool:
         pending = {pool.submit(work, p) for p in todo}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
