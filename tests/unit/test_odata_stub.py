@@ -449,3 +449,20 @@ def test_command_line_serves_a_directory(small_police_snapshot):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_selected_rows_through_postings_equal_a_full_pass():
+    # A big frame's few selected regions come from the column's postings (an index); the rows must
+    # be exactly those of a pass over all rows, in ascending order.
+    from veiligheidsbeeld.testing.odata_stub import _POSTINGS_MIN_ROWS, _CatMask, _selected_rows
+
+    rng = np.random.default_rng(7)
+    n_cats = 700
+    codes = rng.integers(0, n_cats, _POSTINGS_MIN_ROWS + 1234).astype(np.int16)
+    for picked in ([3], [0, 699], sorted(rng.choice(n_cats, 40, replace=False).tolist()), []):
+        catbool = np.zeros(n_cats, dtype=bool)
+        catbool[picked] = True
+        mask = _CatMask(codes, catbool, False)
+        got = _selected_rows(mask)
+        assert got.dtype == np.int64
+        assert np.array_equal(got, np.flatnonzero(mask.rows())), picked

@@ -626,6 +626,47 @@ def _conjuncts(node: Node) -> list[Node]:
     return out
 
 
+#: Row postings per dictionary column of the big frames: (codes, order, starts), keyed by id(codes).
+_POSTINGS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_POSTINGS_LOCK = threading.Lock()
+_POSTINGS_MAX = 16
+#: Below this many rows a full pass over the codes is as cheap as the postings.
+_POSTINGS_MIN_ROWS = 200_000
+
+
+def _postings(codes: np.ndarray, n_cats: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of each category, as an index a database would keep: ``order[starts[c]:starts[c+1]]``
+    are the rows with code ``c``. Built once per column (a stable sort), so a query that names a
+    few regions of a big table costs as much as the rows it selects, not a pass over all rows."""
+    with _POSTINGS_LOCK:
+        entry = _POSTINGS.get(id(codes))
+        if entry is not None and entry[0] is codes:
+            return entry[1], entry[2]
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(n_cats + 1))
+    with _POSTINGS_LOCK:
+        if len(_POSTINGS) >= _POSTINGS_MAX:
+            _POSTINGS.pop(next(iter(_POSTINGS)))
+        _POSTINGS[id(codes)] = (codes, order, starts)
+    return order, starts
+
+
+def _selected_rows(mask: "_CatMask") -> np.ndarray:
+    """``np.flatnonzero(mask.rows())`` (ascending int64 row numbers), through the column's postings
+    when few of many categories are selected in a big frame."""
+    targets = np.flatnonzero(mask.catbool)
+    n_cats = len(mask.catbool)
+    if len(mask.codes) >= _POSTINGS_MIN_ROWS and not mask.null_value and len(targets) * 8 <= n_cats:
+        order, starts = _postings(mask.codes, n_cats)
+        pieces = [order[starts[c] : starts[c + 1]] for c in targets.tolist()]
+        if not pieces:
+            return np.empty(0, dtype=np.int64)
+        rows = np.concatenate(pieces).astype(np.int64, copy=False)
+        rows.sort()
+        return rows
+    return np.flatnonzero(mask.rows())
+
+
 def filter_indices(frame: "_Frame", text: str) -> np.ndarray:
     """Row numbers (ascending, int64) matching ``$filter`` ``text``: ``flatnonzero`` of
     :func:`evaluate_filter`. A conjunction of conditions on dictionary columns (``(Regio eq ... or
@@ -650,7 +691,7 @@ def filter_indices(frame: "_Frame", text: str) -> np.ndarray:
             mask.codes, np.logical_and(known.catbool, mask.catbool), known.null_value and mask.null_value
         )
     ordered = sorted(by_codes.values(), key=lambda m: float(np.mean(m.catbool)) if len(m.catbool) else 0.0)
-    rows = np.flatnonzero(ordered[0].rows())
+    rows = _selected_rows(ordered[0])
     for mask in ordered[1:]:
         if not len(rows):
             break
