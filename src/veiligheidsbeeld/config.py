@@ -81,6 +81,11 @@ class IngestSettings:
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
     timeout_seconds: float = 120.0
+    #: Consecutive years of a small region group share one partition up to this many cells
+    #: (regions × codes × periods): every query ends in a partly filled 10,000-row page, so
+    #: NL00 or a small gemeente's overlast fetched per year costs a nearly empty request a year.
+    #: 0: one partition per year.
+    partition_rows: int = 100_000
     #: Upper bound for one request's URL; region lists are chunked to stay below it.
     max_url_chars: int = 6000
     #: DuckDB's memory limit while loading (e.g. "4GB"); above it DuckDB spills to disk.
@@ -253,6 +258,8 @@ def validate(settings: Settings) -> Settings:
         police_table(t)
     if not 2000 <= ing.start_year <= 2100:
         raise ConfigError(f"start_year {ing.start_year} is geen plausibel jaar.")
+    if ing.partition_rows < 0:
+        raise ConfigError("partition_rows mag niet negatief zijn (0: één partitie per jaar).")
     if ing.revision_window_months < 0:
         raise ConfigError("revision_window_months mag niet negatief zijn.")
     if ing.concurrency < 1:

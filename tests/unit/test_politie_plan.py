@@ -73,8 +73,12 @@ def test_unknown_gemeente_lists_valid_codes():
         region_groups(meta("2024-01-01T00:00:00"), ["GM9999"], include_wijken_buurten=True, include_nl=True)
 
 
+#: One partition per year (the tests below are about months and groups, not about combining years).
+PER_YEAR = IngestSettings(partition_rows=0)
+
+
 def test_full_plan_partitions_by_group_and_year_with_year_rows(tmp_path: Path):
-    plan = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path), IngestSettings(), ["GM0153"])
+    plan = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path), PER_YEAR, ["GM0153"])
     assert plan.kind == "full"
     assert len(plan.partitions) == 2 * 12  # NL00 and GM0153, 2012..2023
     p2013 = next(p for p in plan.partitions if p.name == "GM0153_2013")
@@ -94,7 +98,8 @@ def test_incremental_fetches_new_months_plus_revision_window(tmp_path: Path):
     archive = RawArchive(tmp_path)
     first = plan_pull(meta("2024-01-01T00:00:00", last=(2023, 12)), archive, IngestSettings(), ["GM0153"])
     complete(archive, first)
-    later = plan_pull(meta("2024-02-01T00:00:00", last=(2024, 1)), archive, IngestSettings(revision_window_months=3), ["GM0153"])
+    settings = IngestSettings(revision_window_months=3, partition_rows=0)
+    later = plan_pull(meta("2024-02-01T00:00:00", last=(2024, 1)), archive, settings, ["GM0153"])
     assert later.kind == "incremental" and later.base_vintage == first.vintage
     assert later.first_month == date(2023, 11, 1)  # Jan 2024 and the 3-month window back to Nov 2023
     names = sorted(p.name for p in later.partitions)
@@ -117,7 +122,7 @@ def test_changed_layout_forces_a_full_pull(tmp_path: Path):
 
 def test_national_gemeente_rows_are_one_group_with_their_own_codes(tmp_path: Path):
     # For national rankings: every other gemeente's own row (no wijken/buurten), few codes.
-    settings = IngestSettings(national_gemeente_codes={"47022NED": ("1.1.1",)})
+    settings = IngestSettings(national_gemeente_codes={"47022NED": ("1.1.1",)}, partition_rows=0)
     plan = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path), settings, ["GM0153"])
     national = [p for p in plan.partitions if p.group == "GMNL"]
     assert len(national) == 12
@@ -127,3 +132,34 @@ def test_national_gemeente_rows_are_one_group_with_their_own_codes(tmp_path: Pat
     assert area.type_keys is None  # the area keeps all codes
     without = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path / "b"), IngestSettings(national_gemeente_codes={}), ["GM0153"])
     assert not [p for p in without.partitions if p.group == "GMNL"]
+
+
+def test_small_groups_combine_consecutive_years_up_to_partition_rows(tmp_path: Path):
+    # Every query ends in a partly filled page: a small group fetched per year costs a nearly empty
+    # request a year. Years are combined while regions × codes × periods stays within the limit.
+    settings = IngestSettings(partition_rows=2 * 3 * 13 * 5)  # GM0153: 3 regions × 2 codes, 5 years of 13 periods
+    plan = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path), settings, ["GM0153"])
+    gm = [p for p in plan.partitions if p.group == "GM0153"]
+    assert [p.name for p in gm] == ["GM0153_2012-2016", "GM0153_2017-2021", "GM0153_2022-2023"]
+    assert gm[0].period_keys[:2] == ("2012MM01", "2012MM02") and gm[0].period_keys[-1] == "2016JJ00"
+    assert len(gm[0].period_keys) == 5 * 13 and gm[0].year == 2012
+    assert sum(len(p.period_keys) for p in gm) == 12 * 13  # every period once
+    nl = [p.name for p in plan.partitions if p.group == "NL00"]  # 1 region × 2 codes: fewer partitions
+    assert nl == ["NL00_2012-2023"]
+    # A version pulled per year before keeps its names when it is resumed.
+    per_year = plan_pull(meta("2024-01-01T00:00:00"), RawArchive(tmp_path / "old"), PER_YEAR, ["GM0153"])
+    archive = RawArchive(tmp_path / "old")
+    complete(archive, per_year)
+    manifest = archive.manifest(per_year.spec.table_id, per_year.vintage)
+    manifest.planned = [p.name for p in per_year.partitions]
+    manifest.complete = False
+    archive.save_manifest(manifest)
+    resumed = plan_pull(meta("2024-01-01T00:00:00"), archive, settings, ["GM0153"])
+    assert sorted(p.name for p in resumed.partitions) == sorted(p.name for p in per_year.partitions)
+
+
+def test_negative_partition_rows_is_a_config_error():
+    from veiligheidsbeeld.config import Settings, validate
+
+    with pytest.raises(ConfigError, match="partition_rows"):
+        validate(dataclasses.replace(Settings(), ingest=IngestSettings(partition_rows=-1)))

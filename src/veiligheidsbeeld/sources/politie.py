@@ -295,19 +295,28 @@ def plan_pull(
         plan.reason = "eerste volledige pull" if not older else "regio-indeling of codes gewijzigd: volledige pull"
     plan.first_month = first
 
+    # A version pulled before years were combined keeps its one-partition-per-year names (resume/skip).
+    combine = settings.partition_rows > 0 and (
+        same is None or any("-" in name.rsplit("_", 1)[-1] for name in same.planned)
+    )
     partitions = []
     for group, region_keys in groups.items():
         group_first = first if (plan.kind != "incremental" or group in covered_groups) else months[0]
         if plan.kind == "full":
             group_first = months[0]
+        n_types = len(group_types[group] or meta.types)
+        years: list[tuple[int, list[str]]] = []
         for year in range(group_first.year, last.year + 1):
             keys = [month_keys[m] for m in months if m.year == year and m >= group_first]
             if year in year_keys and keys:
                 keys.append(year_keys[year])
             if keys:
-                partitions.append(
-                    Partition(f"{group}_{year}", group, year, tuple(region_keys), tuple(keys), group_types[group])
-                )
+                years.append((year, keys))
+        for span in _year_spans(years, len(region_keys) * n_types, settings.partition_rows if combine else 0):
+            first_year, last_year = span[0][0], span[-1][0]
+            name = f"{group}_{first_year}" if first_year == last_year else f"{group}_{first_year}-{last_year}"
+            period_keys = tuple(k for _, keys in span for k in keys)
+            partitions.append(Partition(name, group, first_year, tuple(region_keys), period_keys, group_types[group]))
     plan.partitions = partitions
     plan.filters = {
         "groups": sorted(groups),
@@ -320,6 +329,24 @@ def plan_pull(
     if same is not None and same.complete and all(archive.partition_ok(same, p.name) for p in partitions):
         plan.kind, plan.reason, plan.partitions = "skip", "ongewijzigd (Modified gelijk, alles binnen)", []
     return plan
+
+
+def _year_spans(
+    years: list[tuple[int, list[str]]], cells_per_period: int, max_cells: int
+) -> list[list[tuple[int, list[str]]]]:
+    """Consecutive years of one region group, combined while a partition stays within
+    ``max_cells`` cells (0: one partition per year). Every query ends in a partly filled
+    10,000-row page; a small group (NL00, a small gemeente's overlast) fetched per year would make
+    one nearly empty request a year."""
+    spans: list[list[tuple[int, list[str]]]] = []
+    for year, keys in years:
+        if spans and max_cells:
+            periods = sum(len(k) for _, k in spans[-1]) + len(keys)
+            if cells_per_period * periods <= max_cells:
+                spans[-1].append((year, keys))
+                continue
+        spans.append([(year, keys)])
+    return spans
 
 
 def _latest_base(manifests: list[VintageManifest], region_sig: str, type_sig: str) -> VintageManifest | None:
