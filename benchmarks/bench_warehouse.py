@@ -556,36 +556,4 @@ def run(cfg: dict[str, Any], work: Path, repeat: int) -> dict[str, Any]:
         points.append(out)
         shutil.rmtree(run_dir, ignore_errors=True)
     result: dict[str, Any] = {"description": __doc__.split("\n\n")[0], "latest_month": latest, "points": points}
-    result["extrapolation"] = _extrapolate(points, cfg)
     return result
-
-
-#: The national table of the issue: 18,119 regions (NL00 included) x 59 codes x (144 months + 12 years).
-NATIONAL_REGIONS = 18_119
-NATIONAL_ROWS = NATIONAL_REGIONS * 59 * (144 + 12)
-
-
-def _extrapolate(points: list[dict[str, Any]], cfg: dict[str, Any]) -> dict[str, Any] | None:
-    """Linear in raw rows through the two largest points, to the national table of 2012–2023,
-    when that was not measured itself."""
-    if not cfg.get("extrapolate") or any(p["rows"] >= NATIONAL_ROWS for p in points) or len(points) < 2:
-        return None
-    a, b = sorted(points, key=lambda p: p["rows"])[-2:]
-    if b["rows"] == a["rows"]:
-        return None
-
-    def line(va: float, vb: float) -> float:
-        return max(vb, va + (vb - va) / (b["rows"] - a["rows"]) * (NATIONAL_ROWS - a["rows"]))
-
-    return {
-        "method": f"linear in raw rows through '{a['label']}' ({a['rows']:,}) and '{b['label']}' ({b['rows']:,})",
-        "national_rows": NATIONAL_ROWS,
-        "build_s": round(line(a["build"]["seconds"]["median"], b["build"]["seconds"]["median"]), 1),
-        "build_peak_rss": f"up to DuckDB's memory_limit ({cfg.get('duckdb_memory_limit') or 'default: 80% of RAM'}); "
-                          "it spills to disk above it",
-        "metrics_s": round(line(a["metrics_duckdb"]["seconds"]["median"], b["metrics_duckdb"]["seconds"]["median"]), 2),
-        "metrics_peak_rss_mb": round(line(a["metrics_duckdb"]["peak_rss_mb"]["median"],
-                                          b["metrics_duckdb"]["peak_rss_mb"]["median"])),
-        "note": "an estimate, not a measurement; the build's time grows faster than linearly once its "
-                "working set exceeds the memory_limit (spilling), so read it as a lower bound.",
-    }

@@ -106,11 +106,6 @@ def table(record: dict[str, Any]) -> list[str]:
                                       f"{_num(pd_['peak_rss_mb']['median'], 0)} MB; DuckDB metrics "
                                       f"{_x(p.get('speedup_metrics'))} faster, raw→numbers {_x(p.get('speedup_from_raw'))}; "
                                       f"identical: {p['check_duckdb_vs_pandas']['identical']}"))
-            ex = sec.get("extrapolation")
-            if ex:
-                lines.append(f"| warehouse · national 2012–2023 ({ex['national_rows']:,} rows) **extrapolated, not measured** | | "
-                             f"build ≥ {ex['build_s']} s, metrics {ex['metrics_s']} s | | | {ex['method']}; "
-                             f"build memory {ex.get('build_peak_rss', '')} |")
         elif name == "reports":
             what = f"{_districts(sec)}, {'with' if sec.get('pdf') else 'no'} PDF, {sec['files']} files"
             lines.append(_row(f"reports · {what}, 1 process, s", sec["serial"]["seconds"],

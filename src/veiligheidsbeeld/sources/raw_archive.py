@@ -235,10 +235,6 @@ class RawArchive:
         path = self.vintage_dir(manifest.table_id, manifest.vintage) / record.file
         return path.is_file() and sha256_file(path) == record.sha256
 
-    def partition_files(self, manifest: VintageManifest) -> list[Path]:
-        base = self.vintage_dir(manifest.table_id, manifest.vintage)
-        return [base / manifest.partitions[name].file for name in sorted(manifest.partitions)]
-
     def clean_temporaries(self, table_id: str) -> int:
         """Remove leftovers of killed writes (``.*.tmp``); they were never part of a vintage."""
         removed = 0

@@ -144,9 +144,9 @@ class OwnedPartition:
 def owned_partitions(archive: RawArchive, used: list[VintageManifest]) -> list[OwnedPartition]:
     """Per (region group, period) the newest vintage that fetched it; files that win nothing are left out.
 
-    A partition is a region group × year (``GM0193_2023``, ``NL00_2023``); an incremental pull
-    fetches the same groups for the new months and the revision window, so its partition of a
-    year may hold only some of that year's periods. Groups of one vintage never overlap.
+    A partition is a region group × one or more years (``GM0193_2023``, ``NL00_2012-2023``); an
+    incremental pull fetches the same groups for the new months and the revision window, so its
+    partition of a year may hold only some of that year's periods. Groups of one vintage never overlap.
     """
     owner: dict[tuple[str, str], tuple[int, str]] = {}
     for index, manifest in enumerate(used):  # oldest first: later vintages overwrite
