@@ -96,6 +96,44 @@ def test_a_cell_served_with_two_values_is_refused_and_nothing_written(tmp_path: 
     assert not path.exists() and list(path.parent.glob(".*.tmp")) == []
 
 
+def _grouped_distinct(table: pa.Table) -> bool:
+    return table.group_by(["region_key", "type_key", "period_key"]).aggregate([([], "count_all")]).num_rows == table.num_rows
+
+
+@pytest.mark.parametrize("bitmap_cells", [1 << 24, 1])  # the bitmap, and sorting for big key spaces
+def test_distinct_cells_check_agrees_with_grouping(monkeypatch, bitmap_cells):
+    import numpy as np
+
+    from veiligheidsbeeld.sources import raw_archive
+
+    monkeypatch.setattr(raw_archive, "_BITMAP_CELLS", bitmap_cells)
+    rng = np.random.default_rng(7)
+    regions = [f"BU0153{i:04d}" for i in range(40)]
+    types = ["0.0.0 ", "1.1.1 ", "1.2.1 "]
+    months = [f"2023MM{m:02d}" for m in range(1, 13)]
+    full = pa.table(
+        [pa.array([r for r in regions for _ in types for _ in months]),
+         pa.array([t for _ in regions for t in types for _ in months]),
+         pa.array([m for _ in regions for _ in types for m in months]),
+         pa.array(rng.integers(0, 9, len(regions) * len(types) * len(months)), pa.int64())],
+        schema=RAW_SCHEMA,
+    )
+    sample = full.take(rng.permutation(full.num_rows)[:1000])  # distinct, in any order
+    assert raw_archive._cells_are_distinct(sample) and _grouped_distinct(sample)
+    # One cell twice, far apart: caught.
+    twice = pa.concat_tables([sample, sample.slice(500, 1)])
+    assert not raw_archive._cells_are_distinct(twice) and not _grouped_distinct(twice)
+    # Cells that share two of three keys are different cells.
+    three = full.filter(pa.compute.equal(full["region_key"], regions[0]))
+    assert raw_archive._cells_are_distinct(three)
+    # A NULL key is left to the grouping, which decides.
+    with_null = pa.concat_tables([sample.slice(0, 5), pa.table(
+        [pa.array([None], pa.string()), pa.array(["1.1.1 "]), pa.array(["2023MM01"]), pa.array([1])], schema=RAW_SCHEMA)])
+    assert not raw_archive._cells_are_distinct(with_null)
+    assert raw_archive.unique_cells(with_null, "x") is None
+    assert raw_archive._cells_are_distinct(sample.slice(0, 0))
+
+
 def test_manifest_roundtrip_and_partition_verification(tmp_path: Path):
     archive = RawArchive(tmp_path)
     rows, checksum, _ = archive.write_partition("47024NED", "v1", "NL00_2013", iter([_batch(2)]))

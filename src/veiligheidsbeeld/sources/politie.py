@@ -31,7 +31,7 @@ from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.config import IngestSettings, PoliceTable
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
 from veiligheidsbeeld.regions import gemeente_of
-from veiligheidsbeeld.sources.odata import FeedError, ODataSource, RowFilter
+from veiligheidsbeeld.sources.odata import FeedError, ODataSource, Page, RowFilter
 from veiligheidsbeeld.sources.raw_archive import (
     PartitionRecord,
     RawArchive,
@@ -378,7 +378,13 @@ class PullResult:
 ProgressCallback = Callable[[str, int, int], None]
 
 
-def _page_to_batch(page: list[dict[str, Any]], spec: PoliceTable, what: str) -> pa.RecordBatch:
+def _page_to_batch(page: Page | list[dict[str, Any]], spec: PoliceTable, what: str) -> pa.RecordBatch:
+    if isinstance(page, Page):
+        if page.arrow is not None:
+            batch = _arrow_rows_to_batch(page.arrow, spec)
+            if batch is not None:
+                return batch
+        page = page.rows()  # anything unusual: checked row by row below, with the same errors
     cols = (spec.region_dimension, spec.type_dimension, spec.period_dimension, spec.measure)
     if page:
         missing = [c for c in cols if c not in page[0]]
@@ -410,6 +416,29 @@ def _page_to_batch(page: list[dict[str, Any]], spec: PoliceTable, what: str) -> 
         raise SchemaDriftError(f"{what}: rij zonder kolom {exc}.") from exc
 
 
+def _arrow_rows_to_batch(rows: pa.Table, spec: PoliceTable) -> pa.RecordBatch | None:
+    """The page's columns as the raw schema wants them, or None when they are not plainly so
+    (a key that is not text or is missing, a measure that is not a whole number)."""
+    keys = []
+    for name in (spec.region_dimension, spec.type_dimension, spec.period_dimension):
+        if name not in rows.column_names or not pa.types.is_string(rows.schema.field(name).type):
+            return None
+        column = rows.column(name)
+        if column.null_count:
+            return None
+        keys.append(column)
+    if spec.measure not in rows.column_names:
+        return None
+    measure = rows.column(spec.measure)
+    if pa.types.is_null(measure.type):
+        measure = measure.cast(pa.int64())  # every cell of the page suppressed
+    elif measure.type != pa.int64():
+        return None
+    table = pa.Table.from_arrays([*keys, measure], names=["region_key", "type_key", "period_key", "value"])
+    batches = table.combine_chunks().to_batches()
+    return batches[0] if len(batches) == 1 else None
+
+
 def fetch_partition(
     source: ODataSource, spec: PoliceTable, partition: Partition, max_url_chars: int
 ) -> Iterator[pa.RecordBatch]:
@@ -423,7 +452,7 @@ def fetch_partition(
     what = f"tabel {spec.table_id}, partitie {partition.name}"
     for chunk in iter_chunks(list(partition.region_keys), budget, overhead):
         row_filter = RowFilter({spec.region_dimension: tuple(chunk), **fixed})
-        for page in source.iter_pages(spec.table_id, row_filter, select):
+        for page in source.iter_pages_arrow(spec.table_id, row_filter, select):
             yield _page_to_batch(page, spec, what)
 
 
