@@ -31,6 +31,14 @@ def _batch(n: int, start: int = 0, values: list[int | None] | None = None) -> pa
     )
 
 
+def test_partition_names_say_their_group_and_years():
+    from veiligheidsbeeld.sources.raw_archive import partition_group, partition_name, spans_years
+
+    assert partition_name("GM0193", 2023, 2023) == "GM0193_2023" and not spans_years("GM0193_2023")
+    assert partition_name("NL00", 2012, 2023) == "NL00_2012-2023" and spans_years("NL00_2012-2023")
+    assert partition_group("NL00_2012-2023") == "NL00" and partition_group("GM0193_2023") == "GM0193"
+
+
 def test_vintage_from_modified_is_sortable_and_safe():
     assert vintage_from_modified("2024-03-28T02:00:00") == "20240328T020000"
     assert vintage_from_modified("2024-03-28T02:00:00.123+01:00") == "20240328T020000"

@@ -37,6 +37,8 @@ from veiligheidsbeeld.sources.raw_archive import (
     RawArchive,
     VintageManifest,
     iter_chunks,
+    partition_name,
+    spans_years,
     vintage_from_modified,
 )
 
@@ -297,7 +299,7 @@ def plan_pull(
 
     # A version pulled before years were combined keeps its one-partition-per-year names (resume/skip).
     combine = settings.partition_rows > 0 and (
-        same is None or any("-" in name.rsplit("_", 1)[-1] for name in same.planned)
+        same is None or any(spans_years(name) for name in same.planned)
     )
     partitions = []
     for group, region_keys in groups.items():
@@ -314,9 +316,9 @@ def plan_pull(
                 years.append((year, keys))
         for span in _year_spans(years, len(region_keys) * n_types, settings.partition_rows if combine else 0):
             first_year, last_year = span[0][0], span[-1][0]
-            name = f"{group}_{first_year}" if first_year == last_year else f"{group}_{first_year}-{last_year}"
             period_keys = tuple(k for _, keys in span for k in keys)
-            partitions.append(Partition(name, group, first_year, tuple(region_keys), period_keys, group_types[group]))
+            partitions.append(Partition(partition_name(group, first_year, last_year), group, first_year,
+                                        tuple(region_keys), period_keys, group_types[group]))
     plan.partitions = partitions
     plan.filters = {
         "groups": sorted(groups),

@@ -279,6 +279,21 @@ class RawArchive:
         return any(m.complete for m in self.manifests(table_id))
 
 
+def partition_name(group: str, first_year: int, last_year: int) -> str:
+    """``GM0193_2023`` for one year of a region group, ``NL00_2012-2023`` for consecutive years."""
+    return f"{group}_{first_year}" if first_year == last_year else f"{group}_{first_year}-{last_year}"
+
+
+def partition_group(name: str) -> str:
+    """The region group of a partition name (``GM0193_2012-2023`` → ``GM0193``)."""
+    return name.rsplit("_", 1)[0]
+
+
+def spans_years(name: str) -> bool:
+    """Whether a partition name covers more than one year (``NL00_2012-2023``)."""
+    return "-" in name.rsplit("_", 1)[-1]
+
+
 CELL_KEYS = ["region_key", "type_key", "period_key"]
 
 

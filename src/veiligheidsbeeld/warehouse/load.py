@@ -25,7 +25,7 @@ from veiligheidsbeeld.errors import DataError, SchemaDriftError, WarehouseError
 from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.politie import month_of_key, year_of_key
-from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest, unique_cells
+from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest, partition_group, unique_cells
 from veiligheidsbeeld.warehouse.sql import query
 
 log = logging.getLogger(__name__)
@@ -151,9 +151,8 @@ def owned_partitions(archive: RawArchive, used: list[VintageManifest]) -> list[O
     owner: dict[tuple[str, str], tuple[int, str]] = {}
     for index, manifest in enumerate(used):  # oldest first: later vintages overwrite
         for name, record in manifest.partitions.items():
-            group = name.rsplit("_", 1)[0]
             for period in record.periods:
-                owner[(group, period)] = (index, name)
+                owner[(partition_group(name), period)] = (index, name)
     won: dict[tuple[int, str], set[str]] = {}
     for (_, period), key in owner.items():
         won.setdefault(key, set()).add(period)

@@ -65,7 +65,7 @@ import duckdb
 from veiligheidsbeeld.config import KNOWN_POLICE_TABLES
 from veiligheidsbeeld.errors import DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
-from veiligheidsbeeld.sources.raw_archive import RawArchive
+from veiligheidsbeeld.sources.raw_archive import RawArchive, partition_group
 from veiligheidsbeeld.warehouse.sql import query
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
             consequence = (
                 "cellen ontbreken" if short else "rijen komen dubbel voor (bij het ophalen samengevoegd)"
             )
-            group = name.rsplit("_", 1)[0]
+            group = partition_group(name)
             out.append(
                 Finding(
                     "partition_rows", Severity.BLOCKER if blocker else Severity.WARN, table_id,
