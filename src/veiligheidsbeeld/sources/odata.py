@@ -76,17 +76,6 @@ class RowFilter:
     def matches(self, row: Mapping[str, Any]) -> bool:
         return all(row.get(dim) in set(keys) for dim, keys in self.values.items())
 
-    def compiled(self) -> "_CompiledFilter":
-        return _CompiledFilter({d: frozenset(k) for d, k in self.values.items()})
-
-
-@dataclass(frozen=True)
-class _CompiledFilter:
-    sets: Mapping[str, frozenset[str]]
-
-    def __call__(self, row: Mapping[str, Any]) -> bool:
-        return all(row.get(d) in s for d, s in self.sets.items())
-
 
 def _quote(value: str) -> str:
     return value.replace("'", "''")
