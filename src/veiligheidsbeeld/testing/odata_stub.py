@@ -1963,11 +1963,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self.stub = stub
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.connections_accepted = 0
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.connections_accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -2141,6 +2143,11 @@ class StubODataServer:
     def bytes_sent(self) -> int:
         with self._lock:
             return self._bytes_sent
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since the server started (keep-alive: fewer than requests)."""
+        return self._httpd.connections_accepted if self._httpd is not None else 0
 
     @property
     def requests_log(self) -> list[str]:
