@@ -120,6 +120,44 @@ class GeographySettings:
     boundary_files: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StatistiekSettings:
+    """The one statistics setting every report, summary and monitor uses (TOML ``[statistiek]``)."""
+
+    #: Level of a single test and of the intervals (1 - alpha).
+    alpha: float = 0.05
+    #: False discovery rate controlled over all comparisons of one report (Benjamini-Hochberg):
+    #: on average at most this share of the flags is chance.
+    fdr_q: float = 0.10
+    #: Allow for counts more variable than Poisson (quasi-Poisson phi from each series' history).
+    overdispersion: bool = True
+    #: Years of history read for phi and the seasonal index (before the months compared).
+    history_years: int = 5
+    #: Pairs of months a gemeente's own phi counts as; fewer pull it towards its district's.
+    dispersion_prior_pairs: int = 24
+    #: Complete years needed before a seasonal index is estimated (else: flat).
+    seasonal_min_years: int = 3
+    #: Control limits at expected ± sigma·sqrt(phi·expected).
+    control_sigma: float = 3.0
+    #: The latest months whose control-chart signals a report talks about.
+    judged_months: int = 3
+
+    def validate(self) -> StatistiekSettings:
+        if not 0 < self.alpha < 0.5:
+            raise ConfigError("[statistiek].alpha moet tussen 0 en 0,5 liggen (bijv. 0.05).")
+        if not 0 < self.fdr_q < 0.5:
+            raise ConfigError("[statistiek].fdr_q moet tussen 0 en 0,5 liggen (bijv. 0.10).")
+        if not 2 <= self.history_years <= 12:
+            raise ConfigError("[statistiek].history_years moet tussen 2 en 12 liggen.")
+        if not 1 <= self.seasonal_min_years <= self.history_years:
+            raise ConfigError("[statistiek].seasonal_min_years moet tussen 1 en history_years liggen.")
+        if not 1 <= self.judged_months <= 12:
+            raise ConfigError("[statistiek].judged_months moet tussen 1 en 12 liggen.")
+        if self.control_sigma <= 0 or self.dispersion_prior_pairs < 0:
+            raise ConfigError("[statistiek]: control_sigma moet positief zijn en dispersion_prior_pairs niet negatief.")
+        return self
+
+
 def _default_hic() -> dict[str, tuple[str, ...]]:
     return {"Straatroof": ("1.4.6",), "Overval": ("1.4.7",), "Geweld": ("1.4.3", "1.4.4", "1.4.5")}
 
@@ -144,8 +182,6 @@ class TweewekelijksSettings:
     control_chart_baseline_months: int = 24
     #: Earlier years drawn next to the current one in the monthly series.
     series_years: int = 3
-    alpha: float = 0.05
-    test_method: str = "etest"
     per: int = 1000
     top_n: int = 10
     #: Denominator measure for rates (dwelling stock on 1 January).
@@ -166,10 +202,6 @@ class TweewekelijksSettings:
                 "[tweewekelijks].control_chart_baseline_months moet minstens 12 zijn en niet groter dan "
                 "control_chart_months."
             )
-        if not 0 < self.alpha < 0.5:
-            raise ConfigError("[tweewekelijks].alpha moet tussen 0 en 0,5 liggen (bijv. 0.05).")
-        if self.test_method not in ("etest", "exact-cond"):
-            raise ConfigError("[tweewekelijks].test_method moet 'etest' of 'exact-cond' zijn.")
         if self.buurt_min_dwellings < 1 or self.top_n < 1 or self.series_years < 0:
             raise ConfigError("[tweewekelijks]: buurt_min_dwellings en top_n moeten positief zijn.")
         groups = self.groups()
@@ -205,6 +237,7 @@ class Settings:
     area: AreaSettings = field(default_factory=AreaSettings)
     geography: GeographySettings = field(default_factory=GeographySettings)
     tweewekelijks: TweewekelijksSettings = field(default_factory=TweewekelijksSettings)
+    statistiek: StatistiekSettings = field(default_factory=StatistiekSettings)
     paths: Paths = field(default_factory=Paths)
     #: The overlast target ([doel_overlast]: base_year, target_year, reduction, milestones);
     #: validated by analysis.overlast_doel.OverlastTargetSettings. Empty: the strategy's targets.
@@ -265,6 +298,7 @@ def validate(settings: Settings) -> Settings:
     if ing.concurrency < 1:
         raise ConfigError("concurrency moet minstens 1 zijn.")
     settings.tweewekelijks.validate()
+    settings.statistiek.validate()
     if settings.doel_overlast:
         # Imported here: the analysis package imports this module.
         from veiligheidsbeeld.analysis.overlast_doel import OverlastTargetSettings
@@ -292,6 +326,7 @@ def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
         "area": AreaSettings,
         "geography": GeographySettings,
         "tweewekelijks": TweewekelijksSettings,
+        "statistiek": StatistiekSettings,
         "paths": Paths,
     }
     unknown = set(data) - set(sections) - {"doel_overlast"}

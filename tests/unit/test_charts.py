@@ -93,7 +93,7 @@ def test_control_chart_plot_shows_signals_and_missing_month():
     chart = control_chart(series, baseline=slice(series.index[0], series.index[23]))
     fig = charts.plot_control_chart(chart, title="Regelkaart", baseline_end=series.index[23], source=SOURCE)
     text = all_texts(fig)
-    assert "ontbreekt" in text and "signaal" in text and "middellijn (10,0)" in text
+    assert "ontbreekt" in text and "signaal" in text and "verwacht (10,0)" in text
     assert charts.signal_summary(chart, date(2023, 12, 1))[0][0] == date(2023, 12, 1)
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats import rates as sm_rates
 
 from veiligheidsbeeld.analysis.stats import (
     BINNEN,
@@ -21,19 +20,53 @@ from veiligheidsbeeld.analysis.stats import (
     compare_counts,
     compare_frame,
     control_chart,
+    fdr_adjust,
     funnel_classify,
+    funnel_dispersion,
     funnel_limits,
+    pearson_dispersion,
+    seasonal_index,
+    shrink_dispersion,
 )
 from veiligheidsbeeld.errors import DataError
 
 # -- compare_counts ----------------------------------------------------------------------------
 
 
-def test_25_vs_16_sqrt_rule_says_2_but_etest_not_significant() -> None:
+def midp_binomial(k: int, n: int, p: float) -> float:
+    """Two-sided mid-p of the binomial split, summed by hand (independent of scipy's binom)."""
+    pmf = [math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)]
+    lower = sum(pmf[:k]) + pmf[k] / 2
+    upper = sum(pmf[k + 1 :]) + pmf[k] / 2
+    return min(1.0, 2 * min(lower, upper))
+
+
+def midp_betabinomial(k: int, n: int, p: float, phi: float) -> float:
+    """The same with the beta-binomial split whose variance is phi times the binomial one."""
+    rho = (phi - 1) / (n - 1)
+    s = 1 / rho - 1
+    a, b = p * s, (1 - p) * s
+
+    def pmf(i: int) -> float:
+        log = (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+               + math.lgamma(i + a) + math.lgamma(n - i + b) - math.lgamma(n + a + b)
+               - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)))
+        return math.exp(log)
+
+    probs = [pmf(i) for i in range(n + 1)]
+    assert sum(probs) == pytest.approx(1.0)
+    mean = sum(i * q for i, q in enumerate(probs))
+    var = sum((i - mean) ** 2 * q for i, q in enumerate(probs))
+    assert var == pytest.approx(phi * n * p * (1 - p))  # the overdispersion is exactly phi
+    return min(1.0, 2 * min(sum(probs[:k]) + probs[k] / 2, sum(probs[k + 1 :]) + probs[k] / 2))
+
+
+def test_25_vs_16_sqrt_rule_says_2_but_the_test_not_significant() -> None:
     r = compare_counts(25, 16)
     assert r.sqrt_z == 2.0  # 2 * (5 - 4), exactly
-    assert r.p_value == pytest.approx(0.1647963178547281, rel=1e-9)
-    assert r.test_method == "etest-score"
+    assert r.p_value == pytest.approx(midp_binomial(25, 41, 0.5), rel=1e-9)
+    assert r.p_value == pytest.approx(0.16415, abs=1e-4)
+    assert r.test_method == "conditioneel mid-p"
     assert not r.significant
     assert r.difference == 9
     assert r.pct_change == pytest.approx(56.25)
@@ -44,44 +77,63 @@ def test_25_vs_16_sqrt_rule_says_2_but_etest_not_significant() -> None:
     assert r.testable and r.reason is None
 
 
-def test_exact_conditional_matches_scipy_binomtest() -> None:
+def test_21_vs_10_one_verdict() -> None:
+    # The case where the old E-test and exact test disagreed: one test now, p just above 0.05.
+    r = compare_counts(21, 10)
+    assert r.p_value == pytest.approx(midp_binomial(21, 31, 0.5), rel=1e-9)
+    assert r.p_value == pytest.approx(0.0501, abs=1e-4)
+    assert not r.significant
+
+
+def test_exposures_and_jeffreys_interval() -> None:
     # Conditional on the total, current ~ Binomial(total, e1 / (e1 + e2)) under equal rates.
-    r = compare_counts(25, 16, exposure_current=31, exposure_previous=28, method="exact-cond")
-    assert r.test_method == "exact-cond"
-    assert r.p_value == pytest.approx(stats.binomtest(25, 41, 31 / 59).pvalue, rel=1e-12)
-    # Clopper-Pearson limits for p transformed to the rate ratio.
-    ci = stats.binomtest(25, 41).proportion_ci(method="exact")
-    assert r.ci_lower == pytest.approx(ci.low / (1 - ci.low) * 28 / 31)
-    assert r.ci_upper == pytest.approx(ci.high / (1 - ci.high) * 28 / 31)
+    r = compare_counts(25, 16, exposure_current=31, exposure_previous=28)
+    assert r.p_value == pytest.approx(midp_binomial(25, 41, 31 / 59), rel=1e-9)
+    # Jeffreys limits for p (Beta(k + 1/2, n - k + 1/2) quantiles) transformed to the rate ratio.
+    low, high = stats.beta.ppf([0.025, 0.975], 25.5, 16.5)
+    assert r.ci_method == "jeffreys"
+    assert r.ci_lower == pytest.approx(low / (1 - low) * 28 / 31)
+    assert r.ci_upper == pytest.approx(high / (1 - high) * 28 / 31)
+
+
+def test_overdispersion_uses_the_beta_binomial_and_widens_the_interval() -> None:
+    r = compare_counts(30, 15, phi=2.0)
+    assert r.phi == 2.0
+    assert r.p_value == pytest.approx(midp_betabinomial(30, 45, 0.5, 2.0), rel=1e-7)
+    plain = compare_counts(30, 15)
+    assert plain.p_value < 0.05 < r.p_value  # significant as Poisson, not with phi = 2
+    assert r.ci_lower < plain.ci_lower and r.ci_upper > plain.ci_upper
+
+
+def test_overdispersion_large_counts_normal_approximation() -> None:
+    # Eenheid-sized totals: phi = 10 turns a 2% move from 'certain' into chance.
+    plain = compare_counts(10_200, 10_000)
+    over = compare_counts(10_200, 10_000, phi=10.0)
+    z = (10_200 - 20_200 / 2) / math.sqrt(10.0 * 20_200 / 4)
+    assert over.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    assert plain.p_value < 0.16 and over.p_value > 0.6
 
 
 def test_zero_vs_zero() -> None:
-    for method in ("etest", "exact-cond"):
-        r = compare_counts(0, 0, method=method)  # type: ignore[arg-type]
-        assert r.testable
-        assert r.p_value == 1.0
-        assert not r.significant
-        assert r.difference == 0
-        assert r.pct_change is None and r.rate_ratio is None
-        assert r.direction == "gelijk"
-        assert r.sqrt_z == 0.0
+    r = compare_counts(0, 0)
+    assert r.testable
+    assert r.p_value == 1.0
+    assert not r.significant
+    assert r.difference == 0
+    assert r.pct_change is None and r.rate_ratio is None
+    assert r.direction == "gelijk"
+    assert r.sqrt_z == 0.0
 
 
 def test_five_vs_zero_no_infinite_values() -> None:
     r = compare_counts(5, 0)
     assert r.pct_change is None and r.rate_ratio is None
     assert r.ci_upper is None  # unbounded, not inf
-    assert r.ci_lower is not None and r.ci_lower > 1
-    with np.errstate(divide="ignore"):
-        reference = sm_rates.test_poisson_2indep(5, 1, 0, 1, method="etest-score").pvalue
-    assert r.p_value == pytest.approx(reference)
-    assert r.significant  # E-test p = 0.0198
+    assert r.ci_lower is not None and r.ci_lower > 0
+    assert r.p_value == pytest.approx(2 * 0.5**5 / 2)  # mid-p: half of P(X = 5) on each side
+    assert r.significant
     assert r.direction == "stijging"
     assert r.sqrt_z == pytest.approx(2 * math.sqrt(5))
-    # The conservative exact conditional test: p = 2 * 0.5**5 = 0.0625, not significant.
-    exact = compare_counts(5, 0, method="exact-cond")
-    assert exact.p_value == pytest.approx(0.0625)
-    assert not exact.significant
 
 
 def test_zero_vs_five_is_decrease() -> None:
@@ -100,7 +152,38 @@ def test_exposures_scale_the_expectation() -> None:
     assert r.direction == "gelijk"
     assert r.sqrt_z == pytest.approx(0.0)
     assert r.difference == 3  # difference stays in counts
-    assert r.p_value == pytest.approx(1.0)
+    assert r.p_value == pytest.approx(midp_binomial(31, 59, 31 / 59), rel=1e-9)
+    assert r.p_value > 0.9
+
+
+def test_fdr_adjust_known_answer() -> None:
+    # Benjamini-Hochberg by hand: sorted p * m / rank, then the running minimum from the top.
+    p = [0.01, 0.04, 0.03, 0.20, float("nan")]
+    q = fdr_adjust(p)
+    assert q[0] == pytest.approx(0.04) and q[1] == pytest.approx(0.0533333333) and q[2] == pytest.approx(0.0533333333)
+    assert q[3] == pytest.approx(0.20) and math.isnan(q[4])
+
+
+def test_pearson_dispersion_and_shrinkage() -> None:
+    phi, n = pearson_dispersion(np.array([10, 4, 0, np.nan]), np.array([6, 4, 0, 3]))
+    assert n == 2 and phi == pytest.approx(((10 - 6) ** 2 / 16 + 0) / 2)
+    assert shrink_dispersion(3.0, 24, 1.0, prior_pairs=24) == pytest.approx(2.0)
+    assert shrink_dispersion(0.5, 100, 0.8) == 1.0  # never below Poisson
+    assert shrink_dispersion(float("nan"), 0, 1.7) == pytest.approx(1.7)
+
+
+def test_seasonal_index_known_answer_and_shrinkage() -> None:
+    months = [date(y, m, 1) for y in (2019, 2020, 2021) for m in range(1, 13)]
+    pattern = np.array([12, 10, 8, 6, 6, 5, 5, 6, 8, 10, 12, 16], dtype=float)
+    big = pd.Series(np.tile(pattern * 100, 3), index=months)
+    index, years = seasonal_index(big)
+    assert years == 3
+    assert index == pytest.approx(pattern / pattern.mean(), rel=5e-3)  # hardly shrunk with large counts
+    tiny = pd.Series(np.tile(pattern / 10, 3), index=months)  # ~1 a month: mostly noise
+    shrunk, _ = seasonal_index(tiny)
+    assert np.abs(shrunk - 1).max() < np.abs(pattern / pattern.mean() - 1).max()
+    flat, n = seasonal_index(big.iloc[:24])
+    assert n == 2 and np.allclose(flat, 1)  # fewer than 3 years: flat
 
 
 def test_suppressed_counts_are_not_testable() -> None:
@@ -120,20 +203,6 @@ def test_invalid_counts_raise() -> None:
         compare_counts(1, 5, exposure_previous=0)
 
 
-def test_large_counts_use_score_test_quickly() -> None:
-    r = compare_counts(120_000, 118_000)
-    assert r.test_method == "score"
-    expected = sm_rates.test_poisson_2indep(120_000, 1, 118_000, 1, method="score").pvalue
-    assert r.p_value == pytest.approx(expected)
-    assert r.significant
-
-
-def test_truncated_etest_grid_matches_statsmodels_default() -> None:
-    # Our grid cuts the negligible lower tail; the p-value must not change.
-    default = sm_rates.test_poisson_2indep(500, 1, 400, 1, method="etest-score").pvalue
-    assert compare_counts(500, 400).p_value == pytest.approx(default, rel=1e-8)
-
-
 def test_compare_frame_adds_columns_without_inf() -> None:
     df = pd.DataFrame(
         {
@@ -145,7 +214,7 @@ def test_compare_frame_adds_columns_without_inf() -> None:
     out = compare_frame(df, "nu", "vorig")
     assert list(df.columns) == ["wijk", "nu", "vorig"]  # input untouched
     assert out.loc[0, "sqrt_z"] == 2.0
-    assert out.loc[0, "p_value"] == pytest.approx(0.16479631785, rel=1e-8)
+    assert out.loc[0, "p_value"] == pytest.approx(midp_binomial(25, 41, 0.5), rel=1e-8)
     assert not out.loc[0, "significant"]
     assert out.loc[1, "significant"]
     assert math.isnan(out.loc[1, "pct_change"])
@@ -292,10 +361,10 @@ def test_rule_2_not_triggered() -> None:
 def test_rule_3_eight_on_one_side() -> None:
     p = chart([17] * 8 + [16])
     assert list(p["rule_3"]) == [True] * 8 + [False]
-    assert "8 of meer opeenvolgende punten boven de middellijn" in p.loc[0, "description"]
+    assert "8 of meer opeenvolgende punten boven de verwachte waarde" in p.loc[0, "description"]
     below = chart([15] * 9)
     assert below["rule_3"].all()
-    assert "onder de middellijn" in below.loc[8, "description"]
+    assert "onder de verwachte waarde" in below.loc[8, "description"]
 
 
 def test_rule_3_not_triggered_by_seven_or_a_point_on_center() -> None:

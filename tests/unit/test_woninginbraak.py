@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from veiligheidsbeeld.analysis.engine import ReportPeriod
 from veiligheidsbeeld.analysis.periods import Period, standard_comparisons
+from veiligheidsbeeld.config import StatistiekSettings
 from veiligheidsbeeld.analysis.woninginbraak import (
     LIST_INCREASE,
     LIST_MOST,
@@ -197,7 +199,8 @@ def test_control_chart_baseline_and_too_few_months():
     rows = [{"region_code": "GM0001", "month": m, "count": 10.0} for m in months]
     rows[-1]["count"] = 40.0  # a spike in the last month
     rows += [{"region_code": "GM0002", "month": m, "count": np.nan if m.year < 2023 else 5.0} for m in months]
-    charts, reasons = gemeente_control_charts(pd.DataFrame(rows), date(2023, 12, 1), months=36, baseline_months=24)
+    period = ReportPeriod.for_latest(date(2023, 12, 1), TweewekelijksSettings(), StatistiekSettings())
+    charts, reasons = gemeente_control_charts(pd.DataFrame(rows), period)
     chart = charts["GM0001"]
     assert chart.center == pytest.approx(10.0) and chart.n_baseline == 24
     assert chart.ucl == pytest.approx(10 + 3 * math.sqrt(10))
@@ -303,8 +306,7 @@ def test_analyse_end_to_end_on_frames_with_a_missing_month_and_a_district_withou
         _regions(),
         _district_table(),
         dwellings,
-        report_date=date(2024, 1, 20),
-        latest_month=latest,
+        period=ReportPeriod.for_latest(latest, TweewekelijksSettings(), StatistiekSettings(), date(2024, 1, 20)),
         options=TweewekelijksSettings(hic={"Geweld": GROUPS["Geweld"]}),
         info=info(),
     )
@@ -330,8 +332,7 @@ def test_analyse_end_to_end_on_frames_with_a_missing_month_and_a_district_withou
         _regions(),
         _district_table(),
         dwellings,
-        report_date=date(2024, 6, 3),
-        latest_month=latest,
+        period=ReportPeriod.for_latest(latest, TweewekelijksSettings(), StatistiekSettings(), date(2024, 6, 3)),
         options=TweewekelijksSettings(),
         info=info(),
     )
@@ -347,5 +348,5 @@ def test_settings_validation():
     with pytest.raises(ConfigError):
         TweewekelijksSettings(hic={"Woninginbraak": ("1.1.2",)}).validate()
     with pytest.raises(ConfigError):
-        TweewekelijksSettings(test_method="z").validate()
+        StatistiekSettings(fdr_q=0.7).validate()
     assert list(TweewekelijksSettings().groups()) == ["Woninginbraak", "Straatroof", "Overval", "Geweld"]

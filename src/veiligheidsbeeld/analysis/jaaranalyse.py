@@ -38,16 +38,16 @@ from veiligheidsbeeld.analysis.overlast_doel import (
 )
 from veiligheidsbeeld.analysis.periods import Comparison, Period
 from veiligheidsbeeld.analysis.rates import rate_per
+from veiligheidsbeeld.analysis import engine
+from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
 from veiligheidsbeeld.analysis.woninginbraak import (
+    ROLLING_12,
     TweewekelijksSettings,
-    aggregate,
     check_leaf_codes,
-    compare_periods,
     group_counts,
     options_from,
-    period_totals,
 )
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import Settings, StatistiekSettings
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import District, districts_of, load_district_table
@@ -176,20 +176,10 @@ class JaaranalyseSettings:
     per: float = 1000
     inhabitants_measure: str = "inwoners"
     dwellings_measure: str = "woningen"
-    alpha: float = 0.05
-    #: Test for the changes (see compare_counts): the exact conditional test is fast for every
-    #: gemeente and group; 'etest' is slightly more powerful for small counts.
-    test_method: Literal["etest", "exact-cond"] = "exact-cond"
     bbv: tuple[CrimeGroup, ...] = BBV_INDICATORS
     #: Gemeenten get their own row in the overlast monitor for these categories (the eenheid and
     #: districts get all categories).
     gemeente_overlast_categories: tuple[str, ...] = (TOTAL_CODE, "E35")
-
-    def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ConfigError(f"alpha moet tussen 0 en 1 liggen, niet {self.alpha}.")
-        if self.test_method not in ("etest", "exact-cond"):
-            raise ConfigError(f"Onbekende toets '{self.test_method}'; kies 'etest' of 'exact-cond'.")
 
 
 @dataclass(frozen=True)
@@ -222,6 +212,8 @@ class JaarAnalyse:
     info: DataInfo
     summary: tuple[str, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    stats: StatistiekSettings = field(default_factory=StatistiekSettings)
+    methods: engine.MethodsText | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -282,13 +274,6 @@ def region_table(district_table: pd.DataFrame, eenheid_code: str, eenheid_naam: 
         rows.append({"region_code": r.gemeente_code, "name": r.gemeente_naam, "level": "gemeente",
                      "district_code": r.district_code})
     return pd.DataFrame(rows)
-
-
-def all_levels(monthly: pd.DataFrame, district_table: pd.DataFrame, eenheid_code: str) -> pd.DataFrame:
-    """Monthly group counts of the gemeenten plus their districts and the eenheid."""
-    to_district = dict(zip(district_table["gemeente_code"], district_table["district_code"]))
-    to_eenheid = {g: eenheid_code for g in district_table["gemeente_code"]}
-    return pd.concat([monthly, aggregate(monthly, to_district), aggregate(monthly, to_eenheid)], ignore_index=True)
 
 
 def denominators_by_year(
@@ -431,6 +416,32 @@ def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str],
     return pd.concat(frames, ignore_index=True), notes
 
 
+def year_verdicts(
+    monthly: pd.DataFrame, hierarchy: RegionHierarchy, period: ReportPeriod, groups: Sequence[CrimeGroup],
+    biweekly: TweewekelijksSettings, options: JaaranalyseSettings, stats: StatistiekSettings,
+) -> pd.DataFrame:
+    """Year Y against Y-1 ('vj') and against the comparison year ('basis') for every group.
+
+    The biweekly groups' 'vj' rows come from the biweekly family of December Y (its
+    ``12_maanden`` comparison is the calendar year), so the annual report, the biweekly report
+    and the run summaries give one verdict. The other tests (BBV indicators and HIC in total
+    against Y-1, every group against the comparison year) form the annual report's own family.
+    """
+    year = period.latest_month.year
+    standard = set(biweekly.groups())
+    vj, *basis = year_comparisons(year, options.compare_year)
+    pairs = period.dispersion_pairs
+    own = engine.judge(monthly[monthly["group"].isin(standard)], period.comparisons, hierarchy, stats,
+                       dispersion_pairs=pairs)
+    own = own[own["comparison"] == ROLLING_12].assign(comparison=vj.key, comparison_label=vj.label_nl)
+    others = engine.judge(
+        monthly, [vj, *basis], hierarchy, stats, dispersion_pairs=pairs,
+        groups_for={vj.key: [g.label for g in groups if g.label not in standard],
+                    **{b.key: [g.label for g in groups] for b in basis}},
+    )
+    return pd.concat([own, others], ignore_index=True)
+
+
 def build_jaaranalyse(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -481,8 +492,13 @@ def build_jaaranalyse(
         warnings.append(f"Het jaar {year - 1} is niet (volledig) beschikbaar; de vergelijking met vorig jaar ontbreekt.")
 
     codes = sorted({c for g in groups for c in g.codes})
+    stats = settings.statistiek
+    # The verdicts on year Y against Y-1 of the biweekly groups are the biweekly analysis's own
+    # for December Y (its last 12 months): the same family, so the same flag in every product.
+    period = ReportPeriod.for_latest(date(year, 12, 1), biweekly, stats)
+    read_from = min(date(first_year, 1, 1), period.first_month)
     facts = monthly_counts(con, MISDRIJVEN_TABLE, region_codes=gemeenten, type_codes=codes,
-                           first=date(first_year, 1, 1), last=date(year, 12, 1))
+                           first=read_from, last=date(year, 12, 1))
     missing_gm = sorted(set(gemeenten) - set(facts["region_code"]))
     if missing_gm:
         names = dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"]))
@@ -491,14 +507,14 @@ def build_jaaranalyse(
             f"{', '.join(names.get(g, g) for g in missing_gm[:10])}{' …' if len(missing_gm) > 10 else ''}. "
             "Hun districten en de eenheid hebben daardoor geen volledig totaal."
         )
-    month_list = Period.month_range(date(first_year, 1, 1), date(year, 12, 1)).months()
-    monthly = group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list)
-    monthly = all_levels(monthly, district_table, eenheid_code)
-
+    month_list = Period.month_range(read_from, date(year, 12, 1)).months()
+    hierarchy = RegionHierarchy.from_table(district_table)
+    monthly = hierarchy.level_counts(group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list))
+    changes = year_verdicts(monthly, hierarchy, period, groups, biweekly, options, stats)
+    methods = engine.methods_text(changes, stats)
     comparisons = year_comparisons(year, options.compare_year)
-    changes = compare_periods(monthly, comparisons, alpha=options.alpha, method=options.test_method)
     keep = ["current", "previous", "current_known", "previous_known", "incomplete", "pct_change", "p_value",
-            "significant", "direction", "difference"]
+            "q_value", "phi", "significant", "direction", "difference"]
     wide = None
     for comp in comparisons:
         part = changes[changes["comparison"] == comp.key].loc[:, ["region_code", "group", *keep]]
@@ -591,5 +607,6 @@ def build_jaaranalyse(
         year=year, settings=options, eenheid_code=eenheid_code, eenheid_naam=eenheid_naam,
         districts=districts_of(district_table), groups=groups, changes=wide, trend=trend.reset_index(drop=True),
         monitor=monitor, monitor_error=monitor_error, ranking=ranking_result, ranking_error=ranking_error,
-        target=target, info=info, summary=tuple(summary), warnings=tuple(dict.fromkeys(warnings)),
+        target=target, info=info, summary=tuple(summary), warnings=tuple(dict.fromkeys(warnings)), stats=stats,
+        methods=methods,
     )

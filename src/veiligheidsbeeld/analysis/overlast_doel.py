@@ -30,10 +30,9 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 import pandas as pd
-from statsmodels.stats.rates import test_poisson_2indep
 
 from veiligheidsbeeld.analysis.periods import add_months, month_label
-from veiligheidsbeeld.analysis.stats import Method, compare_counts
+from veiligheidsbeeld.analysis.stats import compare_counts, conditional_tails, pearson_dispersion, shrink_dispersion
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
@@ -111,9 +110,10 @@ class OverlastTargetSettings:
     ``reduction`` and milestone reductions are fractions: 0.20 means "20% fewer registrations than
     in the base year". A milestone year is judged on its calendar-year total. ``categories``:
     the overlast codes the monitor reports (empty: all codes of the table, total first).
-    ``method``: how the rate ratio against the baseline and its interval are computed
-    (:func:`veiligheidsbeeld.analysis.stats.compare_counts`); the default exact conditional
-    interval is conservative and fast enough for every gemeente and category.
+    The rate ratio, its interval and the test against the norm are the engine's one test
+    (:func:`veiligheidsbeeld.analysis.stats.compare_counts`), allowing for each series'
+    overdispersion (``overdispersion``; phi from its own months against the same month a year
+    earlier), so that a large total is not "significant" for every 2% move.
     """
 
     base_year: int = 2013
@@ -123,7 +123,7 @@ class OverlastTargetSettings:
     table_id: str = OVERLAST_TABLE
     categories: tuple[str, ...] = ()
     alpha: float = 0.05
-    method: Method = "exact-cond"
+    overdispersion: bool = True
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -153,8 +153,6 @@ class OverlastTargetSettings:
             raise ConfigError(f"Tussendoelen: jaar {', '.join(map(str, years))} komt dubbel voor.")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha moet tussen 0 en 1 liggen, niet {self.alpha}.")
-        if self.method not in ("etest", "exact-cond"):
-            raise ConfigError(f"Onbekende methode '{self.method}'; kies 'etest' of 'exact-cond'.")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> OverlastTargetSettings:
@@ -571,12 +569,35 @@ def _categories(con: duckdb.DuckDBPyConnection, target: OverlastTargetSettings,
     return {c: titles.get(c, c) for c in wanted}
 
 
-def _target_test(count: int, baseline: int, ratio: float) -> tuple[float, float]:
-    """One-sided p-values of the Poisson test of count/baseline against ``ratio``: (smaller, larger)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        smaller = test_poisson_2indep(count, 1, baseline, 1, value=ratio, compare="ratio", alternative="smaller")
-        larger = test_poisson_2indep(count, 1, baseline, 1, value=ratio, compare="ratio", alternative="larger")
-    return float(smaller.pvalue), float(larger.pvalue)
+def _target_test(count: int, baseline: int, ratio: float, phi: float = 1.0) -> tuple[float, float]:
+    """One-sided p-values of count/baseline against ``ratio`` (the engine's conditional test
+    with overdispersion phi): (smaller, larger)."""
+    lower, upper = conditional_tails(np.array([count]), np.array([ratio]), np.array([baseline]), np.array([1.0]), phi)
+    return float(lower[0]), float(upper[0])
+
+
+def unit_dispersion(facts: pd.DataFrame, units: Sequence[RegionUnit], categories: Sequence[str],
+                    prior_pairs: float = 24.0) -> dict[tuple[str, str], float]:
+    """phi per unit and category from the unit's monthly totals (each month against the same
+    month a year earlier), pulled towards the pooled phi of units of the same level."""
+    own: dict[tuple[str, str], tuple[float, int]] = {}
+    pooled: dict[tuple[str, str], list[float]] = {}
+    for unit in units:
+        rows = facts[facts["region_code"].isin(list(unit.members))]
+        for code in categories:
+            series = rows[rows["type_code"] == code].groupby("month")["count"].sum(min_count=1)
+            shifted = series.copy()
+            shifted.index = [date(m.year + 1, m.month, 1) for m in shifted.index]
+            both = pd.concat([series.rename("cur"), shifted.rename("prev")], axis=1, join="inner")
+            phi, n = pearson_dispersion(both["cur"].to_numpy(), both["prev"].to_numpy())
+            own[(unit.code, code)] = (phi, n)
+            if n:
+                pooled.setdefault((unit.level, code), []).append(phi)
+    level_of = {u.code: u.level for u in units}
+    return {
+        key: shrink_dispersion(phi, n, float(np.median(pooled.get((level_of[key[0]], key[1]), [1.0]))), prior_pairs)
+        for key, (phi, n) in own.items()
+    }
 
 
 NormKind = Literal["basis", "doel", "tussendoel", "koers"]
@@ -646,7 +667,7 @@ def _combine(unit: RegionUnit, category: str, period: MonitorPeriod, base_label:
 
 def _make_row(unit: RegionUnit, category: str, category_name: str, period: MonitorPeriod,
               count: int | None, baseline: int | None, provisional: bool, notes: list[str],
-              target: OverlastTargetSettings) -> MonitorRow:
+              target: OverlastTargetSettings, phi: float = 1.0) -> MonitorRow:
     norm, norm_index, kind = _norm_for(period, target)
     flags = list(notes)
     index = reduction = share = norm_count = None
@@ -663,9 +684,9 @@ def _make_row(unit: RegionUnit, category: str, category_name: str, period: Monit
         norm_count = baseline * norm_index / 100.0
     if count is not None and baseline and kind != "basis":
         # The base year against itself carries no information: no ratio, no test.
-        cmp = compare_counts(count, baseline, alpha=target.alpha, method=target.method)
+        cmp = compare_counts(count, baseline, alpha=target.alpha, phi=phi)
         rate_ratio, ci_lower, ci_upper, p_change = cmp.rate_ratio, cmp.ci_lower, cmp.ci_upper, cmp.p_value
-        p_below, p_above = _target_test(count, baseline, norm_index / 100.0)
+        p_below, p_above = _target_test(count, baseline, norm_index / 100.0, phi)
         met = count <= norm_count
         if p_below < target.alpha:
             certainty = AANTOONBAAR_ONDER
@@ -791,6 +812,7 @@ def overlast_monitor(
 
     published = published_year_counts(con, target.table_id, members, list(cats))
 
+    phis = unit_dispersion(facts, selected, list(cats)) if target.overdispersion else {}
     rows: list[MonitorRow] = []
     for unit in selected:
         for code, title in cats.items():
@@ -802,7 +824,8 @@ def overlast_monitor(
                         flags.append(
                             f"het gepubliceerde jaarcijfer ({fmt_int(reported)}) wijkt af van de som van de maanden"
                         )
-                rows.append(_make_row(unit, code, title, period, count, baseline, provisional, flags, target))
+                rows.append(_make_row(unit, code, title, period, count, baseline, provisional, flags, target,
+                                      phis.get((unit.code, code), 1.0)))
 
     info = data_info(con, target.table_id, region_codes=members, type_codes=list(cats),
                      first=date(target.base_year, 1, 1), last=max(months))
@@ -860,7 +883,8 @@ def format_table(result: MonitorResult) -> str:
     lines = [
         f"Overlastmonitor — doel: {t.title}",
         "Index: basisjaar = 100. Norm: de koerslijn loopt recht van 100 in het basisjaar via de tussendoelen naar het doel.",
-        "Toets: eenzijdige Poisson-toets van het aantal tegen de norm (test_poisson_2indep, ratio, α = "
+        "Toets: eenzijdige conditionele toets (mid-p) van het aantal tegen de norm, met ruimte voor overdispersie φ "
+        "uit de eigen maandreeks (α = "
         f"{fmt_num(t.alpha, 2)}).",
         "",
     ]

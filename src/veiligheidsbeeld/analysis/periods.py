@@ -12,13 +12,22 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
 from veiligheidsbeeld.errors import ConfigError, DataError
 
 LOCALE = "nl_NL"
+#: The one clock of every report date: the users' (a report run at 00:30 on the 1st in
+#: Amsterdam is in the new month, although UTC still says the old one).
+CLOCK = ZoneInfo("Europe/Amsterdam")
+
+
+def today_amsterdam() -> date:
+    """Today's date in Europe/Amsterdam."""
+    return datetime.now(CLOCK).date()
 #: Separator between the two ends of a period label ("oktober 2023 – maart 2024").
 RANGE_SEPARATOR = " – "
 
@@ -197,7 +206,7 @@ def latest_complete_month(
     Raises ``ConfigError`` when ``report_date`` lies after ``today`` (default: the real date),
     and ``DataError`` when there are no data before ``report_date``.
     """
-    today = date.today() if today is None else today
+    today = today_amsterdam() if today is None else today
     report_date = date(report_date.year, report_date.month, report_date.day)
     if report_date > today:
         raise ConfigError(

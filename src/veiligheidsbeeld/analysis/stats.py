@@ -1,7 +1,9 @@
 """The statistics behind every report: count comparisons, funnel plots and control charts.
 
-All tests treat registered counts as Poisson. Crime counts are usually overdispersed (more
-variable than Poisson), so these flags are a screening aid, not proof of a real change.
+Crime counts vary more than Poisson (overdispersion): every test, interval and limit here takes
+a dispersion ``phi`` (1 = Poisson), estimated by the analysis engine from each series' own
+history. Flags are still a screening aid, not proof of a real change; the engine controls the
+false discovery rate over all comparisons of a report (:func:`fdr_adjust`).
 """
 
 from __future__ import annotations
@@ -10,34 +12,31 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats import rates as sm_rates
 
 from veiligheidsbeeld.analysis.rates import rate_per
 from veiligheidsbeeld.errors import DataError
 
-Method = Literal["etest", "exact-cond"]
 Direction = Literal["stijging", "daling", "gelijk"]
 
 STIJGING: Direction = "stijging"
 DALING: Direction = "daling"
 GELIJK: Direction = "gelijk"
 
-#: Above this grid size the E-test's double sum gets slow (it is quadratic in the grid) and is
-#: replaced by the asymptotic score test it converges to; see ``_poisson_pvalue``.
-_ETEST_MAX_GRID = 1500
-#: Tail mass ignored on each side when building the E-test summation grid (statsmodels uses the
-#: same truncation for the upper tail).
-_ETEST_TAIL = 1e-13
+#: The one test every report uses (recorded in ``test_method``): the conditional (binomial
+#: split) test with mid-p, beta-binomial when the counts are overdispersed.
+TEST_METHOD = "conditioneel mid-p"
+#: Above this total the beta-binomial tail is replaced by its normal approximation (scipy sums
+#: the beta-binomial pmf, which gets slow; at this size the approximation is within 1e-3).
+_BETABINOM_MAX_N = 200
 
 
 # --------------------------------------------------------------------------------------------
-# Comparing two counts
+# Comparing two counts (vectorised: every row of a frame at once)
 # --------------------------------------------------------------------------------------------
 
 
@@ -49,7 +48,7 @@ class CountComparison:
     exposure), which equals comparing counts when the exposures are equal. ``None`` marks a value
     that does not exist (``pct_change`` when previous is 0; the upper CI limit when it is
     unbounded) rather than inf. ``testable`` is False, with a Dutch ``reason``, when a count is
-    missing (suppressed).
+    missing (suppressed). ``phi`` is the overdispersion the test allowed for (1 = Poisson).
     """
 
     current: int | None
@@ -71,15 +70,148 @@ class CountComparison:
     sqrt_z: float | None
     testable: bool
     reason: str | None = None
+    phi: float = 1.0
 
 
-def _as_count(x: object, name: str) -> int | None:
-    if x is None or pd.isna(x):  # type: ignore[arg-type]
-        return None
-    value = float(x)  # type: ignore[arg-type]
-    if value < 0 or not value.is_integer():
-        raise ValueError(f"{name} must be a non-negative whole number, got {x!r}")
-    return int(value)
+def _as_counts(values: object, name: str) -> np.ndarray:
+    """Float array of counts (NaN = missing); a negative or fractional count is an error."""
+    arr = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(dtype="float64")
+    bad = ~np.isnan(arr) & ((arr < 0) | (arr != np.floor(arr)))
+    if bad.any():
+        raise ValueError(f"{name} must be non-negative whole numbers, got {arr[bad][0]!r}")
+    return arr
+
+
+def conditional_tails(
+    count1: np.ndarray, exposure1: np.ndarray, count2: np.ndarray, exposure2: np.ndarray, phi: np.ndarray | float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided mid-p values (count1 as small, count1 as large) for rate1 / rate2 equal to
+    exposure-weighted 1, conditional on the total; vectorised.
+
+    Given n = count1 + count2, count1 ~ Binomial(n, p0) with p0 = exposure1 / (exposure1 +
+    exposure2) (to test a ratio r0 instead of 1, multiply exposure1 by r0). Crime counts vary
+    more than Poisson: with overdispersion ``phi`` > 1 (quasi-Poisson: variance = phi x mean)
+    the split is beta-binomial with intra-class correlation rho = (phi - 1) / (n - 1), whose
+    variance is exactly phi times the binomial one (normal approximation above n = 200). The
+    mid-p value (half the probability of the observed count in each tail) keeps the size close
+    to the nominal level, where the plain exact test is conservative. NaN counts give NaN.
+    """
+    c1, c2 = np.asarray(count1, dtype="float64"), np.asarray(count2, dtype="float64")
+    e1, e2 = np.broadcast_to(np.asarray(exposure1, "float64"), c1.shape), np.broadcast_to(
+        np.asarray(exposure2, "float64"), c1.shape)
+    ph = np.broadcast_to(np.maximum(np.asarray(phi, dtype="float64"), 1.0), c1.shape)
+    lower_out, upper_out = np.full(c1.shape, np.nan), np.full(c1.shape, np.nan)
+    ok = ~(np.isnan(c1) | np.isnan(c2) | np.isnan(ph))
+    n = np.where(ok, c1 + c2, 0.0)
+    p0 = e1 / (e1 + e2)
+    lower_out[ok & (n == 0)] = 1.0
+    upper_out[ok & (n == 0)] = 1.0
+    k = np.where(ok, c1, 0.0)
+    poisson = ok & (n > 0) & ((ph <= 1.0) | (n <= 1))
+    if poisson.any():
+        kk, nn, pp = k[poisson], n[poisson], p0[poisson]
+        half = 0.5 * stats.binom.pmf(kk, nn, pp)
+        lower_out[poisson] = stats.binom.cdf(kk - 1, nn, pp) + half
+        upper_out[poisson] = stats.binom.sf(kk, nn, pp) + half
+    over = ok & (n > 1) & (ph > 1.0)
+    small = over & (n <= _BETABINOM_MAX_N)
+    if small.any():
+        kk, nn, pp, ff = k[small], n[small], p0[small], ph[small]
+        rho = np.minimum((ff - 1.0) / (nn - 1.0), 0.999)
+        size = 1.0 / rho - 1.0
+        a, b = pp * size, (1 - pp) * size
+        half = 0.5 * stats.betabinom.pmf(kk, nn, a, b)
+        lower_out[small] = stats.betabinom.cdf(kk - 1, nn, a, b) + half
+        upper_out[small] = stats.betabinom.sf(kk, nn, a, b) + half
+    large = over & (n > _BETABINOM_MAX_N)
+    if large.any():
+        kk, nn, pp, ff = k[large], n[large], p0[large], ph[large]
+        inflation = np.minimum(ff, 1.0 + 0.999 * (nn - 1.0))
+        z = (kk - nn * pp) / np.sqrt(inflation * nn * pp * (1 - pp))
+        lower_out[large] = stats.norm.cdf(z)
+        upper_out[large] = stats.norm.sf(z)
+    return np.minimum(lower_out, 1.0), np.minimum(upper_out, 1.0)
+
+
+def conditional_pvalue(
+    count1: np.ndarray, exposure1: np.ndarray, count2: np.ndarray, exposure2: np.ndarray, phi: np.ndarray | float = 1.0
+) -> np.ndarray:
+    """Two-sided mid-p value for equal rates (twice the smaller tail of
+    :func:`conditional_tails`, at most 1); vectorised."""
+    lower, upper = conditional_tails(count1, exposure1, count2, exposure2, phi)
+    return np.minimum(1.0, 2 * np.minimum(lower, upper))
+
+
+def ratio_interval(
+    count1: np.ndarray, exposure1: np.ndarray, count2: np.ndarray, exposure2: np.ndarray,
+    phi: np.ndarray | float = 1.0, alpha: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence interval for rate1 / rate2, vectorised: the Jeffreys interval for the binomial
+    split of the total (Beta(k + 1/2, n - k + 1/2) quantiles; lower limit 0 at k = 0, upper
+    unbounded at k = n), with the counts divided by ``phi`` (their effective size under
+    overdispersion). Jeffreys is the closed form that tracks the mid-p test (Brown, Cai &
+    DasGupta 2001), so interval and flag rarely disagree. Upper limit NaN when unbounded;
+    NaN counts give NaN."""
+    c1, c2 = np.asarray(count1, dtype="float64"), np.asarray(count2, dtype="float64")
+    ph = np.maximum(np.broadcast_to(np.asarray(phi, dtype="float64"), c1.shape), 1.0)
+    k, m = c1 / ph, c2 / ph
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_low = np.where(k > 0, stats.beta.ppf(alpha / 2, k + 0.5, m + 0.5), 0.0)
+        p_high = np.where(m > 0, stats.beta.ppf(1 - alpha / 2, k + 0.5, m + 0.5), 1.0)
+        scale = np.asarray(exposure2, "float64") / np.asarray(exposure1, "float64")
+        low = p_low / (1 - p_low) * scale
+        high = np.where(p_high < 1, p_high / (1 - p_high) * scale, np.nan)
+    missing = np.isnan(c1) | np.isnan(c2)
+    both_zero = (c1 == 0) & (c2 == 0)
+    low = np.where(missing, np.nan, np.where(both_zero, 0.0, low))
+    high = np.where(missing | both_zero, np.nan, high)
+    return low, high
+
+
+def compare_arrays(
+    current: object, previous: object, *, exposure_current: object = 1.0, exposure_previous: object = 1.0,
+    phi: object = 1.0, alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Every statistic of a count comparison for all rows at once (the engine's one test).
+
+    Columns: ``current``, ``previous`` (NaN = missing), ``difference``, ``pct_change``,
+    ``rate_ratio``, ``ci_lower``, ``ci_upper``, ``p_value``, ``test_method``, ``phi``,
+    ``significant`` (p < alpha, before any multiple-comparison control), ``direction``,
+    ``sqrt_z``, ``testable``, ``reason``. Missing values are NaN, never inf.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must lie strictly between 0 and 1")
+    cur = _as_counts(current, "current")
+    prev = _as_counts(previous, "previous")
+    e_c = np.broadcast_to(np.asarray(exposure_current, dtype="float64"), cur.shape).copy()
+    e_p = np.broadcast_to(np.asarray(exposure_previous, dtype="float64"), cur.shape).copy()
+    if not (np.all(e_c > 0) and np.all(e_p > 0)):
+        raise ValueError("exposures must be positive")
+    ph = np.broadcast_to(np.asarray(phi, dtype="float64"), cur.shape).copy()
+    ph = np.where(np.isnan(ph), 1.0, np.maximum(ph, 1.0))
+    testable = ~(np.isnan(cur) | np.isnan(prev))
+    expected = prev * e_c / e_p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(prev > 0, (cur / e_c) / (prev / e_p), np.nan)
+        sqrt_z = 2.0 * (np.sqrt(cur) - np.sqrt(expected))
+    p = conditional_pvalue(cur, e_c, prev, e_p, ph)
+    low, high = ratio_interval(cur, e_c, prev, e_p, ph, alpha)
+    direction = np.select([~testable, cur > expected, cur < expected], [None, STIJGING, DALING], default=GELIJK)
+    missing_text = np.select(
+        [np.isnan(cur) & np.isnan(prev), np.isnan(cur), np.isnan(prev)],
+        ["aantal huidige en vorige periode onderdrukt of onbekend", "aantal huidige periode onderdrukt of onbekend",
+         "aantal vorige periode onderdrukt of onbekend"], default="")
+    return pd.DataFrame({
+        "current": cur, "previous": prev,
+        "difference": pd.array(np.where(testable, cur - prev, np.nan), dtype="Float64").astype("Int64"),
+        "pct_change": 100.0 * (ratio - 1.0), "rate_ratio": ratio,
+        "ci_lower": low, "ci_upper": high, "p_value": p,
+        "test_method": np.where(testable, TEST_METHOD, None), "phi": ph,
+        "significant": testable & (p < alpha),
+        "direction": pd.Series(direction, dtype="object").where(testable, None).to_numpy(),
+        "sqrt_z": sqrt_z, "testable": testable,
+        "reason": pd.Series(missing_text, dtype="object").where(~testable, None).to_numpy(),
+    })
 
 
 def compare_counts(
@@ -89,170 +221,53 @@ def compare_counts(
     exposure_current: float = 1.0,
     exposure_previous: float = 1.0,
     alpha: float = 0.05,
-    method: Method = "etest",
+    phi: float = 1.0,
 ) -> CountComparison:
-    """Compare a current count with a previous one under a Poisson model.
+    """One count comparison (see :func:`compare_arrays`, of which this is the one-row form).
 
-    - ``p_value``: two-sided test of equal rates with
-      ``statsmodels.stats.rates.test_poisson_2indep``. ``method="etest"`` (default) is the
-      E-test with the score statistic (Krishnamoorthy & Thomson 2004; "etest-score"), which
-      keeps its size well for small counts; for very large counts (summation grid above
-      ``_ETEST_MAX_GRID``) the asymptotic score test is used instead, to which the E-test
-      converges (``test_method`` records which one ran). ``method="exact-cond"`` is the
-      conservative exact conditional (binomial) test.
-    - ``significant`` is ``p_value < alpha``. **Flags come from the p-value, not from
-      ``sqrt_z``.**
+    - ``p_value``: two-sided conditional mid-p test of equal rates (:func:`conditional_pvalue`),
+      allowing for overdispersion ``phi``;
+    - ``significant`` is ``p_value < alpha`` for this single test; reports flag only after the
+      multiple-comparison control of the engine (:func:`fdr_adjust`);
     - ``sqrt_z`` is the classic square-root screening statistic
-      ``2 * (sqrt(current) - sqrt(previous * exposure_current / exposure_previous))``. It treats
-      the previous count as a known expectation and so ignores its variance: 25 against 16
-      gives ``sqrt_z = 2.0`` ("significant" by the |z| >= 2 rule of thumb) while the E-test
-      gives p = 0.165. It is reported for comparison with older reports only.
-    - ``rate_ratio`` with a ``1 - alpha`` confidence interval from ``confint_poisson_2indep``.
-      With ``method="etest"``: the score interval (the one matching the score statistic) when
-      both counts are positive; when a count is 0 that interval degenerates, so the MOVER
-      interval is used. With ``method="exact-cond"``: the exact conditional interval
-      (Clopper-Pearson on the binomial split of the total). ``ci_method`` records which. The
-      interval and the p-value come from different procedures and can, in rare borderline
-      cases, disagree about excluding 1; ``significant`` follows the p-value.
-    - ``direction``: "stijging", "daling" or "gelijk" by the rates, regardless of significance.
+      ``2 * (sqrt(current) - sqrt(previous * exposure_current / exposure_previous))``, kept for
+      comparison with older reports only (it ignores the variance of the previous count);
+    - ``rate_ratio`` with a ``1 - alpha`` interval (:func:`ratio_interval`).
 
     Missing counts (None/NaN: suppressed) give ``testable=False`` with a reason, not an error.
     """
-    if not 0 < alpha < 1:
-        raise ValueError("alpha must lie strictly between 0 and 1")
     if not (exposure_current > 0 and exposure_previous > 0):
         raise ValueError("exposures must be positive")
-    if method not in ("etest", "exact-cond"):
-        raise ValueError(f"unknown method {method!r}; use 'etest' or 'exact-cond'")
-    cur = _as_count(current, "current")
-    prev = _as_count(previous, "previous")
-    exp_c, exp_p = float(exposure_current), float(exposure_previous)
+    row = compare_arrays([current], [previous], exposure_current=exposure_current,
+                         exposure_previous=exposure_previous, phi=phi, alpha=alpha).iloc[0]
 
-    if cur is None or prev is None:
-        missing = [n for n, v in (("huidige", cur), ("vorige", prev)) if v is None]
-        return CountComparison(
-            current=cur,
-            previous=prev,
-            exposure_current=exp_c,
-            exposure_previous=exp_p,
-            difference=None,
-            pct_change=None,
-            rate_ratio=None,
-            ci_lower=None,
-            ci_upper=None,
-            ci_level=1 - alpha,
-            ci_method=None,
-            p_value=None,
-            test_method=None,
-            alpha=alpha,
-            significant=False,
-            direction=None,
-            sqrt_z=None,
-            testable=False,
-            reason=f"aantal {' en '.join(missing)} periode onderdrukt of onbekend",
-        )
+    def value(name: str) -> float | None:
+        v = row[name]
+        return None if pd.isna(v) else float(v)
 
-    # The previous count scaled to the current exposure: what "no change" would predict.
-    expected = prev * exp_c / exp_p
-    rate_ratio = (cur / exp_c) / (prev / exp_p) if prev > 0 else None
-    if cur > expected:
-        direction: Direction = STIJGING
-    elif cur < expected:
-        direction = DALING
-    else:
-        direction = GELIJK
-    p_value, test_method = _poisson_pvalue(cur, exp_c, prev, exp_p, method)
-    ci_lower, ci_upper, ci_method = _ratio_ci(
-        cur, exp_c, prev, exp_p, alpha, exact=method == "exact-cond"
-    )
+    testable = bool(row["testable"])
     return CountComparison(
-        current=cur,
-        previous=prev,
-        exposure_current=exp_c,
-        exposure_previous=exp_p,
-        difference=cur - prev,
-        pct_change=None if rate_ratio is None else 100.0 * (rate_ratio - 1.0),
-        rate_ratio=rate_ratio,
-        ci_lower=ci_lower,
-        ci_upper=ci_upper,
+        current=None if pd.isna(row["current"]) else int(row["current"]),
+        previous=None if pd.isna(row["previous"]) else int(row["previous"]),
+        exposure_current=float(exposure_current),
+        exposure_previous=float(exposure_previous),
+        difference=None if pd.isna(row["difference"]) else int(row["difference"]),
+        pct_change=value("pct_change"),
+        rate_ratio=value("rate_ratio"),
+        ci_lower=value("ci_lower"),
+        ci_upper=value("ci_upper"),
         ci_level=1 - alpha,
-        ci_method=ci_method,
-        p_value=p_value,
-        test_method=test_method,
+        ci_method="jeffreys" if testable else None,
+        p_value=value("p_value"),
+        test_method=row["test_method"],
         alpha=alpha,
-        significant=p_value < alpha,
-        direction=direction,
-        sqrt_z=2.0 * (math.sqrt(cur) - math.sqrt(expected)),
-        testable=True,
-        reason=None,
+        significant=bool(row["significant"]),
+        direction=row["direction"],
+        sqrt_z=value("sqrt_z"),
+        testable=testable,
+        reason=row["reason"],
+        phi=float(row["phi"]),
     )
-
-
-@lru_cache(maxsize=65536)
-def _poisson_pvalue(
-    count1: int, exposure1: float, count2: int, exposure2: float, method: Method
-) -> tuple[float, str]:
-    """Two-sided p-value for equal Poisson rates, and the name of the test that produced it."""
-    if count1 + count2 == 0:
-        # No events at all carries no evidence of a difference (statsmodels' exact test fails).
-        return 1.0, "etest-score" if method == "etest" else "exact-cond"
-    # statsmodels also reports the (here unused) ratio, which divides by zero when count2 == 0.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "exact-cond":
-            res = sm_rates.test_poisson_2indep(
-                count1, exposure1, count2, exposure2, method="exact-cond"
-            )
-            return float(res.pvalue), "exact-cond"
-        grid = _etest_grid(count1, exposure1, count2, exposure2)
-        if grid is None:
-            res = sm_rates.test_poisson_2indep(count1, exposure1, count2, exposure2, method="score")
-            return float(res.pvalue), "score"
-        res = sm_rates.test_poisson_2indep(
-            count1, exposure1, count2, exposure2, method="etest-score", etest_kwds={"y_grid": grid}
-        )
-    return float(min(res.pvalue, 1.0)), "etest-score"
-
-
-def _etest_grid(count1: int, exposure1: float, count2: int, exposure2: float) -> np.ndarray | None:
-    """Summation grid for the E-test, or None when it would be too large.
-
-    statsmodels sums over 0..upper quantile for both counts; with large counts almost all of that
-    grid has negligible probability, so we also cut the lower tail (same 1e-13 tail mass). The
-    means are the null-constrained estimates statsmodels itself uses.
-    """
-    rate2 = (count1 + count2) / (exposure1 + exposure2)
-    mean1, mean2 = exposure1 * rate2, exposure2 * rate2
-    low = min(stats.poisson.ppf(_ETEST_TAIL, mean1), stats.poisson.ppf(_ETEST_TAIL, mean2))
-    high = max(stats.poisson.isf(_ETEST_TAIL, mean1), stats.poisson.isf(_ETEST_TAIL, mean2), 100)
-    low = max(int(low), 0)
-    if high - low + 1 > _ETEST_MAX_GRID:
-        return None
-    return np.arange(low, int(high) + 1)
-
-
-def _ratio_ci(
-    count1: int, exposure1: float, count2: int, exposure2: float, alpha: float, *, exact: bool
-) -> tuple[float | None, float | None, str]:
-    """CI for rate1 / rate2; None for a bound that does not exist (unbounded above)."""
-    if count1 + count2 == 0:
-        return 0.0, None, "exact-cond" if exact else "mover"
-    if exact:
-        # Given the total n, count1 ~ Binomial(n, p) with p = r e1 / (r e1 + e2), r the rate
-        # ratio; invert the Clopper-Pearson interval for p.
-        ci = stats.binomtest(count1, count1 + count2).proportion_ci(
-            confidence_level=1 - alpha, method="exact"
-        )
-        scale = exposure2 / exposure1
-        high = None if ci.high >= 1.0 else ci.high / (1.0 - ci.high) * scale
-        return ci.low / (1.0 - ci.low) * scale, high, "exact-cond"
-    # The score interval degenerates to a point when a count is 0; MOVER (built from score
-    # intervals of the two single rates) stays valid there and agrees best with the E-test.
-    ci_method = "score" if count1 > 0 and count2 > 0 else "mover"
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low, high = sm_rates.confint_poisson_2indep(
-            count1, exposure1, count2, exposure2, method=ci_method, compare="ratio", alpha=alpha
-        )
-    return float(low), None if not np.isfinite(high) else float(high), ci_method
 
 
 def compare_frame(
@@ -262,45 +277,104 @@ def compare_frame(
     *,
     exposure_current: float | str = 1.0,
     exposure_previous: float | str = 1.0,
+    phi: float | str = 1.0,
     alpha: float = 0.05,
-    method: Method = "etest",
 ) -> pd.DataFrame:
-    """A copy of ``df`` with the :class:`CountComparison` fields added as columns.
+    """A copy of ``df`` with the columns of :func:`compare_arrays` added (all rows at once).
 
-    Exposures may be numbers or column names. Added columns: ``difference``, ``pct_change``,
-    ``rate_ratio``, ``ci_lower``, ``ci_upper``, ``p_value``, ``test_method``, ``significant``,
-    ``direction``, ``sqrt_z``, ``testable``, ``reason``. Missing values are NA/NaN, never inf.
+    Exposures and ``phi`` may be numbers or column names.
     """
 
-    def exposure(spec: float | str) -> pd.Series:
-        if isinstance(spec, str):
-            return df[spec].astype("float64")
-        return pd.Series(float(spec), index=df.index)
+    def column(spec: float | str) -> np.ndarray | float:
+        return df[spec].to_numpy(dtype="float64") if isinstance(spec, str) else float(spec)
 
-    exp_c, exp_p = exposure(exposure_current), exposure(exposure_previous)
-    results = [
-        compare_counts(
-            c, p, exposure_current=ec, exposure_previous=ep, alpha=alpha, method=method
-        )
-        for c, p, ec, ep in zip(df[current_col], df[previous_col], exp_c, exp_p, strict=True)
-    ]
+    result = compare_arrays(
+        df[current_col].to_numpy(dtype="float64", na_value=np.nan),
+        df[previous_col].to_numpy(dtype="float64", na_value=np.nan),
+        exposure_current=column(exposure_current), exposure_previous=column(exposure_previous),
+        phi=column(phi), alpha=alpha,
+    )
     out = df.copy()
-
-    def column(name: str, dtype: str) -> pd.Series:
-        return pd.Series([getattr(r, name) for r in results], index=df.index, dtype=dtype)
-
-    out["difference"] = column("difference", "Int64")
-    for name in ("pct_change", "rate_ratio", "ci_lower", "ci_upper", "p_value", "sqrt_z"):
-        values = [getattr(r, name) for r in results]
-        out[name] = pd.Series(
-            [np.nan if v is None else v for v in values], index=df.index, dtype="float64"
-        )
-    out["test_method"] = column("test_method", "object")
-    out["significant"] = column("significant", "bool")
-    out["direction"] = column("direction", "object")
-    out["testable"] = column("testable", "bool")
-    out["reason"] = column("reason", "object")
+    for name in result.columns:
+        if name in ("current", "previous"):
+            continue
+        out[name] = result[name].to_numpy() if name != "difference" else result[name].array
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Many comparisons at once; overdispersion; seasonality
+# --------------------------------------------------------------------------------------------
+
+
+def fdr_adjust(p_values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of one family; NaN stays NaN.
+
+    A comparison is flagged when its q-value is below the false discovery rate q: then, on
+    average, at most a fraction q of the flags in the family are chance findings, and without
+    any real change the chance of even one flag is at most q.
+    """
+    p = np.asarray(p_values, dtype="float64")
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
+    return out
+
+
+def pearson_dispersion(current: np.ndarray, previous: np.ndarray) -> tuple[float, int]:
+    """Quasi-Poisson dispersion from pairs of counts with equal exposure and (supposedly) equal
+    rates, e.g. a month and the same month a year earlier: the mean Pearson statistic
+    (c1 - c2)^2 / (c1 + c2) of the binomial split (1 under Poisson), and the number of pairs
+    with a positive total. NaN when there is no such pair."""
+    c1, c2 = np.asarray(current, dtype="float64"), np.asarray(previous, dtype="float64")
+    n = c1 + c2
+    ok = ~np.isnan(n) & (n > 0)
+    if not ok.any():
+        return float("nan"), 0
+    return float(np.mean((c1[ok] - c2[ok]) ** 2 / n[ok])), int(ok.sum())
+
+
+def shrink_dispersion(own: float, n_own: int, pooled: float, prior_pairs: float = 24.0) -> float:
+    """A region's dispersion pulled towards the pooled one of its level, by the number of pairs
+    behind it (a small gemeente's own estimate from a few dozen pairs is noisy); never below 1."""
+    if np.isnan(pooled):
+        pooled = 1.0
+    if np.isnan(own) or n_own <= 0:
+        return max(pooled, 1.0)
+    return max((n_own * own + prior_pairs * pooled) / (n_own + prior_pairs), 1.0)
+
+
+def seasonal_index(counts: pd.Series, *, min_years: int = 3, phi: float = 1.0) -> tuple[np.ndarray, int]:
+    """Monthly seasonal index (12 factors averaging 1, January first) from a monthly series.
+
+    Each complete calendar year gives the ratio of every month to that year's monthly mean;
+    the index is the mean ratio over the years, shrunk towards flat (all 1) by how much of its
+    spread Poisson noise alone would give (James-Stein): with small counts the index stays
+    nearly flat. Fewer than ``min_years`` complete years: flat. Returns the index and the
+    number of years used.
+    """
+    series = pd.to_numeric(counts, errors="coerce").astype("float64")
+    frame = pd.DataFrame({"count": series.to_numpy()},
+                         index=pd.MultiIndex.from_arrays([[m.year for m in series.index],
+                                                          [m.month for m in series.index]]))
+    years = [y for y, rows in frame.groupby(level=0) if len(rows) == 12 and rows["count"].notna().all()
+             and rows["count"].sum() > 0]
+    if len(years) < min_years:
+        return np.ones(12), len(years)
+    ratios, noise = [], []
+    for y in years:
+        c = frame.loc[y, "count"].sort_index().to_numpy()
+        mean = c.mean()
+        ratios.append(c / mean)
+        noise.append(max(phi, 1.0) / mean)  # variance of c / mean under (quasi-)Poisson
+    raw = np.mean(ratios, axis=0)
+    raw = raw / raw.mean()
+    noise_var = float(np.mean(noise)) / len(years)
+    spread = float(np.var(raw, ddof=1))
+    weight = 0.0 if spread <= 0 else max(0.0, 1.0 - noise_var / spread)
+    index = 1.0 + weight * (raw - 1.0)
+    return index / index.mean(), len(years)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,8 +416,14 @@ def funnel_limits(
     *,
     per: float = 1000,
     levels: Sequence[float] = (0.95, 0.998),
+    phi: float = 1.0,
 ) -> pd.DataFrame:
     """Funnel-plot control limits for a rate per ``per`` at each denominator.
+
+    ``phi`` > 1 widens the limits for overdispersion (Spiegelhalter 2005, multiplicative
+    over-dispersion): each limit's distance from the expected count is multiplied by sqrt(phi),
+    which for large counts is exactly his ``E ± z sqrt(phi E)`` and keeps the exact Poisson
+    asymmetry for small ones.
 
     The expected count at denominator n is ``target_rate_per * n / per``; the limits are the
     exact Poisson quantiles ``(1 - level) / 2`` and ``1 - (1 - level) / 2`` of that count with
@@ -365,6 +445,8 @@ def funnel_limits(
         suffix = _level_suffix(level)
         for name, p in (("lower", tail), ("upper", 1 - tail)):
             counts = _poisson_quantile_interpolated(p, expected.to_numpy())
+            if phi > 1:
+                counts = np.clip(expected.to_numpy() + math.sqrt(phi) * (counts - expected.to_numpy()), 0, None)
             out[f"{name}_{suffix}"] = counts / n.to_numpy() * per
     return out
 
@@ -374,6 +456,7 @@ def funnel_classify(
     denominators: Sequence[float] | np.ndarray | pd.Series,
     target_rate: float,
     per: float = 1000,
+    phi: float = 1.0,
 ) -> pd.Series:
     """Place each unit in the funnel: "binnen", "boven 95%", "boven 99,8%", "onder 95%",
     "onder 99,8%"; "onbekend" when the count is suppressed or the denominator missing/0.
@@ -384,7 +467,7 @@ def funnel_classify(
     index = counts.index if isinstance(counts, pd.Series) else None
     c = pd.to_numeric(pd.Series(counts, index=index), errors="coerce").astype("float64")
     d = pd.to_numeric(pd.Series(denominators, index=c.index), errors="coerce").astype("float64")
-    limits = funnel_limits(target_rate, d, per=per, levels=(0.95, 0.998))
+    limits = funnel_limits(target_rate, d, per=per, levels=(0.95, 0.998), phi=phi)
     rate = rate_per(c, d, per)
     labels = np.select(
         [
@@ -400,6 +483,33 @@ def funnel_classify(
     return pd.Series(labels, index=c.index, dtype="object")
 
 
+def funnel_dispersion(
+    counts: Sequence[float] | np.ndarray | pd.Series,
+    expected: Sequence[float] | np.ndarray | pd.Series,
+    *,
+    winsor: float = 0.10,
+    level: float = 0.95,
+) -> float:
+    """Spiegelhalter's (2005) over-dispersion factor for a funnel plot: the mean squared
+    z-score (y - E) / sqrt(E) of the units, after winsorising the most extreme ``winsor``
+    fraction at each end (so one real outlier does not widen everyone's limits). Returns 1 when
+    it is not significantly above 1 (I phi < chi-square quantile with I - 1 df) or there are
+    fewer than 5 units."""
+    y = np.asarray(pd.to_numeric(pd.Series(counts), errors="coerce"), dtype="float64")
+    e = np.asarray(pd.to_numeric(pd.Series(expected), errors="coerce"), dtype="float64")
+    ok = ~(np.isnan(y) | np.isnan(e)) & (e > 0)
+    if ok.sum() < 5:
+        return 1.0
+    z = (y[ok] - e[ok]) / np.sqrt(e[ok])
+    low, high = np.quantile(z, [winsor, 1 - winsor])
+    z = np.clip(z, low, high)
+    units = len(z)
+    phi = float(np.mean(z**2))
+    if units * phi <= stats.chi2.ppf(level, units - 1):
+        return 1.0
+    return phi
+
+
 # --------------------------------------------------------------------------------------------
 # Control charts (c-chart with run rules)
 # --------------------------------------------------------------------------------------------
@@ -410,8 +520,8 @@ RULE_DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("rule_1", "onder"): "punt onder de ondergrens ({sigma}σ)",
     ("rule_2", "boven"): "2 van 3 opeenvolgende punten boven de 2σ-lijn",
     ("rule_2", "onder"): "2 van 3 opeenvolgende punten onder de 2σ-lijn",
-    ("rule_3", "boven"): "8 of meer opeenvolgende punten boven de middellijn",
-    ("rule_3", "onder"): "8 of meer opeenvolgende punten onder de middellijn",
+    ("rule_3", "boven"): "8 of meer opeenvolgende punten boven de verwachte waarde",
+    ("rule_3", "onder"): "8 of meer opeenvolgende punten onder de verwachte waarde",
     ("rule_4", "boven"): "6 of meer opeenvolgende punten steeds stijgend",
     ("rule_4", "onder"): "6 of meer opeenvolgende punten steeds dalend",
 }
@@ -420,11 +530,14 @@ RULES = ("rule_1", "rule_2", "rule_3", "rule_4")
 
 @dataclass(frozen=True)
 class ControlChart:
-    """A Poisson c-chart with Western Electric / Nelson run rules.
+    """A Poisson control chart with Western Electric / Nelson run rules.
 
-    ``points`` has one row per input point (same index, sorted) with columns ``count``,
-    ``rule_1`` .. ``rule_4`` (bool), ``signal`` (any rule) and ``description`` (Dutch, the
-    triggered rules joined by "; ", empty when none).
+    The centre line is the *expected* count of each month (a level times a seasonal index, or
+    a flat level), with limits expected ± k·sqrt(phi·expected). ``center``, ``ucl``, ``lcl``,
+    ``upper_2sigma`` and ``lower_2sigma`` are the flat values at the level (equal to every
+    month's values when there is no seasonal pattern); ``points`` has per month (same index,
+    sorted) ``count``, ``expected``, ``ucl``, ``lcl``, ``upper_2sigma``, ``lower_2sigma``,
+    ``rule_1`` .. ``rule_4`` (bool), ``signal`` (any rule) and ``description`` (Dutch).
     """
 
     center: float
@@ -435,6 +548,8 @@ class ControlChart:
     lower_2sigma: float
     n_baseline: int
     points: pd.DataFrame
+    phi: float = 1.0
+    seasonal: bool = False
 
     @property
     def signals(self) -> pd.DataFrame:
@@ -499,18 +614,26 @@ def _two_of_three(beyond: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def control_chart(
-    counts: pd.Series, *, baseline: slice | None = None, sigma: float = 3.0
+    counts: pd.Series,
+    *,
+    baseline: slice | None = None,
+    sigma: float = 3.0,
+    seasonal: Sequence[float] | np.ndarray | None = None,
+    phi: float = 1.0,
 ) -> ControlChart:
-    """Poisson c-chart of monthly counts with four run rules.
+    """Control chart of monthly counts with four run rules.
 
-    Center line = mean of the baseline points (label-based ``slice`` on the index; default all
-    points); control limits = center ± ``sigma``·sqrt(center), the lower one floored at 0;
-    warning lines at center ± 2·sqrt(center) (also floored at 0). Rules:
+    Expected count of a month = level x ``seasonal[month - 1]`` (flat without ``seasonal``),
+    the level fitted on the baseline points (label-based ``slice`` on the index; default all
+    points) as their total over their total seasonal index. Limits = expected ±
+    ``sigma``·sqrt(``phi``·expected), warning lines at ±2·sqrt(phi·expected), the lower ones
+    floored at 0 (so at a small expected count a fall cannot signal). Rules:
 
     1. a point beyond a control limit;
     2. two of three consecutive points beyond the same 2σ line (both points flagged);
-    3. eight consecutive points strictly on the same side of the center (whole run flagged);
-    4. six consecutive points strictly increasing or strictly decreasing (whole run flagged).
+    3. eight consecutive points strictly on the same side of the expected value (run flagged);
+    4. six consecutive points whose standardised residuals strictly increase or decrease (run
+       flagged; with a flat centre line this is six rising or falling counts).
 
     Missing values (NaN) stay missing — never 0 — and, like a month absent from a month-like
     index, break runs and windows. Missing values in the baseline are ignored.
@@ -520,14 +643,29 @@ def control_chart(
     series = pd.to_numeric(counts, errors="coerce").astype("float64").sort_index()
     if series.index.has_duplicates:
         raise ValueError("control_chart needs one value per period (duplicate index labels)")
-    base = series.loc[baseline] if baseline is not None else series
-    base = base.dropna()
-    if base.empty:
+    if seasonal is not None:
+        factors = np.asarray(seasonal, dtype="float64")
+        if factors.shape != (12,) or not np.all(factors > 0):
+            raise ValueError("seasonal must be 12 positive factors")
+        ordinals = [_month_ordinal(x) for x in series.index]
+        if None in ordinals:
+            raise ValueError("a seasonal control chart needs a monthly index")
+        season = pd.Series([factors[(o - 1) % 12] for o in ordinals], index=series.index)  # type: ignore[operator]
+    else:
+        season = pd.Series(1.0, index=series.index)
+    base_mask = pd.Series(True, index=series.index)
+    if baseline is not None:
+        base_mask = pd.Series(False, index=series.index)
+        base_mask.loc[baseline] = True
+    base_mask &= series.notna()
+    if not base_mask.any():
         raise DataError("Geen gegevens in de basisperiode; de middellijn kan niet worden bepaald.")
-    center = float(base.mean())
-    spread = math.sqrt(center)
-    ucl, lcl = center + sigma * spread, max(center - sigma * spread, 0.0)
-    upper_2s, lower_2s = center + 2 * spread, max(center - 2 * spread, 0.0)
+    level = float(series[base_mask].sum() / season[base_mask].sum())
+    phi = max(float(phi), 1.0)
+    expected = (level * season).to_numpy()
+    spread = np.sqrt(phi * expected)
+    ucl_t, lcl_t = expected + sigma * spread, np.maximum(expected - sigma * spread, 0.0)
+    up2_t, low2_t = expected + 2 * spread, np.maximum(expected - 2 * spread, 0.0)
 
     x = series.to_numpy()
     seg = _segments(x, series.index)
@@ -537,21 +675,23 @@ def control_chart(
         # link[i]: point i continues the pattern of point i - 1 within one segment.
         return np.r_[False, mask[1:] & mask[:-1]] & same_segment
 
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         # Comparisons with NaN are False, so missing points never trigger or extend a run.
-        above, below = x > center, x < center
+        resid = np.where(spread > 0, (x - expected) / spread, x - expected)
+        above, below = x > expected, x < expected
         flags = {
-            ("rule_1", "boven"): x > ucl,
-            ("rule_1", "onder"): x < lcl,
-            ("rule_2", "boven"): _two_of_three(x > upper_2s, seg),
-            ("rule_2", "onder"): _two_of_three(x < lower_2s, seg),
+            ("rule_1", "boven"): x > ucl_t,
+            ("rule_1", "onder"): x < lcl_t,
+            ("rule_2", "boven"): _two_of_three(x > up2_t, seg),
+            ("rule_2", "onder"): _two_of_three(x < low2_t, seg),
             ("rule_3", "boven"): _chains(linked(above), 8),
             ("rule_3", "onder"): _chains(linked(below), 8),
-            ("rule_4", "boven"): _chains(np.r_[False, x[1:] > x[:-1]] & same_segment, 6),
-            ("rule_4", "onder"): _chains(np.r_[False, x[1:] < x[:-1]] & same_segment, 6),
+            ("rule_4", "boven"): _chains(np.r_[False, resid[1:] > resid[:-1]] & same_segment, 6),
+            ("rule_4", "onder"): _chains(np.r_[False, resid[1:] < resid[:-1]] & same_segment, 6),
         }
 
-    points = pd.DataFrame({"count": series}, index=series.index)
+    points = pd.DataFrame({"count": series, "expected": expected, "ucl": ucl_t, "lcl": lcl_t,
+                           "upper_2sigma": up2_t, "lower_2sigma": low2_t}, index=series.index)
     for rule in RULES:
         points[rule] = flags[(rule, "boven")] | flags[(rule, "onder")]
     points["signal"] = points[list(RULES)].any(axis=1)
@@ -564,13 +704,16 @@ def control_chart(
         )
         for i in range(len(x))
     ]
+    flat = math.sqrt(phi * level)
     return ControlChart(
-        center=center,
+        center=level,
         sigma=sigma,
-        ucl=ucl,
-        lcl=lcl,
-        upper_2sigma=upper_2s,
-        lower_2sigma=lower_2s,
-        n_baseline=len(base),
+        ucl=level + sigma * flat,
+        lcl=max(level - sigma * flat, 0.0),
+        upper_2sigma=level + 2 * flat,
+        lower_2sigma=max(level - 2 * flat, 0.0),
+        n_baseline=int(base_mask.sum()),
         points=points,
+        phi=phi,
+        seasonal=seasonal is not None and bool(np.any(np.abs(np.asarray(seasonal) - 1) > 1e-9)),
     )

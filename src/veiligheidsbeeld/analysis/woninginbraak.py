@@ -28,16 +28,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.periods import (
-    Comparison,
-    Period,
-    add_months,
-    latest_complete_month,
-    standard_comparisons,
-)
+from veiligheidsbeeld.analysis import engine
+from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
+from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, today_amsterdam
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
-from veiligheidsbeeld.analysis.stats import ControlChart, compare_frame, control_chart, funnel_classify
-from veiligheidsbeeld.config import TweewekelijksSettings
+from veiligheidsbeeld.analysis.stats import ControlChart, control_chart, funnel_classify, funnel_dispersion
+from veiligheidsbeeld.config import StatistiekSettings, TweewekelijksSettings
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.formatting import fmt_date, fmt_month
 from veiligheidsbeeld.warehouse.queries import DataInfo
@@ -176,81 +172,12 @@ def aggregate(monthly: pd.DataFrame, parent_of: Mapping[str, str]) -> pd.DataFra
 # --------------------------------------------------------------------------------------------
 
 
-def period_totals(monthly: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Total per region and group over ``period``: ``count`` (NaN when incomplete),
-    ``count_known``, ``n_suppressed``, ``n_missing`` (incl. months outside the monthly grid)."""
-    months = period.months()
-    rows = monthly[monthly["month"].isin(months)]
-    out = (
-        rows.groupby(["region_code", "group"], sort=False)
-        .agg(
-            count_known=("count_known", "sum"),
-            n_suppressed=("n_suppressed", "sum"),
-            n_missing=("n_missing", "sum"),
-            n_months=("month", "nunique"),
-        )
-        .reset_index()
-    )
-    # Months the grid does not cover at all count as missing.
-    out["n_missing"] = out["n_missing"] + (len(months) - out["n_months"])
-    return _with_count(out.drop(columns="n_months").assign(month=period.start)).drop(columns="month")
-
-
-def _exposure(period: Period) -> float:
-    # Same calendar months on both sides: compare counts as they are (exposure = months).
-    # Finer periods (14 days) use days, so the same code serves incident-level sources later.
-    return float(period.n_months) if period.is_month_aligned else float(period.days)
-
-
 def compare_periods(
-    monthly: pd.DataFrame,
-    comparisons: Sequence[Comparison],
-    *,
-    alpha: float = 0.05,
-    method: str = "etest",
+    monthly: pd.DataFrame, comparisons: Sequence[Comparison], stats: StatistiekSettings | None = None
 ) -> pd.DataFrame:
-    """Every region × group × comparison: current and previous totals with the Poisson test.
-
-    Columns: ``region_code``, ``group``, ``comparison``, ``comparison_label``, ``current_period``,
-    ``previous_period``, ``current``, ``previous`` (NaN when incomplete), ``current_known``,
-    ``previous_known``, ``incomplete``, and the columns of
-    :func:`~veiligheidsbeeld.analysis.stats.compare_frame` (``difference``, ``pct_change`` in
-    percent, ``p_value``, ``significant``, ``direction``, ...). Incomplete periods are not tested.
-    """
-    frames = []
-    for comp in comparisons:
-        cur = period_totals(monthly, comp.current)
-        prev = period_totals(monthly, comp.previous)
-        both = cur.merge(prev, on=["region_code", "group"], suffixes=("_cur", "_prev"), how="outer")
-        frame = pd.DataFrame(
-            {
-                "region_code": both["region_code"],
-                "group": both["group"],
-                "comparison": comp.key,
-                "comparison_label": comp.label_nl,
-                "current_period": comp.current.label,
-                "previous_period": comp.previous.label,
-                "current": both["count_cur"],
-                "previous": both["count_prev"],
-                "current_known": both["count_known_cur"],
-                "previous_known": both["count_known_prev"],
-                "incomplete": both["count_cur"].isna() | both["count_prev"].isna(),
-            }
-        )
-        frames.append(
-            compare_frame(
-                frame,
-                "current",
-                "previous",
-                exposure_current=_exposure(comp.current),
-                exposure_previous=_exposure(comp.previous),
-                alpha=alpha,
-                method=method,  # type: ignore[arg-type]
-            )
-        )
-    if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    """Every region × group × comparison, Poisson (phi = 1) and unflagged: see
+    :func:`veiligheidsbeeld.analysis.engine.compare`. Reports use :func:`engine.judge`."""
+    return engine.compare(monthly, comparisons, stats or StatistiekSettings())
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,14 +194,17 @@ class Funnel:
     per: float
     units: pd.DataFrame  # region_code, count, dwellings, rate, rate_lower, rate_upper, funnel
     n_excluded: int  # units without a known count or dwelling stock
+    phi: float = 1.0  # overdispersion the limits allow for (Spiegelhalter)
 
 
-def funnel_table(counts: pd.Series, dwellings: pd.Series, *, district_code: str = "", per: float = 1000) -> Funnel:
+def funnel_table(counts: pd.Series, dwellings: pd.Series, *, district_code: str = "", per: float = 1000,
+                 phi: float = 1.0) -> Funnel:
     """Gemeenten in a funnel around the district rate.
 
     ``counts`` and ``dwellings`` are indexed by region code. The target is the pooled district
     rate over the gemeenten whose count and dwelling stock are both known; each gemeente gets
-    its rate, exact 95% interval and place (:func:`funnel_classify`, 95% and 99.8% limits).
+    its rate, exact 95% interval and place (:func:`funnel_classify`, 95% and 99.8% limits,
+    widened for overdispersion ``phi``).
     """
     frame = pd.DataFrame({"count": counts.astype("float64")})
     frame["dwellings"] = dwellings.reindex(frame.index).astype("float64")
@@ -287,26 +217,29 @@ def funnel_table(counts: pd.Series, dwellings: pd.Series, *, district_code: str 
     if np.isnan(target):
         frame["funnel"] = "onbekend"
     else:
-        frame["funnel"] = funnel_classify(frame["count"], frame["dwellings"], target, per)
+        frame["funnel"] = funnel_classify(frame["count"], frame["dwellings"], target, per, phi=phi)
     frame.index.name = "region_code"
-    return Funnel(district_code, target, per, frame.reset_index(), int((~usable).sum()))
+    return Funnel(district_code, target, per, frame.reset_index(), int((~usable).sum()), phi)
 
 
 def gemeente_control_charts(
     monthly: pd.DataFrame,
-    latest: date,
+    period: ReportPeriod,
     *,
-    months: int = 36,
-    baseline_months: int = 24,
+    seasonal: Mapping[str, np.ndarray] | None = None,
+    phi: Mapping[str, float] | None = None,
+    sigma: float = 3.0,
 ) -> tuple[dict[str, ControlChart], dict[str, str]]:
-    """A Poisson c-chart per region of ``monthly`` (one group) over the last ``months`` months.
+    """A control chart per region of ``monthly`` (one group) over ``period.chart_window``.
 
-    The centre line is the mean of the first ``baseline_months`` months of the window, so the
-    most recent months are judged against the period before them. Returns the charts and, per
-    region without a chart, the Dutch reason.
+    The level is fitted on ``period.chart_baseline`` (so the recent months are judged against
+    the period before them); the expected count of a month is that level times the region's
+    seasonal index (``seasonal``, per region code; flat when absent), the limits allow for the
+    region's ``phi``. Returns the charts and, per region without a chart, the Dutch reason.
     """
-    window = month_grid(add_months(latest, -(months - 1)), latest)
-    baseline = slice(window[0], window[min(baseline_months, len(window)) - 1])
+    window = period.chart_window.months()
+    baseline = slice(period.chart_baseline.start, period.chart_baseline.end)
+    n_baseline = period.chart_baseline.n_months
     charts: dict[str, ControlChart] = {}
     reasons: dict[str, str] = {}
     for code, rows in monthly[monthly["month"].isin(window)].groupby("region_code", sort=True):
@@ -314,10 +247,11 @@ def gemeente_control_charts(
         known_baseline = series.loc[baseline].notna().sum()
         if known_baseline < 12:
             reasons[str(code)] = (
-                f"te weinig maanden met gegevens voor een regelkaart ({known_baseline} van {baseline_months})"
+                f"te weinig maanden met gegevens voor een regelkaart ({known_baseline} van {n_baseline})"
             )
             continue
-        charts[str(code)] = control_chart(series, baseline=baseline)
+        charts[str(code)] = control_chart(series, baseline=baseline, sigma=sigma,
+                                          seasonal=(seasonal or {}).get(str(code)), phi=(phi or {}).get(str(code), 1.0))
     return charts, reasons
 
 
@@ -390,10 +324,9 @@ class BiweeklyAnalysis:
     * ``dwellings``: ``region_code``, ``dwellings``, ``year``.
     """
 
-    report_date: date
-    latest_month: date
+    period: ReportPeriod
     options: TweewekelijksSettings
-    comparisons: tuple[Comparison, ...]
+    stats: StatistiekSettings
     eenheid_code: str
     eenheid_naam: str
     districts: tuple[District, ...]
@@ -409,8 +342,24 @@ class BiweeklyAnalysis:
     info: DataInfo
     district_infos: Mapping[str, DataInfo]
     warnings: tuple[ReportWarning, ...] = ()
+    methods: engine.MethodsText | None = None
+    #: woninginbraak per ``per`` dwellings over the last 12 months per gemeente, wijk and buurt
+    #: (region_code, level, count, dwellings, rate; wijken/buurten only from buurt_min_dwellings).
+    rates: pd.DataFrame | None = None
 
     # -- lookups -----------------------------------------------------------------------------
+
+    @property
+    def report_date(self) -> date:
+        return self.period.report_date
+
+    @property
+    def latest_month(self) -> date:
+        return self.period.latest_month
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        return self.period.comparisons
 
     @property
     def groups(self) -> dict[str, tuple[str, ...]]:
@@ -437,9 +386,12 @@ class BiweeklyAnalysis:
                 return d
         raise ConfigError(f"District {code} hoort niet bij deze analyse.")
 
-    def name_of(self, code: str) -> str:
-        hit = self.regions.loc[self.regions["region_code"] == code, "name"]
-        return str(hit.iloc[0]) if len(hit) else code
+    def rate_12m(self, region_codes: Iterable[str]) -> pd.Series:
+        """The rolling-12-month rate per region (NaN where there is none), indexed by code."""
+        codes = list(region_codes)
+        if self.rates is None or self.rates.empty:
+            return pd.Series(np.nan, index=pd.Index(codes, name="region_code"), dtype="float64")
+        return self.rates.set_index("region_code")["rate"].reindex(codes)
 
     def warnings_for(self, district_code: str | None) -> list[str]:
         """Banners for a district report: the general ones and the district's own. None (the
@@ -481,14 +433,20 @@ class BiweeklyAnalysis:
 # --------------------------------------------------------------------------------------------
 
 
-def needed_first_month(latest: date, options: TweewekelijksSettings, comparisons: Sequence[Comparison]) -> date:
-    """The first month any part of the analysis looks at."""
-    candidates = [
-        date(latest.year - options.series_years, 1, 1),
-        add_months(latest, -(options.control_chart_months - 1)),
-        *(c.previous.start for c in comparisons),
-    ]
-    return min(candidates)
+def _funnel_phi(counts: pd.Series, dwellings: pd.Series, districts: Sequence[District]) -> float:
+    """Spiegelhalter's overdispersion of the funnel, pooled over the gemeenten of all districts
+    (each against its own district's rate): one district's dozen gemeenten are too few."""
+    observed, expected = [], []
+    for d in districts:
+        c = counts.reindex(list(d.gemeente_codes)).astype("float64")
+        n = dwellings.reindex(list(d.gemeente_codes)).astype("float64")
+        ok = c.notna() & (n > 0)
+        if ok.sum() < 2:
+            continue
+        rate = c[ok].sum() / n[ok].sum()
+        observed += list(c[ok])
+        expected += list(rate * n[ok])
+    return funnel_dispersion(observed, expected)
 
 
 def analyse(
@@ -497,9 +455,9 @@ def analyse(
     district_table: pd.DataFrame,
     dwellings: pd.DataFrame,
     *,
-    report_date: date,
-    latest_month: date,
+    period: ReportPeriod,
     options: TweewekelijksSettings,
+    stats: StatistiekSettings | None = None,
     info: DataInfo,
     district_infos: Mapping[str, DataInfo] | None = None,
     district_codes: Sequence[str] | None = None,
@@ -517,14 +475,11 @@ def analyse(
     from veiligheidsbeeld.regions import districts_of
 
     options = options.validate()
-    comparisons = tuple(
-        standard_comparisons(
-            latest_month, season_start_month=options.season_start_month, season_end_month=options.season_end_month
-        )
-    )
-    first = needed_first_month(latest_month, options, comparisons)
-    months = month_grid(first, latest_month)
+    stats = (stats or StatistiekSettings()).validate()
+    latest_month, report_date, comparisons = period.latest_month, period.report_date, period.comparisons
+    months = month_grid(period.first_month, latest_month)
     groups = options.groups()
+    hierarchy = RegionHierarchy.from_table(district_table)
     all_districts = districts_of(district_table)
     wanted = set(district_codes) if district_codes is not None else {d.code for d in all_districts}
     districts = tuple(d for d in all_districts if d.code in wanted)
@@ -572,13 +527,18 @@ def analyse(
     region_frame["district_naam"] = region_frame["district_code"].map(district_name)
 
     # --- monthly counts ----------------------------------------------------------------------
-    gemeenten = list(district_table["gemeente_code"])
+    gemeenten = hierarchy.gemeenten
     gm_monthly = group_counts(facts, groups, gemeenten, months)
-    district_monthly = aggregate(gm_monthly, district_of)
-    eenheid_monthly = aggregate(gm_monthly, {g: eenheid_code for g in gemeenten})
+    top_monthly = hierarchy.level_counts(gm_monthly)
     areas = list(sub["region_code"])
     area_monthly = group_counts(facts, {options.crime_label: groups[options.crime_label]}, areas, months)
-    monthly = pd.concat([eenheid_monthly, district_monthly, gm_monthly, area_monthly], ignore_index=True)
+    area_levels = sub.set_index("region_code")
+    area_monthly = area_monthly.assign(
+        level=area_monthly["region_code"].map(area_levels["level"]),
+        gemeente_code=area_monthly["region_code"].map(area_levels["gemeente_code"]),
+    )
+    area_monthly["district_code"] = area_monthly["gemeente_code"].map(district_of)
+    monthly = pd.concat([top_monthly, area_monthly], ignore_index=True)
 
     # --- completeness warnings (never a silent zero) ----------------------------------------
     present_gm = set(facts.loc[facts["region_code"].isin(gemeenten), "region_code"])
@@ -612,9 +572,10 @@ def analyse(
             )
         )
     present_months = set(facts["month"])
+    shown = [m for m in months if m >= period.shown_first]
     if present_months:
-        absent_months = [m for m in months if m not in present_months and m >= min(present_months)]
-        before = [m for m in months if m < min(present_months)]
+        absent_months = [m for m in shown if m not in present_months and m >= min(present_months)]
+        before = [m for m in shown if m < min(present_months)]
         if absent_months:
             warnings.append(
                 ReportWarning(
@@ -640,7 +601,8 @@ def analyse(
                 "'veiligheidsbeeld ingest')."
             )
         )
-    suppressed = monthly.loc[(monthly["n_suppressed"] > 0) & monthly["region_code"].isin(gemeenten)]
+    suppressed = monthly.loc[(monthly["n_suppressed"] > 0) & monthly["region_code"].isin(gemeenten)
+                             & (monthly["month"] >= period.shown_first)]
     if len(suppressed):
         warnings.append(
             ReportWarning(
@@ -650,11 +612,11 @@ def analyse(
         )
 
     # --- comparisons ------------------------------------------------------------------------
+    # One test, phi from each series' own history, FDR per report family (see engine.judge).
     levels = dict(zip(region_frame["region_code"], region_frame["level"], strict=True))
-    top_rows = monthly[monthly["region_code"].isin(set(top["region_code"]))]
-    changes_top = compare_periods(top_rows, comparisons, alpha=options.alpha, method=options.test_method)
-    rolling = next(c for c in comparisons if c.key == ROLLING_12)
-    changes_area = compare_periods(area_monthly, [rolling], alpha=options.alpha, method=options.test_method)
+    changes_top = engine.judge(top_monthly, comparisons, hierarchy, stats, dispersion_pairs=period.dispersion_pairs)
+    rolling = period.comparison(ROLLING_12)
+    changes_area = engine.judge(area_monthly, [rolling], hierarchy, stats, dispersion_pairs=period.dispersion_pairs)
     changes = pd.concat([changes_top, changes_area], ignore_index=True)
     changes.insert(1, "level", changes["region_code"].map(levels))
     meta = region_frame.set_index("region_code")
@@ -686,29 +648,50 @@ def analyse(
         )
     rolling_gm = changes_top[(changes_top["comparison"] == ROLLING_12) & (changes_top["group"] == options.crime_label)]
     rolling_gm = rolling_gm.set_index("region_code")["current"]
+    funnel_phi = _funnel_phi(rolling_gm, dwell, all_districts) if stats.overdispersion else 1.0
     funnels = {
-        d.code: funnel_table(rolling_gm.reindex(list(d.gemeente_codes)), dwell, district_code=d.code, per=options.per)
+        d.code: funnel_table(rolling_gm.reindex(list(d.gemeente_codes)), dwell, district_code=d.code, per=options.per,
+                             phi=funnel_phi)
         for d in districts
     }
     crime_gm = gm_monthly[
         (gm_monthly["group"] == options.crime_label) & gm_monthly["region_code"].map(district_of).isin(wanted)
     ]
-    charts, chart_notes = gemeente_control_charts(
-        crime_gm,
-        latest_month,
-        months=options.control_chart_months,
-        baseline_months=options.control_chart_baseline_months,
-    )
+    # Expected counts: the district's seasonal pattern (the eenheid's where the district has too
+    # few years), the gemeente's own level and phi.
+    crime_top = top_monthly[top_monthly["group"] == options.crime_label]
+    season = engine.seasonal_indices(crime_top[crime_top["level"] != GEMEENTE], period.season_history, stats)
+    phi_of = dict(zip(changes_top.loc[changes_top["group"] == options.crime_label, "region_code"],
+                      changes_top.loc[changes_top["group"] == options.crime_label, "phi"], strict=False))
+    eenheid_season = season.get((eenheid_code, options.crime_label), np.ones(12))
+    seasonal = {}
+    for g in crime_gm["region_code"].unique():
+        district_season = season.get((district_of[g], options.crime_label))
+        seasonal[g] = district_season if district_season is not None and not np.allclose(district_season, 1) \
+            else eenheid_season
+    charts, chart_notes = gemeente_control_charts(crime_gm, period, seasonal=seasonal, phi=phi_of,
+                                                  sigma=stats.control_sigma)
     area_changes = changes_area.merge(sub[["region_code", "name", "level", "gemeente_code"]], on="region_code")
     tops = top_areas(
         area_changes, dwell, min_dwellings=options.buurt_min_dwellings, top_n=options.top_n, per=options.per
     )
 
+    rolling_rows = changes[(changes["comparison"] == ROLLING_12) & (changes["group"] == options.crime_label)
+                           & changes["level"].isin([GEMEENTE, WIJK, BUURT])]
+    rate_frame = pd.DataFrame({"region_code": rolling_rows["region_code"].to_numpy(),
+                               "level": rolling_rows["level"].to_numpy(),
+                               "count": rolling_rows["current"].to_numpy(dtype="float64")})
+    rate_frame["dwellings"] = dwell.reindex(rate_frame["region_code"]).to_numpy(dtype="float64")
+    small_area = rate_frame["level"].isin([WIJK, BUURT]) & ~(rate_frame["dwellings"] >= options.buurt_min_dwellings)
+    rate_frame["rate"] = rate_per(rate_frame["count"], rate_frame["dwellings"].where(~small_area), options.per)
+    methods = engine.methods_text(changes, stats, funnel_phi=funnel_phi, chart_months=options.control_chart_months,
+                                  baseline_months=options.control_chart_baseline_months)
     return BiweeklyAnalysis(
-        report_date=report_date,
-        latest_month=latest_month,
+        methods=methods,
+        rates=rate_frame,
+        period=period,
         options=options,
-        comparisons=comparisons,
+        stats=stats,
         eenheid_code=eenheid_code,
         eenheid_naam=eenheid_naam,
         districts=districts,
@@ -801,7 +784,7 @@ def build_biweekly(
     from veiligheidsbeeld.warehouse.queries import data_info, monthly_counts, regions
 
     options = (options or options_from(settings)).validate()
-    report_date = report_date or date.today()
+    report_date = report_date or today_amsterdam()
     district_table = load_district_table(settings.area)
     wanted = select_districts(district_table, districts)
     gemeenten = list(district_table["gemeente_code"])
@@ -816,17 +799,16 @@ def build_biweekly(
     present = [
         m for m in month_grid(coverage.first_month, coverage.last_month) if m not in set(coverage.missing_months)
     ]
-    latest = latest_complete_month(report_date, present, today=today)
+    stats = settings.statistiek
+    period = ReportPeriod.resolve(report_date, present, options, stats, today=today)
+    latest = period.latest_month
 
     groups = options.groups()
     offence_types = con.execute("SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": table_id}).df()
     check_leaf_codes(groups, offence_types)
     codes = [c for group in groups.values() for c in group]
 
-    comparisons = standard_comparisons(
-        latest, season_start_month=options.season_start_month, season_end_month=options.season_end_month
-    )
-    first = needed_first_month(latest, options, comparisons)
+    first = period.shown_first
     all_regions = regions(con)
     district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
     wanted_set = set(wanted) if wanted is not None else set(district_table["district_code"])
@@ -835,7 +817,7 @@ def build_biweekly(
     ]
     area_codes = list(areas["code"])
     facts = monthly_counts(
-        con, table_id, region_codes=gemeenten + area_codes, type_codes=codes, first=first, last=latest
+        con, table_id, region_codes=gemeenten + area_codes, type_codes=codes, first=period.first_month, last=latest
     )
     # Only the crime itself is analysed per wijk and buurt; HIC rows stay at gemeente level.
     facts = facts[facts["region_code"].str.startswith("GM") | facts["type_code"].isin(groups[options.crime_label])]
@@ -856,9 +838,9 @@ def build_biweekly(
         all_regions,
         district_table,
         dwellings,
-        report_date=report_date,
-        latest_month=latest,
+        period=period,
         options=options,
+        stats=stats,
         info=info,
         district_infos=district_infos,
         district_codes=wanted,

@@ -13,6 +13,7 @@ break, and the month is marked "ontbreekt".
 from __future__ import annotations
 
 import io
+from typing import Any
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -406,7 +407,8 @@ def plot_control_chart(
     source: str | None = None,
     height: float = 3.0,
 ) -> Figure:
-    """A Poisson c-chart: monthly counts, centre line, 2σ and 3σ limits, run-rule signals.
+    """A control chart: monthly counts against their expected value (level × seasonal index),
+    warning and control limits, run-rule signals.
 
     Months without a count are marked "ontbreekt" (the line breaks there).
     """
@@ -430,13 +432,18 @@ def plot_control_chart(
             fontsize=7,
             color=DARK_GREY,
         )
-    ax.axhline(chart.center, color=BLUE, linewidth=1.2)
-    ax.axhline(chart.ucl, color=RISE, linewidth=1, linestyle="--")
-    if chart.lcl > 0:
-        ax.axhline(chart.lcl, color=FALL, linewidth=1, linestyle="--")
-    ax.axhline(chart.upper_2sigma, color=GREY, linewidth=0.8, linestyle=":")
-    if chart.lower_2sigma > 0:
-        ax.axhline(chart.lower_2sigma, color=GREY, linewidth=0.8, linestyle=":")
+    # Expected value and limits per month (a seasonal pattern makes them move), as steps.
+    def line(column: str, **style: Any) -> None:
+        values = points[column].to_numpy(dtype="float64")
+        if column.startswith("l") and not (values > 0).any():
+            return  # a lower limit of 0 everywhere is no limit
+        ax.step(x, values, where="mid", **style)
+
+    line("expected", color=BLUE, linewidth=1.2)
+    line("ucl", color=RISE, linewidth=1, linestyle="--")
+    line("lcl", color=FALL, linewidth=1, linestyle="--")
+    line("upper_2sigma", color=GREY, linewidth=0.8, linestyle=":")
+    line("lower_2sigma", color=GREY, linewidth=0.8, linestyle=":")
     ax.plot(x, y, color=DARK_GREY, linewidth=1.2, marker="o", markersize=3, zorder=3)
     signal = points["signal"].to_numpy(dtype=bool)
     if signal.any():
@@ -457,7 +464,7 @@ def plot_control_chart(
     ticks = [i for i, m in enumerate(months) if m.month in (1, 7)]
     ax.set_xticks(ticks, [f"{MONTHS_SHORT[months[i].month - 1]} {months[i].year}" for i in ticks])
     ax.set_xlim(-0.6, len(months) - 0.4)
-    top = np.nanmax([np.nanmax(y) if np.isfinite(y).any() else 0, chart.ucl])
+    top = np.nanmax([np.nanmax(y) if np.isfinite(y).any() else 0, float(points["ucl"].max())])
     ax.set_ylim(0, top * 1.12 + 0.5)
     ax.yaxis.set_major_formatter(FuncFormatter(_int_axis))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
@@ -467,7 +474,8 @@ def plot_control_chart(
         Line2D([], [], color=GREY, linestyle=":"),
         Line2D([], [], linestyle="none", marker="o", color=RISE),
     ]
-    labels = [f"middellijn ({fmt_num(chart.center, 1)})", f"{chart.sigma:g}σ-grenzen", "2σ-lijnen", "signaal"]
+    centre = "verwacht (met seizoen)" if chart.seasonal else f"verwacht ({fmt_num(chart.center, 1)})"
+    labels = [centre, f"{chart.sigma:g}σ-grenzen", "2σ-lijnen", "signaal"]
     ax.legend(handles, labels, frameon=False, fontsize=7.5, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     add_title(fig, title, subtitle)
     add_source(fig, source)

@@ -455,9 +455,8 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
         "slug": slug,
         "pdf": pdf,
         "tables_dir": TABLES_DIR,
-        "alpha_text": fmt_num(a.settings.alpha, 2),
-        "test_name": "de exacte conditionele (binomiale) toets" if a.settings.test_method == "exact-cond"
-        else "de E-toets van Krishnamoorthy en Thomson",
+        "alpha_text": fmt_num(a.target.alpha, 2),
+        "methods": a.methods,
     }
 
 

@@ -39,7 +39,6 @@ from matplotlib.figure import Figure
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
     BUURT,
@@ -65,10 +64,7 @@ INDEX = "index"
 #: A percentage next to a count only when the previous count is at least this (smaller bases
 #: give percentages such as +200% for 1 → 3).
 MIN_BASE_FOR_PCT = 10
-#: Control-chart signals from this many months back are listed as recent.
-RECENT_SIGNAL_MONTHS = 3
 
-DIRECTION_WORDS = {"stijging": "stijging", "daling": "daling"}
 FUNNEL_TEXT = {
     BOVEN_998: "boven 99,8%-grens",
     BOVEN_95: "boven 95%-grens",
@@ -359,7 +355,7 @@ def key_points(analysis: BiweeklyAnalysis, district_code: str) -> list[str]:
             hits = [names.get(c, c) for c in funnel.units.loc[funnel.units["funnel"] == cls, "region_code"]]
             if hits:
                 points.append(f"Trechtergrafiek (laatste 12 maanden, per 1.000 woningen): {', '.join(hits)} {text}.")
-    since = add_months(analysis.latest_month, -(RECENT_SIGNAL_MONTHS - 1))
+    since = analysis.period.judged.start
     for g in district.gemeenten:
         chart = analysis.control_charts.get(g.code)
         if chart is None:
@@ -498,7 +494,7 @@ def district_images(
     info = analysis.info_for(district_code)
     images: dict[str, Image] = {}
 
-    series_first = date(latest.year - opts.series_years, 1, 1)
+    series_first = analysis.period.series_first
     series_period = f"{fmt_month(series_first)} – {fmt_month(latest)}"
     fig = charts.plot_monthly_series(
         analysis.series(district_code),
@@ -575,8 +571,8 @@ def district_images(
             )
 
     per_gemeente: dict[str, dict[str, Image | str]] = {}
-    window_start = add_months(latest, -(opts.control_chart_months - 1))
-    baseline_end = add_months(window_start, opts.control_chart_baseline_months - 1)
+    window_start = analysis.period.chart_window.start
+    baseline_end = analysis.period.chart_baseline.end
     for g in district.gemeenten:
         entry: dict[str, Image | str] = {}
         chart = analysis.control_charts.get(g.code)
@@ -584,8 +580,8 @@ def district_images(
             fig = charts.plot_control_chart(
                 chart,
                 title=f"Regelkaart {crime.lower()} — {g.naam}",
-                subtitle=f"{fmt_month(window_start)} – {fmt_month(latest)}; middellijn en grenzen uit de "
-                f"eerste {opts.control_chart_baseline_months} maanden",
+                subtitle=f"{fmt_month(window_start)} – {fmt_month(latest)}; verwachte waarde (niveau uit de "
+                f"eerste {analysis.period.chart_baseline.n_months} maanden × seizoenspatroon) met grenzen",
                 baseline_end=baseline_end,
                 source=_source(analysis, district_code, f"{fmt_month(window_start)} – {fmt_month(latest)}"),
             )
@@ -602,8 +598,7 @@ def district_images(
                 if len(analysis.dwellings)
                 else pd.Series(dtype=float)
             )
-            enough = dwell.reindex(tops.index) >= opts.buurt_min_dwellings
-            rate = (tops["current"] / dwell.reindex(tops.index) * opts.per).where(enough)
+            rate = analysis.rate_12m(tops.index)
             fig = maps.plot_choropleth(
                 own,
                 rate,
@@ -631,7 +626,7 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
     images, per_gemeente = district_images(analysis, district_code, geography)
     info = analysis.info_for(district_code)
     overview, hic_gemeenten = _hic_rows(analysis, district_code)
-    since = add_months(analysis.latest_month, -(RECENT_SIGNAL_MONTHS - 1))
+    since = analysis.period.judged.start
     gemeenten = []
     for g in district.gemeenten:
         own = analysis.changes_for(group=analysis.crime, level=GEMEENTE)
@@ -695,12 +690,7 @@ def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dic
         "comparisons": analysis.comparisons,
         "groups": analysis.groups,
         "min_base_pct": MIN_BASE_FOR_PCT,
-        "alpha_text": fmt_pct(opts.alpha, 0, signed=False),
-        "test_name": (
-            "de E-test van Krishnamoorthy & Thomson"
-            if opts.test_method == "etest"
-            else "de exacte conditionele (binomiale) toets"
-        ),
+        "methods": analysis.methods,
         "dwellings_label": analysis.dwellings_label,
         "season_text": f"{_month_name(opts.season_start_month)} t/m {_month_name(opts.season_end_month)}",
         "generated": datetime.now().strftime("%d-%m-%Y %H:%M"),
@@ -733,6 +723,8 @@ CHANGE_COLUMNS = {
     "ci_lower": "verhouding_ondergrens",
     "ci_upper": "verhouding_bovengrens",
     "p_value": "p_waarde",
+    "q_value": "q_waarde_fdr",
+    "phi": "overdispersie_phi",
     "test_method": "toets",
     "significant": "significant",
     "direction": "richting",
@@ -795,8 +787,11 @@ def district_tables(analysis: BiweeklyAnalysis, district_code: str | None) -> di
         pts = chart.points.reset_index().rename(columns={"index": "maand", "month": "maand"})
         pts.insert(0, "code", code)
         pts.insert(1, "naam", names.get(code, code))
-        pts["middellijn"], pts["bovengrens"], pts["ondergrens"] = chart.center, chart.ucl, chart.lcl
-        cc.append(pts.rename(columns={"count": "aantal", "signal": "signaal", "description": "omschrijving"}))
+        pts["phi"] = chart.phi
+        cc.append(pts.rename(columns={"count": "aantal", "expected": "verwacht", "ucl": "bovengrens",
+                                      "lcl": "ondergrens", "upper_2sigma": "waarschuwing_boven",
+                                      "lower_2sigma": "waarschuwing_onder", "signal": "signaal",
+                                      "description": "omschrijving"}))
     if cc:
         tables["regelkaarten"] = pd.concat(cc, ignore_index=True)
     if district_code is not None:
@@ -867,7 +862,8 @@ def explanation_frame(analysis: BiweeklyAnalysis, district_code: str | None) -> 
         ("onderdrukte cellen", str(info.suppressed_cells)),
         ("synthetisch", "JA — demo/testcijfers, geen werkelijke criminaliteit" if info.synthetic else "nee"),
         ("noemer", analysis.dwellings_label or "geen woningvoorraad beschikbaar"),
-        ("toets", f"Poisson, {analysis.options.test_method}, alfa = {analysis.options.alpha}"),
+        ("toets", f"conditioneel mid-p met overdispersie φ per reeks, alfa = {analysis.stats.alpha}; markering na "
+                  f"FDR-correctie (Benjamini–Hochberg, q = {analysis.stats.fdr_q}) per rapport"),
         (
             "drempel wijken/buurten",
             f"per 1.000 woningen alleen bij ten minste {analysis.options.buurt_min_dwellings} woningen",
@@ -998,7 +994,7 @@ def index_context(
     latest = analysis.latest_month
     opts = analysis.options
     images: dict[str, Image] = {}
-    series_first = date(latest.year - opts.series_years, 1, 1)
+    series_first = analysis.period.series_first
     fig = charts.plot_monthly_series(
         analysis.series(analysis.eenheid_code),
         latest=latest,
@@ -1012,10 +1008,7 @@ def index_context(
     rolling = analysis.rolling_12
     gm = analysis.changes_for(group=crime, level=GEMEENTE, comparison=ROLLING_12).set_index("region_code")
     if geography.gemeenten is not None and not geography.gemeenten.empty and len(analysis.dwellings):
-        dwell = analysis.dwellings.set_index("region_code")["dwellings"]
-        from veiligheidsbeeld.analysis.rates import rate_per
-
-        rate = rate_per(gm["current"], dwell.reindex(gm.index), opts.per)
+        rate = analysis.rate_12m(gm.index)
         areas = geography.gemeenten[geography.gemeenten["region_code"].isin(gm.index)]
         fig = maps.plot_choropleth(
             areas,
