@@ -400,54 +400,84 @@ def tweewekelijks_summary(
 def jaaranalyse_summary(
     settings: Settings, year: int, districts: Sequence[str] | None = None, *, strict: bool = True
 ) -> RunSummary:
-    """Key figures of the annual analysis: woninginbraak and all overlast in ``year`` against the
-    year before, per district, and the gemeenten with a significant change (the same grouping
-    and Poisson comparison as the biweekly analysis). ``strict=False``: see
-    :func:`tweewekelijks_summary`."""
+    """Key figures of the annual analysis: woninginbraak in ``year`` against the year before,
+    per district, and the gemeenten with a significant change — the verdicts of the annual
+    analysis itself (which are the biweekly analysis's for December), so the summary, the
+    annual report and the biweekly report agree; and all overlast against the year before,
+    through the same engine. ``strict=False``: see :func:`tweewekelijks_summary`."""
     if not strict:
         return summary_or_warning(lambda: jaaranalyse_summary(settings, year, districts), f"Jaaranalyse {year}")
+    import pandas as pd
+
+    from veiligheidsbeeld.analysis import engine
+    from veiligheidsbeeld.analysis.jaaranalyse import build_jaaranalyse
     from veiligheidsbeeld.analysis.periods import Comparison, Period
-    from veiligheidsbeeld.analysis.woninginbraak import aggregate, compare_periods, group_counts, month_grid
+    from veiligheidsbeeld.analysis.woninginbraak import group_counts, month_grid
     from veiligheidsbeeld.regions import districts_of, load_district_table
     from veiligheidsbeeld.warehouse import db, queries
 
     summary = RunSummary(title=f"Jaaranalyse {year}")
     current = Period.month_range(date(year, 1, 1), date(year, 12, 1))
-    comparison = Comparison("jaar", "Jaar", current, current.shift_years(-1))
+    comparison = Comparison("vj", "t.o.v. vorig jaar", current, current.shift_years(-1))
     table = load_district_table(settings.area)
     codes = set(check_districts(districts, settings))
     chosen = [d for d in districts_of(table) if d.code in codes]
     district_of = {g.code: d.code for d in chosen for g in d.gemeenten}
     district_names = {d.code: d.naam for d in chosen}
     names = {**district_names, **{g.code: g.naam for d in chosen for g in d.gemeenten}}
-    months = month_grid(comparison.previous.start, comparison.current.end)
+    stats = settings.statistiek
     with db.reader(settings.paths.resolved().warehouse) as con:
-        for table_id, label, group in ((MISDRIJVEN, "woninginbraak", WONINGINBRAAK), (OVERLAST, "overlast (totaal)", TOTAAL)):
-            if not _has_table(con, table_id):
-                summary.warnings.append(f"Tabel {table_id} ({label}) staat niet in het warehouse.")
-                continue
-            available = queries.available_months(con, table_id)
-            if available and max(available) < comparison.current.end.replace(day=1):
-                summary.warnings.append(
-                    f"{table_id} ({label}): het jaar {year} is nog niet compleet in het warehouse (laatste maand "
-                    f"{fmt_month(max(available))}); de jaarcijfers zijn onvolledig en niet getoetst."
-                )
-            summary.latest_month = max(filter(None, [summary.latest_month, *available[-1:]]), default=None)
-            facts = queries.monthly_counts(con, table_id, region_codes=list(district_of), type_codes=[group],
-                                           first=months[0], last=months[-1])
-            info = queries.data_info(con, table_id, region_codes=list(district_of), type_codes=[group],
-                                     first=months[0], last=months[-1])
-            summary.synthetic = summary.synthetic or info.synthetic
-            _add_data_warnings(summary, table_id, info, label)
-            gemeente_monthly = group_counts(facts, {label: (group,)}, list(district_of), months)
-            district_changes = compare_periods(aggregate(gemeente_monthly, district_of), [comparison])
-            district_changes["district_code"] = district_changes["region_code"]
-            gemeente_changes = compare_periods(gemeente_monthly, [comparison])
-            gemeente_changes["district_code"] = gemeente_changes["region_code"].map(district_of)
-            summary.districts += _figures(district_changes.sort_values("region_code"), names, district_names, label)
-            significant = gemeente_changes[gemeente_changes["significant"].astype(bool)]
+        if _has_table(con, MISDRIJVEN):
+            analysis = build_jaaranalyse(con, settings, year)
+            summary.latest_month = date(year, 12, 1)
+            summary.synthetic = analysis.synthetic
+            _add_data_warnings(summary, MISDRIJVEN, analysis.info, "woninginbraak")
+            rows = analysis.changes_for(kinds=["woninginbraak"])
+            rows = rows[rows["region_code"].isin([*district_of, *codes])]
+            vj = pd.DataFrame({
+                "region_code": rows["region_code"], "district_code": rows["district_code"],
+                "comparison_label": comparison.label_nl, "current_period": current.label,
+                "previous_period": comparison.previous.label, "current": rows["current"],
+                "previous": rows["previous"], "pct_change": rows["pct_change_vj"], "p_value": rows["p_value_vj"],
+                "significant": rows["significant_vj"], "direction": rows["direction_vj"],
+                "testable": ~rows["incomplete_vj"].astype(bool),
+            })
+            summary.districts += _figures(vj[rows["level"] == "district"].sort_values("region_code"), names,
+                                          district_names, "woninginbraak")
+            significant = vj[(rows["level"] == "gemeente") & vj["significant"].astype(bool)]
             summary.significant_gemeenten += _figures(significant.sort_values(["district_code", "region_code"]),
-                                                      names, district_names, label)
+                                                      names, district_names, "woninginbraak")
+        else:
+            summary.warnings.append(f"Tabel {MISDRIJVEN} (woninginbraak) staat niet in het warehouse.")
+        label = "overlast (totaal)"
+        if not _has_table(con, OVERLAST):
+            summary.warnings.append(f"Tabel {OVERLAST} ({label}) staat niet in het warehouse.")
+            return summary
+        period = engine.ReportPeriod.for_latest(date(year, 12, 1), settings.tweewekelijks, stats)
+        available = queries.available_months(con, OVERLAST)
+        if available and max(available) < current.end.replace(day=1):
+            summary.warnings.append(
+                f"{OVERLAST} ({label}): het jaar {year} is nog niet compleet in het warehouse (laatste maand "
+                f"{fmt_month(max(available))}); de jaarcijfers zijn onvolledig en niet getoetst."
+            )
+        summary.latest_month = max(filter(None, [summary.latest_month, *available[-1:]]), default=None)
+        months = month_grid(period.history_first, current.end)
+        facts = queries.monthly_counts(con, OVERLAST, region_codes=list(district_of), type_codes=[TOTAAL],
+                                       first=months[0], last=months[-1])
+        info = queries.data_info(con, OVERLAST, region_codes=list(district_of), type_codes=[TOTAAL],
+                                 first=comparison.previous.start, last=months[-1])
+        summary.synthetic = summary.synthetic or info.synthetic
+        _add_data_warnings(summary, OVERLAST, info, label)
+        hierarchy = engine.RegionHierarchy.from_table(table[table["district_code"].isin(codes)])
+        monthly = hierarchy.level_counts(group_counts(facts, {label: (TOTAAL,)}, list(district_of), months))
+        monthly = monthly[monthly["level"] != engine.EENHEID]
+        changes = engine.judge(monthly, [comparison], hierarchy, stats, dispersion_pairs=period.dispersion_pairs)
+        changes["district_code"] = changes["region_code"].map(lambda c: district_of.get(c, c))
+        district_rows = changes[changes["region_code"].isin(codes)]
+        summary.districts += _figures(district_rows.sort_values("region_code"), names, district_names, label)
+        significant = changes[changes["region_code"].isin(district_of) & changes["significant"].astype(bool)]
+        summary.significant_gemeenten += _figures(significant.sort_values(["district_code", "region_code"]),
+                                                  names, district_names, label)
     return summary
 
 

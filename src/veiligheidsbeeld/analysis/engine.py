@@ -411,7 +411,7 @@ def methods_text(changes: pd.DataFrame, stats: StatistiekSettings, *, funnel_phi
     )
     chart = (
         f"De regelkaart vergelijkt elke maand met haar verwachte waarde: het niveau van de gemeente (geschat uit de "
-        f"eerste {baseline_months} van de {chart_months} maanden) maal het seizoenspatroon van het district (geschat "
+        f"eerste {baseline_months} van de {chart_months} maanden) maal het seizoenspatroon van de eenheid (geschat "
         f"uit ten minste {stats.seasonal_min_years} volledige jaren vóór de beoordeelde maanden, naar een vlak patroon "
         f"getrokken waar de aantallen klein zijn). Grenzen: verwacht ± {fmt_num(stats.control_sigma, 0)}·√(φ·verwacht), "
         f"waarschuwingslijnen op 2·√(φ·verwacht). Signalen (een punt buiten de grens, 2 van 3 punten buiten dezelfde "

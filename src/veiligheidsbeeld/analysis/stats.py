@@ -520,12 +520,15 @@ RULE_DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("rule_1", "onder"): "punt onder de ondergrens ({sigma}σ)",
     ("rule_2", "boven"): "2 van 3 opeenvolgende punten boven de 2σ-lijn",
     ("rule_2", "onder"): "2 van 3 opeenvolgende punten onder de 2σ-lijn",
-    ("rule_3", "boven"): "8 of meer opeenvolgende punten boven de verwachte waarde",
-    ("rule_3", "onder"): "8 of meer opeenvolgende punten onder de verwachte waarde",
+    ("rule_3", "boven"): "9 of meer opeenvolgende punten boven de verwachte waarde",
+    ("rule_3", "onder"): "9 of meer opeenvolgende punten onder de verwachte waarde",
     ("rule_4", "boven"): "6 of meer opeenvolgende punten steeds stijgend",
     ("rule_4", "onder"): "6 of meer opeenvolgende punten steeds dalend",
 }
 RULES = ("rule_1", "rule_2", "rule_3", "rule_4")
+#: Points in a row on one side of the expected value that signal (Nelson's rule: 9; the
+#: Western Electric 8 cries wolf in about 1 of 40 unchanged gemeenten over three months).
+RUN_LENGTH = 9
 
 
 @dataclass(frozen=True)
@@ -625,13 +628,16 @@ def control_chart(
 
     Expected count of a month = level x ``seasonal[month - 1]`` (flat without ``seasonal``),
     the level fitted on the baseline points (label-based ``slice`` on the index; default all
-    points) as their total over their total seasonal index. Limits = expected ±
-    ``sigma``·sqrt(``phi``·expected), warning lines at ±2·sqrt(phi·expected), the lower ones
-    floored at 0 (so at a small expected count a fall cannot signal). Rules:
+    points) as their total over their total seasonal index. Limits are probability limits: the
+    Poisson quantiles of the expected count with the tail probabilities of the normal
+    ±``sigma`` and ±2 lines (0.135% and 2.3%), their distance from the expected value widened by
+    sqrt(``phi``); the lower ones floored at 0 (so at a small expected count a fall cannot
+    signal). Rules:
 
     1. a point beyond a control limit;
     2. two of three consecutive points beyond the same 2σ line (both points flagged);
-    3. eight consecutive points strictly on the same side of the expected value (run flagged);
+    3. nine consecutive points strictly on the same side of the expected value's Poisson median
+       (run flagged; for a skewed small count the mean would put most months below it);
     4. six consecutive points whose standardised residuals strictly increase or decrease (run
        flagged; with a flat centre line this is six rising or falling counts).
 
@@ -664,8 +670,16 @@ def control_chart(
     phi = max(float(phi), 1.0)
     expected = (level * season).to_numpy()
     spread = np.sqrt(phi * expected)
-    ucl_t, lcl_t = expected + sigma * spread, np.maximum(expected - sigma * spread, 0.0)
-    up2_t, low2_t = expected + 2 * spread, np.maximum(expected - 2 * spread, 0.0)
+
+    def limit(z: float) -> np.ndarray:
+        # Probability limits: the Poisson quantile with the tail of a normal z-sigma line, so a
+        # small expected count (skewed counts) does not signal more often than a large one; its
+        # distance from the expected value widened by sqrt(phi).
+        q = _poisson_quantile_interpolated(float(stats.norm.cdf(z)), expected)
+        return np.maximum(expected + math.sqrt(phi) * (q - expected), 0.0)
+
+    ucl_t, lcl_t = limit(sigma), limit(-sigma)
+    up2_t, low2_t = limit(2.0), limit(-2.0)
 
     x = series.to_numpy()
     seg = _segments(x, series.index)
@@ -678,14 +692,18 @@ def control_chart(
     with np.errstate(invalid="ignore", divide="ignore"):
         # Comparisons with NaN are False, so missing points never trigger or extend a run.
         resid = np.where(spread > 0, (x - expected) / spread, x - expected)
-        above, below = x > expected, x < expected
+        # Sides of the Poisson median, not the mean: for a small expected count a month is below
+        # its mean far more often than half the time (skewed counts), which would make runs of
+        # nine below common without any change.
+        median = stats.poisson.ppf(0.5, expected)
+        above, below = x > median, x < median
         flags = {
             ("rule_1", "boven"): x > ucl_t,
             ("rule_1", "onder"): x < lcl_t,
             ("rule_2", "boven"): _two_of_three(x > up2_t, seg),
             ("rule_2", "onder"): _two_of_three(x < low2_t, seg),
-            ("rule_3", "boven"): _chains(linked(above), 8),
-            ("rule_3", "onder"): _chains(linked(below), 8),
+            ("rule_3", "boven"): _chains(linked(above), RUN_LENGTH),
+            ("rule_3", "onder"): _chains(linked(below), RUN_LENGTH),
             ("rule_4", "boven"): _chains(np.r_[False, resid[1:] > resid[:-1]] & same_segment, 6),
             ("rule_4", "onder"): _chains(np.r_[False, resid[1:] < resid[:-1]] & same_segment, 6),
         }
@@ -704,14 +722,19 @@ def control_chart(
         )
         for i in range(len(x))
     ]
-    flat = math.sqrt(phi * level)
+    flat = pd.Series(level, index=[0]).to_numpy()
+
+    def flat_limit(z: float) -> float:
+        q = _poisson_quantile_interpolated(float(stats.norm.cdf(z)), flat)
+        return float(max(level + math.sqrt(phi) * (q[0] - level), 0.0))
+
     return ControlChart(
         center=level,
         sigma=sigma,
-        ucl=level + sigma * flat,
-        lcl=max(level - sigma * flat, 0.0),
-        upper_2sigma=level + 2 * flat,
-        lower_2sigma=max(level - 2 * flat, 0.0),
+        ucl=flat_limit(sigma),
+        lcl=flat_limit(-sigma),
+        upper_2sigma=flat_limit(2.0),
+        lower_2sigma=flat_limit(-2.0),
         n_baseline=int(base_mask.sum()),
         points=points,
         phi=phi,

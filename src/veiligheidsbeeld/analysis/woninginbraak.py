@@ -657,18 +657,15 @@ def analyse(
     crime_gm = gm_monthly[
         (gm_monthly["group"] == options.crime_label) & gm_monthly["region_code"].map(district_of).isin(wanted)
     ]
-    # Expected counts: the district's seasonal pattern (the eenheid's where the district has too
-    # few years), the gemeente's own level and phi.
+    # Expected counts: the eenheid's seasonal pattern (a district's own has too few counts: its
+    # monthly factors are off by 5-10%, which the simulated worlds show as false signals), the
+    # gemeente's own level and phi.
     crime_top = top_monthly[top_monthly["group"] == options.crime_label]
-    season = engine.seasonal_indices(crime_top[crime_top["level"] != GEMEENTE], period.season_history, stats)
-    phi_of = dict(zip(changes_top.loc[changes_top["group"] == options.crime_label, "region_code"],
-                      changes_top.loc[changes_top["group"] == options.crime_label, "phi"], strict=False))
+    season = engine.seasonal_indices(crime_top[crime_top["level"] == EENHEID], period.season_history, stats)
+    crime_rows = changes_top[changes_top["group"] == options.crime_label]
+    phi_of = dict(zip(crime_rows["region_code"], crime_rows["phi"], strict=False))
     eenheid_season = season.get((eenheid_code, options.crime_label), np.ones(12))
-    seasonal = {}
-    for g in crime_gm["region_code"].unique():
-        district_season = season.get((district_of[g], options.crime_label))
-        seasonal[g] = district_season if district_season is not None and not np.allclose(district_season, 1) \
-            else eenheid_season
+    seasonal = {g: eenheid_season for g in crime_gm["region_code"].unique()}
     charts, chart_notes = gemeente_control_charts(crime_gm, period, seasonal=seasonal, phi=phi_of,
                                                   sigma=stats.control_sigma)
     area_changes = changes_area.merge(sub[["region_code", "name", "level", "gemeente_code"]], on="region_code")

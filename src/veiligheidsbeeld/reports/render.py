@@ -688,6 +688,7 @@ def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dic
         "provisional_from": fmt_month(min(info.provisional_months)) if info.provisional_months else "",
         "rolling_label": analysis.rolling_12.label,
         "comparisons": analysis.comparisons,
+        "rolling_comparison": analysis.comparison(ROLLING_12),
         "groups": analysis.groups,
         "min_base_pct": MIN_BASE_FOR_PCT,
         "methods": analysis.methods,
