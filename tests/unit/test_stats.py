@@ -310,31 +310,64 @@ def test_funnel_classify_depends_on_size() -> None:
 
 # -- control chart -----------------------------------------------------------------------------
 
-# A baseline of twelve 16s: center 16, sqrt 4, so 3σ limits 4 and 28, 2σ lines 8 and 24.
+def probability_limit(expected: float, z: float, phi: float = 1.0) -> float:
+    """The chart's limit by hand: the Poisson quantile at the normal tail of z, interpolated as
+    Spiegelhalter does, its distance from the expected value times sqrt(phi), floored at 0."""
+    p = stats.norm.cdf(z)
+    r = stats.poisson.ppf(p, expected)
+    cdf_r, cdf_below = stats.poisson.cdf(r, expected), stats.poisson.cdf(r - 1, expected)
+    q = r - (cdf_r - p) / (cdf_r - cdf_below)
+    return max(expected + math.sqrt(phi) * (q - expected), 0.0)
+
+
+# A baseline of twelve 16s: expected 16; probability limits about 5.0 and 28.8 (3σ tails),
+# warning lines about 8.0 and 24.0 (2σ tails).
 BASELINE = [16.0] * 12
+LIMITS = tuple(probability_limit(16, z) for z in (3, -3, 2, -2))
 
 
 def chart(tail: list[float]) -> pd.DataFrame:
     values = BASELINE + tail
     index = pd.date_range("2020-01-01", periods=len(values), freq="MS")
     cc = control_chart(pd.Series(values, index=index), baseline=slice("2020-01", "2020-12"))
-    assert (cc.center, cc.ucl, cc.lcl, cc.upper_2sigma, cc.lower_2sigma) == (16, 28, 4, 24, 8)
+    assert cc.center == 16
+    assert (cc.ucl, cc.lcl, cc.upper_2sigma, cc.lower_2sigma) == pytest.approx(LIMITS)
+    assert 28 < cc.ucl < 29 and 4 < cc.lcl < 5 and 23 < cc.upper_2sigma < 24.5 and 8 < cc.lower_2sigma < 9
     return cc.points.iloc[12:].reset_index(drop=True)
 
 
 def test_limits_default_baseline_and_floor() -> None:
     cc = control_chart(pd.Series([9.0] * 6 + [4.0, 14.0]))
     assert cc.center == pytest.approx(9.0)
-    assert cc.ucl == pytest.approx(18.0)
-    assert cc.lcl == 0.0  # 9 - 3 * 3 = 0
+    assert cc.ucl == pytest.approx(probability_limit(9, 3))
+    assert cc.lcl == pytest.approx(probability_limit(9, -3)) and cc.lcl < 1.5
     assert cc.n_baseline == 8
-    low = control_chart(pd.Series([4.0] * 6))
-    assert low.lcl == 0.0 and low.lower_2sigma == 0.0  # 4 - 6 < 0 floored
+    low = control_chart(pd.Series([2.0] * 6))
+    assert low.lcl == 0.0 and low.lower_2sigma == 0.0  # below 0: floored, so a fall cannot signal
+    wide = control_chart(pd.Series([9.0] * 6 + [4.0, 14.0]), phi=2.0)
+    assert wide.ucl == pytest.approx(9 + math.sqrt(2) * (cc.ucl - 9))  # overdispersion widens by sqrt(phi)
+
+
+def test_seasonal_expected_value_known_answer() -> None:
+    # Level fitted on the baseline as its total over its total seasonal index; each month's
+    # expected value is the level times that month's factor, with limits around it.
+    factors = np.array([1.5, 1.2, 1.0, 0.8, 0.7, 0.6, 0.7, 0.8, 0.9, 1.1, 1.3, 1.4])
+    factors = factors / factors.mean()
+    index = pd.date_range("2021-01-01", periods=24, freq="MS")
+    counts = pd.Series(np.r_[np.round(10 * factors), np.round(10 * factors)], index=index)
+    cc = control_chart(counts, baseline=slice("2021-01", "2021-12"), seasonal=factors)
+    level = counts.iloc[:12].sum() / factors.sum()
+    assert cc.center == pytest.approx(level)
+    assert cc.points["expected"].to_numpy() == pytest.approx(level * np.r_[factors, factors])
+    assert cc.points.loc["2022-06-01", "ucl"] == pytest.approx(probability_limit(level * factors[5], 3))
+    assert cc.seasonal and not cc.points["signal"].any()  # a seasonal pattern alone never signals
+    flat = control_chart(counts, baseline=slice("2021-01", "2021-12"))
+    assert flat.points["signal"].any()  # a flat centre line reads the winter as a rise
 
 
 def test_rule_1_beyond_limits() -> None:
-    # Isolated points, so that rule 2 cannot fire as well; 28 and 4 lie exactly on the limits.
-    p = chart([29, 16, 16, 28, 16, 16, 3, 16, 16, 4])
+    # Isolated points, so that rule 2 cannot fire as well; 28 and 5 lie just inside the limits.
+    p = chart([29, 16, 16, 28, 16, 16, 3, 16, 16, 5])
     assert list(p["rule_1"]) == [True, False, False, False, False, False, True, False, False, False]
     assert p.loc[0, "description"] == "punt boven de bovengrens (3σ)"
     assert p.loc[6, "description"] == "punt onder de ondergrens (3σ)"
@@ -355,21 +388,25 @@ def test_rule_2_not_triggered() -> None:
     # Three points apart, on opposite sides, or exactly on the line: no signal.
     assert not chart([25, 16, 16, 25]).loc[:, "rule_2"].any()
     assert not chart([25, 7, 16]).loc[:, "rule_2"].any()
-    assert not chart([24, 24, 24]).loc[:, "rule_2"].any()
+    assert not chart([23, 23, 23]).loc[:, "rule_2"].any()
 
 
-def test_rule_3_eight_on_one_side() -> None:
-    p = chart([17] * 8 + [16])
-    assert list(p["rule_3"]) == [True] * 8 + [False]
-    assert "8 of meer opeenvolgende punten boven de verwachte waarde" in p.loc[0, "description"]
+def test_rule_3_nine_on_one_side_of_the_median() -> None:
+    p = chart([17] * 9 + [16])
+    assert list(p["rule_3"]) == [True] * 9 + [False]
+    assert "9 of meer opeenvolgende punten boven de verwachte waarde" in p.loc[0, "description"]
     below = chart([15] * 9)
     assert below["rule_3"].all()
     assert "onder de verwachte waarde" in below.loc[8, "description"]
 
 
-def test_rule_3_not_triggered_by_seven_or_a_point_on_center() -> None:
-    assert not chart([17] * 7 + [16] + [17] * 7)["rule_3"].any()
+def test_rule_3_not_triggered_by_eight_or_a_point_on_center() -> None:
+    assert not chart([17] * 8 + [16] + [17] * 8)["rule_3"].any()
     assert not chart([17] * 4 + [15] + [17] * 4)["rule_3"].any()
+    # Around a small expected value the median, not the mean, splits the months: with an
+    # expected 1.5 a month with 1 lies below the mean, but 1 is the median, not below it.
+    small = control_chart(pd.Series([1.0, 2.0] * 6 + [1.0] * 10), baseline=slice(0, 11))
+    assert small.center == 1.5 and not small.points["rule_3"].any()
 
 
 def test_rule_4_six_increasing_or_decreasing() -> None:
@@ -400,23 +437,23 @@ def test_missing_value_breaks_runs_and_is_not_zero() -> None:
 
 def test_absent_month_breaks_runs() -> None:
     baseline = pd.Series(BASELINE, index=pd.date_range("2019-01-01", periods=12, freq="MS"))
-    eight = pd.date_range("2020-01-01", periods=8, freq="MS")
-    # Eight consecutive months above the center trigger rule 3 ...
-    full = pd.concat([baseline, pd.Series([17.0] * 8, index=eight)])
-    assert control_chart(full, baseline=slice("2019-01", "2019-12")).points["rule_3"].sum() == 8
+    nine = pd.date_range("2020-01-01", periods=9, freq="MS")
+    # Nine consecutive months above the center trigger rule 3 ...
+    full = pd.concat([baseline, pd.Series([17.0] * 9, index=nine)])
+    assert control_chart(full, baseline=slice("2019-01", "2019-12")).points["rule_3"].sum() == 9
     # ... but not when May 2020 is absent from the index (a gap, not a zero).
-    with_gap = pd.date_range("2020-01-01", periods=9, freq="MS").delete(4)
-    gapped = pd.concat([baseline, pd.Series([17.0] * 8, index=with_gap)])
+    with_gap = pd.date_range("2020-01-01", periods=10, freq="MS").delete(4)
+    gapped = pd.concat([baseline, pd.Series([17.0] * 9, index=with_gap)])
     assert not control_chart(gapped, baseline=slice("2019-01", "2019-12")).points["rule_3"].any()
 
 
 def test_period_index_and_unsorted_input() -> None:
-    index = pd.period_range("2020-01", periods=20, freq="M")
-    counts = pd.Series(BASELINE + [17.0] * 8, index=index).iloc[::-1]
+    index = pd.period_range("2020-01", periods=21, freq="M")
+    counts = pd.Series(BASELINE + [17.0] * 9, index=index).iloc[::-1]
     cc = control_chart(counts, baseline=slice("2020-01", "2020-12"))
     assert cc.points.index.is_monotonic_increasing
-    assert cc.points["rule_3"].sum() == 8
-    assert len(cc.signals) == 8
+    assert cc.points["rule_3"].sum() == 9
+    assert len(cc.signals) == 9
 
 
 def test_empty_baseline_is_data_error() -> None:
@@ -427,9 +464,37 @@ def test_empty_baseline_is_data_error() -> None:
 
 
 def test_date_object_index_with_date_slice_baseline() -> None:
-    months = [date(2021, 1, 1) + pd.DateOffset(months=i) for i in range(20)]
+    months = [date(2021, 1, 1) + pd.DateOffset(months=i) for i in range(21)]
     index = [m.date() for m in months]
-    counts = pd.Series(BASELINE + [17.0] * 8, index=index)
+    counts = pd.Series(BASELINE + [17.0] * 9, index=index)
     cc = control_chart(counts, baseline=slice(index[0], index[11]))
     assert cc.center == 16 and cc.n_baseline == 12
-    assert cc.points["rule_3"].sum() == 8
+    assert cc.points["rule_3"].sum() == 9
+
+
+# -- overdispersed funnel ----------------------------------------------------------------------
+
+
+def test_overdispersed_funnel_limits_widen_by_sqrt_phi() -> None:
+    plain = funnel_limits(50, [1000]).iloc[0]
+    wide = funnel_limits(50, [1000], phi=2.25).iloc[0]
+    # Each limit's distance from the expected count (50) is 1.5 times as large.
+    for col in ("lower_95", "upper_95", "lower_99_8", "upper_99_8"):
+        assert wide[col] - 50 == pytest.approx(1.5 * (plain[col] - 50))
+    # For a large count this is Spiegelhalter's E ± z sqrt(phi E).
+    big = funnel_limits(50, [1_000_000], phi=4.0).iloc[0]
+    assert big["upper_95"] * 1000 == pytest.approx(50_000 + 1.96 * math.sqrt(4 * 50_000), rel=2e-3)
+    # A unit inside the widened funnel is no longer flagged.
+    assert funnel_classify([70], [1000], target_rate=50)[0] == BOVEN_95
+    assert funnel_classify([70], [1000], target_rate=50, phi=2.25)[0] == BINNEN
+
+
+def test_funnel_dispersion_spiegelhalter() -> None:
+    expected = np.full(20, 100.0)
+    # z-scores of +-3: winsorised at the 10% / 90% points they stay +-3, so phi = 9.
+    counts = expected + np.tile([30.0, -30.0], 10)
+    assert funnel_dispersion(counts, expected) == pytest.approx(9.0)
+    # Poisson-like spread: not significantly above 1, so 1.
+    rng = np.random.default_rng(3)
+    assert funnel_dispersion(rng.poisson(expected), expected) == 1.0
+    assert funnel_dispersion([1, 2], [1, 2]) == 1.0  # too few units
