@@ -254,3 +254,44 @@ def test_missing_overlast_base_year_is_flagged_in_the_report(con, settings):
     assert any("overlastmonitor ontbreekt" in s for s in result.summary)
     html = render_template(TEMPLATE, **report_context(result, Geography(), slug="test", pdf=False))
     assert "Overlastmonitor niet beschikbaar" in html and "2011" in html
+
+
+def test_one_verdict_for_the_same_gemeente_and_period_in_every_product(settings, analysis):
+    """The annual report (2018 against 2017), the biweekly report whose last 12 months are 2018,
+    and both flows' run summaries judge woninginbraak per gemeente with the same test, the same
+    overdispersion and the same family: the same p-value and the same flag. A generous q makes
+    some flags appear, so the comparison is not between empty lists."""
+    from datetime import date
+
+    from veiligheidsbeeld.config import StatistiekSettings
+    from veiligheidsbeeld.pipeline import biweekly_analysis, jaaranalyse_summary, tweewekelijks_summary
+
+    loose = dataclasses.replace(settings, statistiek=StatistiekSettings(fdr_q=0.45, overdispersion=False))
+    with db.reader(settings.paths.resolved().warehouse) as con:
+        annual = build_jaaranalyse(con, loose, YEAR, ranking=RankingSettings(top_n=3))
+    report_date = date(YEAR + 1, 1, 20)
+    biweekly = biweekly_analysis(loose, report_date, None)
+    assert biweekly.latest_month == date(YEAR, 12, 1)
+    rolling = biweekly.changes_for(group="Woninginbraak", comparison="12_maanden").set_index("region_code")
+    flagged = 0
+    for region in [*AREA, "VR04", "VR05"]:
+        row = annual.change(region, "woninginbraak")
+        assert rolling.loc[region, "current_period"] == "januari – december 2018"
+        assert row["p_value_vj"] == pytest.approx(rolling.loc[region, "p_value"])
+        assert row["q_value_vj"] == pytest.approx(rolling.loc[region, "q_value"])
+        assert bool(row["significant_vj"]) == bool(rolling.loc[region, "significant"])
+        flagged += bool(row["significant_vj"])
+    assert flagged >= 1
+    # The run summaries list exactly the gemeenten the reports flag.
+    in_reports = {g for g in AREA if bool(rolling.loc[g, "significant"])}
+    annual_summary = jaaranalyse_summary(loose, YEAR)
+    assert {f.area_code for f in annual_summary.significant_gemeenten if f.indicator == "woninginbraak"} == in_reports
+    biweekly_summary = tweewekelijks_summary(loose, report_date)
+    assert {f.area_code for f in biweekly_summary.significant_gemeenten
+            if f.comparison == "Laatste 12 maanden"} == in_reports
+    # With the default settings (phi, q = 10%) the verdicts agree just the same.
+    default = analysis.change("GM0147", "woninginbraak")
+    plain = biweekly_analysis(settings, report_date, None).changes_for(
+        group="Woninginbraak", comparison="12_maanden").set_index("region_code")
+    assert default["p_value_vj"] == pytest.approx(plain.loc["GM0147", "p_value"])
+    assert bool(default["significant_vj"]) == bool(plain.loc["GM0147", "significant"])

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from shapely.geometry import box
 
 from veiligheidsbeeld.analysis.periods import add_months
-from veiligheidsbeeld.analysis.stats import control_chart
+from veiligheidsbeeld.analysis.stats import control_chart, funnel_limits
 from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.reports import charts, maps
 from veiligheidsbeeld.reports.render import change_view, data_uri, safe_path, slugify
@@ -79,10 +79,11 @@ def test_funnel_plot_lists_units_without_rate_and_handles_no_data():
             "funnel": ["binnen", "binnen", "onbekend"],
         }
     )
-    fig = charts.plot_funnel(units, 5.0, title="Trechter", source=SOURCE)
+    curve = funnel_limits(5.0, np.linspace(50, 12_000, 50), levels=(0.95, 0.998))
+    fig = charts.plot_funnel(units, 5.0, curve, title="Trechter", source=SOURCE)
     text = all_texts(fig)
     assert "95%-grenzen" in text and "99,8%-grenzen" in text and "Niet getoond" in text and "C" in text
-    empty = charts.plot_funnel(units.assign(rate=np.nan), float("nan"), title="Trechter")
+    empty = charts.plot_funnel(units.assign(rate=np.nan), float("nan"), curve, title="Trechter")
     assert "Geen trechtergrafiek" in all_texts(empty)
 
 

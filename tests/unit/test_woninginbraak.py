@@ -203,7 +203,8 @@ def test_control_chart_baseline_and_too_few_months():
     charts, reasons = gemeente_control_charts(pd.DataFrame(rows), period)
     chart = charts["GM0001"]
     assert chart.center == pytest.approx(10.0) and chart.n_baseline == 24
-    assert chart.ucl == pytest.approx(10 + 3 * math.sqrt(10))
+    # Probability limit: the Poisson(10) quantile at the tail of the normal 3-sigma line.
+    assert 10 + 3 * math.sqrt(10) < chart.ucl < 21
     assert bool(chart.points["rule_1"].iloc[-1])
     assert "GM0002" not in charts and "te weinig maanden" in reasons["GM0002"]
 
@@ -350,3 +351,17 @@ def test_settings_validation():
     with pytest.raises(ConfigError):
         StatistiekSettings(fdr_q=0.7).validate()
     assert list(TweewekelijksSettings().groups()) == ["Woninginbraak", "Straatroof", "Overval", "Geweld"]
+
+
+def test_funnel_curve_is_the_analysis_limits_with_overdispersion():
+    counts = pd.Series({"GM0001": 40.0, "GM0002": 10.0, "GM0003": 120.0})
+    dwellings = pd.Series({"GM0001": 5000.0, "GM0002": 2000.0, "GM0003": 10000.0})
+    plain = funnel_table(counts, dwellings)
+    wide = funnel_table(counts, dwellings, phi=4.0)
+    a, b = plain.curve(), wide.curve()
+    assert list(a["denominator"]) == list(b["denominator"]) and a["denominator"].max() == pytest.approx(11200)
+    mid = len(a) // 2
+    # The drawn limits are exactly the ones that classify: twice as far from the target with phi = 4.
+    target = plain.target_rate
+    assert b["upper_95"].iloc[mid] - target == pytest.approx(2 * (a["upper_95"].iloc[mid] - target))
+    assert wide.phi == 4.0

@@ -32,7 +32,13 @@ from veiligheidsbeeld.analysis import engine
 from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
 from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, today_amsterdam
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
-from veiligheidsbeeld.analysis.stats import ControlChart, control_chart, funnel_classify, funnel_dispersion
+from veiligheidsbeeld.analysis.stats import (
+    ControlChart,
+    control_chart,
+    funnel_classify,
+    funnel_dispersion,
+    funnel_limits,
+)
 from veiligheidsbeeld.config import StatistiekSettings, TweewekelijksSettings
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.formatting import fmt_date, fmt_month
@@ -195,6 +201,17 @@ class Funnel:
     units: pd.DataFrame  # region_code, count, dwellings, rate, rate_lower, rate_upper, funnel
     n_excluded: int  # units without a known count or dwelling stock
     phi: float = 1.0  # overdispersion the limits allow for (Spiegelhalter)
+
+    def curve(self, points: int = 300) -> pd.DataFrame:
+        """The funnel's limits over the range of the units' dwelling stocks, for drawing:
+        ``denominator`` and the columns of :func:`~veiligheidsbeeld.analysis.stats.funnel_limits`
+        (the same limits, overdispersion included, that placed the units)."""
+        known = self.units["dwellings"][self.units["dwellings"] > 0]
+        if known.empty or np.isnan(self.target_rate):
+            return pd.DataFrame()
+        xmax = float(known.max()) * 1.12
+        grid = np.linspace(max(xmax / 400, 50), xmax, points)
+        return funnel_limits(self.target_rate, grid, per=self.per, levels=(0.95, 0.998), phi=self.phi)
 
 
 def funnel_table(counts: pd.Series, dwellings: pd.Series, *, district_code: str = "", per: float = 1000,

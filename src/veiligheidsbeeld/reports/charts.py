@@ -36,7 +36,6 @@ from veiligheidsbeeld.analysis.stats import (
     ONDER_95,
     ONDER_998,
     ControlChart,
-    funnel_limits,
 )
 from veiligheidsbeeld.formatting import fmt_int, fmt_num
 
@@ -318,8 +317,8 @@ def plot_gemeente_bars(
 def plot_funnel(
     units: pd.DataFrame,
     target_rate: float,
+    curve: pd.DataFrame,
     *,
-    per: float = 1000,
     title: str = "",
     subtitle: str = "",
     xlabel: str = "aantal woningen",
@@ -327,7 +326,8 @@ def plot_funnel(
     target_label: str = "districtsgemiddelde",
     source: str | None = None,
 ) -> Figure:
-    """Funnel plot: rate per ``per`` against the denominator, with 95% and 99.8% limits.
+    """Funnel plot: rate against the denominator, with the 95% and 99.8% limits of ``curve``
+    (``Funnel.curve()``: the analysis's own limits, overdispersion included; drawn, not computed).
 
     ``units``: ``name``, ``count``, ``dwellings``, ``rate``, ``funnel`` (class from
     :func:`~veiligheidsbeeld.analysis.stats.funnel_classify`). Units without a rate are listed
@@ -344,9 +344,8 @@ def plot_funnel(
             title=title,
             source=source,
         )
-    xmax = float(known["dwellings"].max()) * 1.12
-    grid = np.linspace(max(xmax / 400, 50), xmax, 300)
-    limits = funnel_limits(target_rate, grid, per=per, levels=(0.95, 0.998))
+    limits = curve
+    grid = curve["denominator"].to_numpy()
     ax.fill_between(grid, limits["lower_99_8"], limits["upper_99_8"], color=LIGHT_GREY, alpha=0.6, linewidth=0)
     ax.fill_between(grid, limits["lower_95"], limits["upper_95"], color="#d6e2f0", alpha=0.8, linewidth=0)
     for col, style in (("upper_95", "--"), ("lower_95", "--"), ("upper_99_8", ":"), ("lower_99_8", ":")):
@@ -365,7 +364,7 @@ def plot_funnel(
         )
     upper = float(np.nanmax([known["rate"].max(), np.nanmax(limits["upper_95"].iloc[len(grid) // 10 :])]))
     ax.set_ylim(0, upper * 1.15)
-    ax.set_xlim(0, xmax)
+    ax.set_xlim(0, float(grid[-1]))
     ax.xaxis.set_major_formatter(FuncFormatter(_int_axis))
     ax.yaxis.set_major_formatter(FuncFormatter(_num_axis))
     ax.set_xlabel(xlabel, fontsize=9, color=DARK_GREY)

@@ -536,7 +536,7 @@ def district_images(
         fig = charts.plot_funnel(
             units,
             funnel.target_rate,
-            per=funnel.per,
+            funnel.curve(),
             title=f"Trechtergrafiek {crime.lower()} per 1.000 woningen — district {district.naam}",
             subtitle=f"{rolling.label}; grenzen rond het districtsgemiddelde",
             source=_source(analysis, district_code, rolling.label) + dwell_source,
