@@ -79,8 +79,8 @@ def test_hierarchy_level_counts_and_families() -> None:
 
 
 def test_dispersion_table_known_answer_with_pooling() -> None:
-    # Two years of a month against the same month a year earlier: GM0001 has Pearson statistics
-    # (10-6)^2/16 = 1 and (8-4)^2/12 = 4/3; GM0002's pair gives (5-5)^2/10 = 0.
+    # Two years of a month against the same month a year earlier: GM0001 has pairs (10, 6) and
+    # (8, 4), Pearson statistics 16/16 = 1 and 16/12 = 4/3; GM0002 has the pair (5, 5): 0.
     first = date(2022, 1, 1)
     a = [6, 4] + [np.nan] * 10 + [10, 8]
     b = [5] + [np.nan] * 11 + [5]
@@ -90,12 +90,30 @@ def test_dispersion_table_known_answer_with_pooling() -> None:
     out = engine.dispersion_table(monthly, pairs, StatistiekSettings(dispersion_prior_pairs=2), pool).set_index(
         "region_code")
     own_a = (1 + 4 / 3) / 2
-    pooled = (1 + 4 / 3 + 0) / 3
+    # The pool's 1/k by moments: sum((c1 - c2)^2 - n) / sum(n^2 / 2) over the three pairs.
+    inv_k = ((16 - 16) + (16 - 12) + (0 - 10)) / (16**2 / 2 + 12**2 / 2 + 10**2 / 2)
+    assert inv_k < 0  # no extra variation in the pool: 1/k is clipped at 0, so phi_pool = 1
+    assert out.loc["GM0001", "phi_pool"] == pytest.approx(1.0)
     assert out.loc["GM0001", "phi_own"] == pytest.approx(own_a)
-    assert out.loc["GM0001", "phi"] == pytest.approx(max((2 * own_a + 2 * pooled) / 4, 1.0))
+    assert out.loc["GM0001", "phi"] == pytest.approx((2 * own_a + 2 * 1.0) / 4)
     assert out.loc["GM0002", "phi"] == 1.0  # never below Poisson
     off = engine.dispersion_table(monthly, pairs, StatistiekSettings(overdispersion=False), pool)
     assert (off["phi"] == 1.0).all()
+
+
+def test_pooled_dispersion_grows_with_the_mean() -> None:
+    # Negative binomial counts (k = 10): a region's pooled phi is 1 + mean / k, so the large
+    # gemeente's pooled value is far above the small one's.
+    rng = np.random.default_rng(7)
+    months = 48
+    small = rng.negative_binomial(10, 10 / (10 + 3), months).astype(float)    # mean 3: phi 1.3
+    large = rng.negative_binomial(10, 10 / (10 + 40), months).astype(float)   # mean 40: phi 5
+    monthly = _monthly({"GM0001": list(small), "GM0002": list(large)}, date(2019, 1, 1))
+    pairs = Period.month_range(date(2020, 1, 1), date(2022, 12, 1))
+    out = engine.dispersion_table(monthly, pairs, STATS, pd.Series("D1", index=monthly.index)).set_index(
+        "region_code")
+    assert out.loc["GM0001", "phi_pool"] < 2.0 < 3.0 < out.loc["GM0002", "phi_pool"]
+    assert 3.0 < out.loc["GM0002", "phi"] < 8.0
 
 
 def test_flags_are_controlled_per_family() -> None:

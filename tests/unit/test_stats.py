@@ -310,18 +310,20 @@ def test_funnel_classify_depends_on_size() -> None:
 
 # -- control chart -----------------------------------------------------------------------------
 
-def probability_limit(expected: float, z: float, phi: float = 1.0) -> float:
-    """The chart's limit by hand: the Poisson quantile at the normal tail of z, interpolated as
-    Spiegelhalter does, its distance from the expected value times sqrt(phi), floored at 0."""
+def probability_limit(expected: float, z: float) -> float:
+    """The chart's limit by hand: the smallest whole count whose Poisson cdf reaches the normal
+    tail of z (summed by hand, independent of scipy's ppf)."""
     p = stats.norm.cdf(z)
-    r = stats.poisson.ppf(p, expected)
-    cdf_r, cdf_below = stats.poisson.cdf(r, expected), stats.poisson.cdf(r - 1, expected)
-    q = r - (cdf_r - p) / (cdf_r - cdf_below)
-    return max(expected + math.sqrt(phi) * (q - expected), 0.0)
+    cdf, k = 0.0, 0
+    while True:
+        cdf += math.exp(-expected) * expected**k / math.factorial(k)
+        if cdf >= p - 1e-12:
+            return float(k)
+        k += 1
 
 
-# A baseline of twelve 16s: expected 16; probability limits about 5.0 and 28.8 (3σ tails),
-# warning lines about 8.0 and 24.0 (2σ tails).
+# A baseline of twelve 16s: expected 16; probability limits 5 and 29 (3σ tails: a count beyond
+# is at most 0.135% likely), warning lines 9 and 24 (2σ tails).
 BASELINE = [16.0] * 12
 LIMITS = tuple(probability_limit(16, z) for z in (3, -3, 2, -2))
 
@@ -331,8 +333,8 @@ def chart(tail: list[float]) -> pd.DataFrame:
     index = pd.date_range("2020-01-01", periods=len(values), freq="MS")
     cc = control_chart(pd.Series(values, index=index), baseline=slice("2020-01", "2020-12"))
     assert cc.center == 16
-    assert (cc.ucl, cc.lcl, cc.upper_2sigma, cc.lower_2sigma) == pytest.approx(LIMITS)
-    assert 28 < cc.ucl < 29 and 4 < cc.lcl < 5 and 23 < cc.upper_2sigma < 24.5 and 8 < cc.lower_2sigma < 9
+    assert (cc.ucl, cc.lcl, cc.upper_2sigma, cc.lower_2sigma) == pytest.approx(LIMITS) == (29, 5, 24, 9)
+    assert stats.poisson.sf(29, 16) <= stats.norm.sf(3) < stats.poisson.sf(28, 16)
     return cc.points.iloc[12:].reset_index(drop=True)
 
 
@@ -340,12 +342,14 @@ def test_limits_default_baseline_and_floor() -> None:
     cc = control_chart(pd.Series([9.0] * 6 + [4.0, 14.0]))
     assert cc.center == pytest.approx(9.0)
     assert cc.ucl == pytest.approx(probability_limit(9, 3))
-    assert cc.lcl == pytest.approx(probability_limit(9, -3)) and cc.lcl < 1.5
+    assert cc.lcl == probability_limit(9, -3) == 2  # P(X < 2) = 0.12% for Poisson(9)
     assert cc.n_baseline == 8
     low = control_chart(pd.Series([2.0] * 6))
     assert low.lcl == 0.0 and low.lower_2sigma == 0.0  # below 0: floored, so a fall cannot signal
     wide = control_chart(pd.Series([9.0] * 6 + [4.0, 14.0]), phi=2.0)
-    assert wide.ucl == pytest.approx(9 + math.sqrt(2) * (cc.ucl - 9))  # overdispersion widens by sqrt(phi)
+    # Overdispersed: the negative binomial with mean 9 and variance 18 (size 9, p 1/2).
+    assert wide.ucl == stats.nbinom(9, 0.5).ppf(stats.norm.cdf(3)) == 26
+    assert wide.ucl > cc.ucl
 
 
 def test_seasonal_expected_value_known_answer() -> None:
@@ -359,15 +363,15 @@ def test_seasonal_expected_value_known_answer() -> None:
     level = counts.iloc[:12].sum() / factors.sum()
     assert cc.center == pytest.approx(level)
     assert cc.points["expected"].to_numpy() == pytest.approx(level * np.r_[factors, factors])
-    assert cc.points.loc["2022-06-01", "ucl"] == pytest.approx(probability_limit(level * factors[5], 3))
+    assert cc.points.loc["2022-06-01", "ucl"] == probability_limit(level * factors[5], 3)
     assert cc.seasonal and not cc.points["signal"].any()  # a seasonal pattern alone never signals
     flat = control_chart(counts, baseline=slice("2021-01", "2021-12"))
     assert flat.points["signal"].any()  # a flat centre line reads the winter as a rise
 
 
 def test_rule_1_beyond_limits() -> None:
-    # Isolated points, so that rule 2 cannot fire as well; 28 and 5 lie just inside the limits.
-    p = chart([29, 16, 16, 28, 16, 16, 3, 16, 16, 5])
+    # Isolated points, so that rule 2 cannot fire as well; 29 and 5 lie on the limits (inside).
+    p = chart([30, 16, 16, 29, 16, 16, 4, 16, 16, 5])
     assert list(p["rule_1"]) == [True, False, False, False, False, False, True, False, False, False]
     assert p.loc[0, "description"] == "punt boven de bovengrens (3σ)"
     assert p.loc[6, "description"] == "punt onder de ondergrens (3σ)"
@@ -388,7 +392,7 @@ def test_rule_2_not_triggered() -> None:
     # Three points apart, on opposite sides, or exactly on the line: no signal.
     assert not chart([25, 16, 16, 25]).loc[:, "rule_2"].any()
     assert not chart([25, 7, 16]).loc[:, "rule_2"].any()
-    assert not chart([23, 23, 23]).loc[:, "rule_2"].any()
+    assert not chart([24, 24, 24]).loc[:, "rule_2"].any()
 
 
 def test_rule_3_nine_on_one_side_of_the_median() -> None:

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from veiligheidsbeeld.analysis.engine import ReportPeriod
 from veiligheidsbeeld.analysis.periods import Period, standard_comparisons
@@ -204,7 +205,7 @@ def test_control_chart_baseline_and_too_few_months():
     chart = charts["GM0001"]
     assert chart.center == pytest.approx(10.0) and chart.n_baseline == 24
     # Probability limit: the Poisson(10) quantile at the tail of the normal 3-sigma line.
-    assert 10 + 3 * math.sqrt(10) < chart.ucl < 21
+    assert chart.ucl == 21 and stats.poisson.sf(21, 10) <= stats.norm.sf(3)
     assert bool(chart.points["rule_1"].iloc[-1])
     assert "GM0002" not in charts and "te weinig maanden" in reasons["GM0002"]
 

@@ -203,35 +203,43 @@ class RegionHierarchy:
 def dispersion_table(
     monthly: pd.DataFrame, pairs: Period, stats: StatistiekSettings, pool_key: pd.Series | None = None
 ) -> pd.DataFrame:
-    """phi per region and group: the mean Pearson statistic of (month, same month a year
-    earlier) pairs whose later month lies in ``pairs``, pulled towards the pooled phi of the
-    region's pool (``pool_key``, aligned with ``monthly``; default: one pool) by
+    """phi per region and group from (month, same month a year earlier) pairs whose later month
+    lies in ``pairs``: each region's own mean Pearson statistic (c1 - c2)^2 / (c1 + c2), pulled
+    towards its pool's (``pool_key``, aligned with ``monthly``; default one pool) by
     ``dispersion_prior_pairs``; never below 1. All 1 when overdispersion is switched off.
 
-    Columns: ``region_code``, ``group``, ``phi``, ``phi_own``, ``n_pairs``.
+    The pool's value is not one number: extra variation of crime counts grows with their size
+    (negative binomial: phi = 1 + mean / k), so the pool estimates 1 / k by moments,
+    sum((c1 - c2)^2 - (c1 + c2)) / sum((c1 + c2)^2 / 2), and a region's pooled phi is
+    1 + (its monthly mean) / k. A large gemeente is then not pulled down to a small one's phi.
+
+    Columns: ``region_code``, ``group``, ``phi``, ``phi_own``, ``phi_pool``, ``n_pairs``.
     """
     keys = monthly.loc[:, ["region_code", "group"]].drop_duplicates()
     if not stats.overdispersion or monthly.empty:
-        return keys.assign(phi=1.0, phi_own=np.nan, n_pairs=0).reset_index(drop=True)
+        return keys.assign(phi=1.0, phi_own=np.nan, phi_pool=np.nan, n_pairs=0).reset_index(drop=True)
     frame = monthly.loc[:, ["region_code", "group", "month", "count"]].copy()
     frame["pool"] = pool_key.to_numpy() if pool_key is not None else "alle"
     later = frame[frame["month"].isin(pairs.months())]
     earlier = frame.assign(month=[add_months(m, 12) for m in frame["month"]])
     both = later.merge(earlier, on=["region_code", "group", "month", "pool"], suffixes=("", "_prev"))
-    n = both["count"] + both["count_prev"]
-    both = both[n.notna() & (n > 0)].assign(x2=lambda f: (f["count"] - f["count_prev"]) ** 2
-                                            / (f["count"] + f["count_prev"]))
-    own = both.groupby(["region_code", "group"], sort=False).agg(phi_own=("x2", "mean"), n_pairs=("x2", "size"),
-                                                                 pool=("pool", "first"))
-    pooled = both.groupby(["pool", "group"], sort=False)["x2"].mean().rename("phi_pool")
+    both["n"] = both["count"] + both["count_prev"]
+    both = both[both["n"].notna() & (both["n"] > 0)]
+    both = both.assign(x2=(both["count"] - both["count_prev"]) ** 2 / both["n"],
+                       excess=(both["count"] - both["count_prev"]) ** 2 - both["n"], n2=both["n"] ** 2 / 2)
+    own = both.groupby(["region_code", "group"], sort=False).agg(
+        phi_own=("x2", "mean"), n_pairs=("x2", "size"), mean=("n", "mean"), pool=("pool", "first"))
+    moments = both.groupby(["pool", "group"], sort=False)[["excess", "n2"]].sum()
+    inv_k = (moments["excess"] / moments["n2"]).clip(lower=0.0).rename("inv_k")
     out = keys.merge(own.reset_index(), on=["region_code", "group"], how="left")
-    out = out.merge(pooled.reset_index(), on=["pool", "group"], how="left")
+    out = out.merge(inv_k.reset_index(), on=["pool", "group"], how="left")
     out["n_pairs"] = out["n_pairs"].fillna(0).astype(int)
+    out["phi_pool"] = 1.0 + out["inv_k"].fillna(0.0) * (out["mean"].fillna(0.0) / 2)
     out["phi"] = [
         shrink_dispersion(o, k, p, stats.dispersion_prior_pairs)
         for o, k, p in zip(out["phi_own"], out["n_pairs"], out["phi_pool"], strict=True)
     ]
-    return out.loc[:, ["region_code", "group", "phi", "phi_own", "n_pairs"]]
+    return out.loc[:, ["region_code", "group", "phi", "phi_own", "phi_pool", "n_pairs"]]
 
 
 def seasonal_indices(monthly: pd.DataFrame, history: Period, stats: StatistiekSettings,

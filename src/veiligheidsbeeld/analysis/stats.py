@@ -394,17 +394,29 @@ def _level_suffix(level: float) -> str:
     return f"{level * 100:g}".replace(".", "_")
 
 
-def _poisson_quantile_interpolated(p: float, mean: np.ndarray) -> np.ndarray:
-    """Continuous p-quantile of Poisson(mean), interpolated between integers.
+def _count_distribution(mean: np.ndarray, phi: float = 1.0) -> stats.rv_discrete:
+    """Poisson(mean), or with ``phi`` > 1 the negative binomial with that mean and variance
+    phi x mean (gamma-mixed Poisson, the usual model of overdispersed crime counts)."""
+    mean = np.asarray(mean, dtype="float64")
+    if phi > 1:
+        size = mean / (phi - 1)
+        return stats.nbinom(np.where(size > 0, size, 1.0), np.where(size > 0, size / (size + mean), 1.0))
+    return stats.poisson(mean)
+
+
+def _poisson_quantile_interpolated(p: float, mean: np.ndarray, phi: float = 1.0) -> np.ndarray:
+    """Continuous p-quantile of Poisson(mean), interpolated between integers; with ``phi`` > 1
+    of the negative binomial with that mean and variance phi x mean (gamma-mixed Poisson, the
+    usual model of overdispersed crime counts, whose tails are heavier than a scaled Poisson's).
 
     Spiegelhalter (2005), "Funnel plots for comparing institutional performance", appendix:
-    r = poisson.ppf(p, mean), then r - a with
-    a = (P(X <= r) - p) / (P(X <= r) - P(X <= r - 1)), so that the limits are smooth in the
-    denominator instead of stepping at integers.
+    r = ppf(p), then r - a with a = (P(X <= r) - p) / (P(X <= r) - P(X <= r - 1)), so that the
+    limits are smooth in the denominator instead of stepping at integers.
     """
-    r = stats.poisson.ppf(p, mean)
-    cdf_r = stats.poisson.cdf(r, mean)
-    cdf_below = stats.poisson.cdf(r - 1, mean)
+    dist = _count_distribution(mean, phi)
+    r = dist.ppf(p)
+    cdf_r = dist.cdf(r)
+    cdf_below = dist.cdf(r - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = (cdf_r - p) / (cdf_r - cdf_below)
     return np.clip(r - np.nan_to_num(a), 0, None)
@@ -629,10 +641,10 @@ def control_chart(
     Expected count of a month = level x ``seasonal[month - 1]`` (flat without ``seasonal``),
     the level fitted on the baseline points (label-based ``slice`` on the index; default all
     points) as their total over their total seasonal index. Limits are probability limits: the
-    Poisson quantiles of the expected count with the tail probabilities of the normal
-    ±``sigma`` and ±2 lines (0.135% and 2.3%), their distance from the expected value widened by
-    sqrt(``phi``); the lower ones floored at 0 (so at a small expected count a fall cannot
-    signal). Rules:
+    whole-count quantiles of the expected count at the tail probabilities of the normal
+    ±``sigma`` and ±2 lines (0.135% and 2.3%) — Poisson, or with ``phi`` > 1 negative binomial
+    with variance phi x expected — so a count strictly beyond one is at most that rare; a lower
+    limit of 0 cannot be passed (at a small expected count a fall cannot signal). Rules:
 
     1. a point beyond a control limit;
     2. two of three consecutive points beyond the same 2σ line (both points flagged);
@@ -672,11 +684,12 @@ def control_chart(
     spread = np.sqrt(phi * expected)
 
     def limit(z: float) -> np.ndarray:
-        # Probability limits: the Poisson quantile with the tail of a normal z-sigma line, so a
-        # small expected count (skewed counts) does not signal more often than a large one; its
-        # distance from the expected value widened by sqrt(phi).
-        q = _poisson_quantile_interpolated(float(stats.norm.cdf(z)), expected)
-        return np.maximum(expected + math.sqrt(phi) * (q - expected), 0.0)
+        # Probability limits: the whole-count quantile with the tail of a normal z-sigma line
+        # (Poisson, or negative binomial with variance phi x expected). A count beyond it is at
+        # most that rare whatever the expected value: with small counts an interpolated or a
+        # sigma limit would be passed far more often (at 0.4 expected, 2 is 6% likely, not 2%).
+        dist = _count_distribution(expected, phi)
+        return np.maximum(dist.ppf(stats.norm.cdf(z)), 0.0)
 
     ucl_t, lcl_t = limit(sigma), limit(-sigma)
     up2_t, low2_t = limit(2.0), limit(-2.0)
@@ -722,11 +735,8 @@ def control_chart(
         )
         for i in range(len(x))
     ]
-    flat = pd.Series(level, index=[0]).to_numpy()
-
     def flat_limit(z: float) -> float:
-        q = _poisson_quantile_interpolated(float(stats.norm.cdf(z)), flat)
-        return float(max(level + math.sqrt(phi) * (q[0] - level), 0.0))
+        return float(max(_count_distribution(np.array([level]), phi).ppf(stats.norm.cdf(z))[0], 0.0))
 
     return ControlChart(
         center=level,
