@@ -47,7 +47,8 @@ def tweewekelijks(
     """
     logger = get_run_logger()
     settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
-    report_date = report_date or pipeline.today_local()
+    # Refused before anything is fetched or written: a future or non-existent date.
+    report_date = pipeline.check_report_date(report_date)
     codes = pipeline.check_districts(districts, settings)
     fresh = check_freshness(settings)
     fetched = None

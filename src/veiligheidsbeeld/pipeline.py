@@ -42,8 +42,8 @@ TOTAAL = "0.0.0"
 ALPHA = 0.05
 
 
-def today_local() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
+# One clock and one date guard for every entry point (report, run, the flows): see analysis.periods.
+from veiligheidsbeeld.analysis.periods import check_report_date, today_local  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def biweekly_analysis(
     from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
     from veiligheidsbeeld.warehouse import db
 
-    today = today or max(report_date, today_local())
+    today = today or today_local()
     chosen = list(districts) if districts else None
     warehouse = settings.paths.resolved().warehouse
     key = (repr(settings), report_date, tuple(chosen or ()), today, _file_state(warehouse))
@@ -253,7 +253,7 @@ def render_tweewekelijks_reports(
     render = _report_function("veiligheidsbeeld.reports.render", "render_tweewekelijks", "tweewekelijkse rapport")
     # One process per district (at most the cores of the machine): the PDFs dominate the time.
     workers = max(1, min(len(districts) or 1, os.cpu_count() or 1))
-    today = max(report_date, today_local())
+    today = today_local()
     analysis = biweekly_analysis(settings, report_date, districts, today=today)
     return _paths(render(settings, report_date, districts=list(districts) or None, workers=workers, pdf=pdf,
                          today=today, analysis=analysis))

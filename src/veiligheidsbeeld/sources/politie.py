@@ -140,10 +140,48 @@ def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
         )
     if not meta.modified:
         raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
+    try:
+        meta.vintage  # noqa: B018 - the stamp is checked before it can name a vintage
+    except SourceError as exc:
+        raise SourceError(f"Tabel {spec.table_id}: {exc}") from None
     for name, rows in (("regio's", meta.regions), ("codes", meta.types), ("perioden", meta.periods)):
         if not rows:
             raise SchemaDriftError(f"Tabel {spec.table_id}: de lijst met {name} is leeg.")
+    check_dimensions(meta)
     return meta
+
+
+def check_dimensions(meta: TableMeta) -> None:
+    """Every dimension file checked at the edge, before anything is fetched or written: a Key is
+    text and occurs once (a duplicate with another title would be resolved silently, the first
+    one winning), and a month key is a real month (2023MM13 is not)."""
+    spec = meta.spec
+    dims = ((spec.region_dimension, meta.regions), (spec.type_dimension, meta.types), (spec.period_dimension, meta.periods))
+    for dim, rows in dims:
+        seen: dict[str, str] = {}
+        for row in rows:
+            key = row.get("Key") if isinstance(row, dict) else None
+            if not isinstance(key, str) or not key.strip():
+                raise SchemaDriftError(
+                    f"Tabel {spec.table_id}: {dim} bevat een rij zonder geldige Key ({row!r}). Er is niets opgeslagen."
+                )
+            title = str(row.get("Title") or "").strip()
+            code = key.strip()
+            if code in seen:
+                other = seen[code]
+                detail = f"met de titels '{other}' en '{title}'" if other != title else f"(titel '{title}')"
+                raise SchemaDriftError(
+                    f"Tabel {spec.table_id}: {dim} noemt Key '{code}' twee keer {detail}; welke geldt is niet "
+                    "te zeggen. Er is niets opgeslagen."
+                )
+            seen[code] = title
+            if dim == spec.period_dimension:
+                m = re.match(r"^(\d{4})MM(\d{2})$", code)
+                if m and not 1 <= int(m.group(2)) <= 12:
+                    raise SchemaDriftError(
+                        f"Tabel {spec.table_id}: periode '{code}' in {dim} is geen bestaande maand "
+                        "(maand 01 t/m 12). Er is niets opgeslagen."
+                    )
 
 
 # ----------------------------------------------------------------------------------------------
