@@ -19,10 +19,9 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from veiligheidsbeeld.config import Settings, load_settings, police_table
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
@@ -271,21 +270,20 @@ def render_overlast_monitor(settings: Settings, year: int) -> list[Path]:
     its districts and gemeenten, as of ``year``: written as text table, CSV and JSON to
     ``<reports>/<year>/overlastdoel/``. (The annual report shows the same monitor in its chapters.)"""
     from veiligheidsbeeld.analysis.overlast_doel import format_monitor, overlast_monitor
-    from veiligheidsbeeld.sources.raw_archive import atomic_write_bytes
+    from veiligheidsbeeld.files import atomic_write_bytes, csv_text, ensure_dir
     from veiligheidsbeeld.warehouse import db
 
     paths = settings.paths.resolved()
     with db.reader(paths.warehouse) as con:
         result = overlast_monitor(con, settings, with_gemeenten=True)
-    out = paths.reports / str(int(year)) / "overlastdoel"
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(paths.reports / str(int(year)) / "overlastdoel", "rapportmap")
     written = []
     synthetic = result.info.synthetic
     notice = "SYNTHETISCHE CIJFERS (demo/test) — deze aantallen zijn kunstmatig.\n\n" if synthetic else ""
     # Like the report tables, the CSV carries a 'synthetisch' column so a file on its own says what it is.
     texts = {
         "txt": notice + format_monitor(result, "table"),
-        "csv": result.export_frame().assign(synthetisch=synthetic).to_csv(index=False),
+        "csv": csv_text(result.export_frame().assign(synthetisch=synthetic)),
         "json": format_monitor(result, "json"),
     }
     for suffix, text in texts.items():

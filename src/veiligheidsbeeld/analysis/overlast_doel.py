@@ -20,7 +20,6 @@ note naming it); a base year without data is an error.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -907,9 +906,9 @@ def format_monitor(result: MonitorResult, fmt: OutputFormat | str = "table") -> 
         return format_table(result)
     frame = result.export_frame()
     if fmt == "csv":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
-        return buffer.getvalue()
+        from veiligheidsbeeld.files import csv_text
+
+        return csv_text(frame)
     if fmt == "json":
         t = result.target
         payload = {

@@ -868,7 +868,7 @@ def write_tables(
     ``synthetisch`` so a file on its own still says what it is."""
     written = []
     tables_dir = safe_path(out_dir, TABLES_DIR)
-    tables_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(tables_dir, "tabellenmap")
     for name, frame in tables.items():
         frame = frame.assign(versie=vintage, synthetisch=synthetic)
         path = safe_path(tables_dir, f"{slug}_{name}.csv")
@@ -920,7 +920,7 @@ def render_district(
     a worker process)."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "rapportmap")
     slug = district_slug(analysis, district_code)
     context = district_context(analysis, district_code, geography)
     context["slug"] = slug
