@@ -128,8 +128,9 @@ def project(tmp_path_factory, shared_dir) -> Path:
     root.mkdir()
     build_police_snapshot(root / "snapshot", shared_dir=shared_dir, gemeenten=[GEMEENTE], start="2021-01", end="2023-12",
                           codes={"47022NED": ("0.0.0", "1.1.1", "1.4.3", "1.4.4", "1.4.5", "1.4.6", "1.4.7")})
-    edit_json(root / "snapshot/47022NED/WijkenEnBuurten.json",
-              lambda rows: [r.update(Title=HOSTILE_TITLE) for r in rows if r["Key"].strip() == HOSTILE_WIJK])
+    for table in ("47022NED", "47024NED"):
+        edit_json(root / "snapshot" / table / "WijkenEnBuurten.json",
+                  lambda rows: [r.update(Title=HOSTILE_TITLE) for r in rows if r["Key"].strip() == HOSTILE_WIJK])
     (root / "veiligheidsbeeld.toml").write_text(CONFIG, encoding="utf-8")
     result = cli(root, "ingest", "--source", "snapshot", "--gemeenten", GEMEENTE)
     assert result.exit_code == 0, result.output
@@ -371,8 +372,9 @@ def test_9_a_warehouse_on_read_only_storage_is_not_called_corrupt(project, monke
 
     real = db.duckdb.connect
 
-    def read_only_storage(path, read_only=False, **kwargs):
-        if not read_only:  # what DuckDB raises when the storage is mounted read-only
+    def read_only_storage(path=":memory:", read_only=False, **kwargs):
+        if str(path).endswith("veiligheidsbeeld.duckdb") and not read_only:
+            # What DuckDB raises when the warehouse's storage is mounted read-only.
             raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Read-only file system')
         return real(path, read_only=read_only, **kwargs)
 
