@@ -511,8 +511,16 @@ def _fmt_p(p: float | None) -> str:
     return "< 0,001" if p < 0.001 else fmt_num(p, 3)
 
 
+def _md(text: object) -> str:
+    """Text from a source as literal Markdown: a title like '[klik](http://…)' or '<img …>' is shown
+    as written, never rendered as a link, image or HTML in the Prefect UI."""
+    import re
+
+    return re.sub(r"([\\`*_\[\]<>|#!])", r"\\\1", str(text)).replace("\n", " ")
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md(text)
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -543,14 +551,14 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.significant_gemeenten:
         for f in summary.significant_gemeenten:
             lines.append(
-                f"- **{f.area_naam}** ({f.district_naam}), {f.indicator}, {f.comparison.lower()}: "
+                f"- **{_md(f.area_naam)}** ({_md(f.district_naam)}), {_md(f.indicator)}, {f.comparison.lower()}: "
                 f"{fmt_int(f.current)} in {f.current_label} tegen {fmt_int(f.previous)} in {f.previous_label} "
                 f"({_fmt_change(f)}, p = {_fmt_p(f.p_value)}; {f.direction})"
             )
     else:
         lines.append(f"Geen gemeente met een significante verandering (p < {str(ALPHA).replace('.', ',')}).")
     lines += ["", "## Waarschuwingen", ""]
-    lines += [f"- {w}" for w in summary.warnings] or ["Geen."]
+    lines += [f"- {_md(w)}" for w in summary.warnings] or ["Geen."]
     if summary.ingest is not None:
         lines += ["", "## Ophalen", ""]
         for o in summary.ingest.tables:
