@@ -532,3 +532,20 @@ def test_15_prefect_analytics_are_off_for_everything_the_project_starts(tmp_path
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "true"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.split()[0] == "True"
+
+
+def test_7_another_machines_raw_vintage_with_a_bogus_stamp_is_not_imported(project, tmp_path):
+    other = tmp_path / "other_raw"
+    shutil.copytree(project / "data/raw", other, ignore=shutil.ignore_patterns("*.lock"))
+    for table in ("47022NED", "47024NED"):
+        (vintage,) = [p for p in (other / table).iterdir() if p.is_dir()]
+        manifest = json.loads((vintage / "provenance.json").read_text(encoding="utf-8"))
+        manifest["modified"], manifest["vintage"] = "2099-01-01T00:00:00", "20990101T000000"
+        (vintage / "provenance.json").write_text(json.dumps(manifest), encoding="utf-8")
+        vintage.rename(vintage.with_name("20990101T000000"))
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "veiligheidsbeeld.toml").write_text(CONFIG, encoding="utf-8")
+    result = cli(fresh, "ingest", "--source", str(other), "--gemeenten", GEMEENTE)
+    assert_one_sentence(result, "Modified", "toekomst")
+    assert not list((fresh / "data/raw").rglob("20990101T000000")) if (fresh / "data/raw").exists() else True

@@ -265,6 +265,10 @@ class RawArchive:
         for manifest in other.manifests(table_id):
             if not manifest.complete or self.manifest(table_id, manifest.vintage) is not None:
                 continue
+            try:  # another machine's vintage is held to the same stamp check as a fresh pull
+                check_modified(manifest.modified)
+            except SourceError as exc:
+                raise SourceError(f"{other.vintage_dir(table_id, manifest.vintage)}: {exc}") from None
             for name in manifest.partitions:
                 if not other.partition_ok(manifest, name):
                     raise SourceError(
