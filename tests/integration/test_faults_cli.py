@@ -538,7 +538,9 @@ def test_7_another_machines_raw_vintage_with_a_bogus_stamp_is_not_imported(proje
     other = tmp_path / "other_raw"
     shutil.copytree(project / "data/raw", other, ignore=shutil.ignore_patterns("*.lock"))
     for table in ("47022NED", "47024NED"):
-        (vintage,) = [p for p in (other / table).iterdir() if p.is_dir()]
+        for extra in [p for p in (other / table).iterdir() if p.is_dir() and p.name != "20240328T020000"]:
+            shutil.rmtree(extra)  # partial vintages of the refused pulls above
+        vintage = other / table / "20240328T020000"
         manifest = json.loads((vintage / "provenance.json").read_text(encoding="utf-8"))
         manifest["modified"], manifest["vintage"] = "2099-01-01T00:00:00", "20990101T000000"
         (vintage / "provenance.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -549,3 +551,23 @@ def test_7_another_machines_raw_vintage_with_a_bogus_stamp_is_not_imported(proje
     result = cli(fresh, "ingest", "--source", str(other), "--gemeenten", GEMEENTE)
     assert_one_sentence(result, "Modified", "toekomst")
     assert not list((fresh / "data/raw").rglob("20990101T000000")) if (fresh / "data/raw").exists() else True
+
+
+def test_14_an_imported_raw_archive_is_shared_like_a_fresh_pull(project, tmp_path):
+    # mkdtemp makes 0700 folders: an imported vintage gets the umask's modes like everything else.
+    other = tmp_path / "other_raw"
+    shutil.copytree(project / "data/raw", other, ignore=shutil.ignore_patterns("*.lock"))
+    for path in other.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)  # written by an older version elsewhere
+    root = tmp_path / "team"
+    root.mkdir()
+    (root / "veiligheidsbeeld.toml").write_text(CONFIG, encoding="utf-8")
+    old = os.umask(0o002)
+    try:
+        result = cli(root, "ingest", "--source", str(other), "--gemeenten", GEMEENTE)
+        assert result.exit_code == 0, result.output
+    finally:
+        os.umask(old)
+    raw = root / "data/raw"
+    assert _modes(raw) == {0o664}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in raw.rglob("*") if p.is_dir() and p.parent != raw} == {0o775}
