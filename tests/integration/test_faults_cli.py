@@ -571,3 +571,18 @@ def test_14_an_imported_raw_archive_is_shared_like_a_fresh_pull(project, tmp_pat
     raw = root / "data/raw"
     assert _modes(raw) == {0o664}
     assert {stat.S_IMODE(p.stat().st_mode) for p in raw.rglob("*") if p.is_dir() and p.parent != raw} == {0o775}
+
+
+def test_13_a_reports_folder_that_cannot_be_written_is_one_sentence(project, tmp_path):
+    target = tmp_path / "rapporten"
+    target.mkdir()
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here (needs CAP_LINUX_IMMUTABLE)")
+    try:
+        result = cli(project, "report", "tweewekelijks", "--date", REPORT_DATE, "--district", "Twente",
+                     "--reports", str(target))
+        line = assert_one_sentence(result, str(target))
+        assert "geschreven" in line or "gemaakt" in line
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], capture_output=True)
+    assert list(target.iterdir()) == []
