@@ -45,9 +45,10 @@ def tweewekelijks(
         ingest_if_stale: eerst ophalen als het warehouse niet actueel is.
         pdf: ook pdf-versies maken (trager dan alleen html).
     """
+    # Refused before anything is fetched or written: a future or non-existent date.
+    report_date = pipeline.check_report_date(report_date)
     logger = get_run_logger()
     settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
-    report_date = report_date or pipeline.today_local()
     codes = pipeline.check_districts(districts, settings)
     fresh = check_freshness(settings)
     fetched = None

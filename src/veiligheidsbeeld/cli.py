@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,18 +60,45 @@ def main(
 
 
 def settings_for(warehouse: Path | None = None, raw: Path | None = None, reports: Path | None = None) -> Settings:
-    return load_settings(STATE.config, warehouse=warehouse, raw=raw, reports=reports)
+    # Inside the error handler: a bad configuration is one sentence like any other error.
+    return run_safely(load_settings, STATE.config, warehouse=warehouse, raw=raw, reports=reports)
+
+
+def _fail(text: str) -> None:
+    # markup=False: a message may contain [brackets] (TOML sections) that are not rich markup.
+    err_console.print("Fout: " + text, style="bold red" if err_console.is_terminal else None, markup=False,
+                      highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
 
 
 def run_safely(fn, *args, **kwargs):
-    """Call ``fn``; print a package error as one sentence and exit 1 (traceback with --debug)."""
+    """Call ``fn``; print a package error as one sentence and exit 1 (traceback with --debug).
+
+    An OSError that no layer turned into a sentence (a reports folder on a full disk, a file that
+    cannot be written) is still one sentence naming the file, never a traceback."""
     try:
         return fn(*args, **kwargs)
     except VeiligheidsbeeldError as exc:
         if STATE.debug:
             raise
-        err_console.print(f"[bold red]Fout:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        _fail(str(exc))
+    except duckdb.CatalogException as exc:
+        # An empty or foreign DuckDB file given as warehouse: its first query misses our tables.
+        if STATE.debug:
+            raise
+        import re
+
+        found = re.search(r"with name (\S+) does not exist", str(exc))
+        missing = f"tabel '{found.group(1)}' ontbreekt" if found else str(exc).splitlines()[0]
+        _fail(f"Het warehouse is geen (volledig) warehouse van veiligheidsbeeld: {missing}. Geef het juiste pad "
+              "met --warehouse, of draai 'veiligheidsbeeld ingest' om het te vullen.")
+    except OSError as exc:
+        if STATE.debug:
+            raise
+        from veiligheidsbeeld.files import why
+
+        where = f"{exc.filename}" if exc.filename else "een bestand"
+        _fail(f"{where} kan niet worden gelezen of geschreven: {why(exc)}. Wat al was opgeslagen, is niet veranderd.")
     except KeyboardInterrupt:
         err_console.print("Afgebroken. Wat al binnen was, staat veilig in data/raw; de volgende run gaat verder.")
         raise typer.Exit(code=130) from None
@@ -100,7 +127,12 @@ def ingest(
 
     settings = settings_for(warehouse, raw)
     table_ids = [t.strip() for t in tables.split(",") if t.strip()]
+    if not table_ids:
+        _fail(f"--tables '{tables}' noemt geen tabel; geef bijvoorbeeld --tables 47022NED,47024NED.")
+    selected_given = gemeenten is not None
     selected = [g.strip().upper() for g in gemeenten.split(",") if g.strip()] if gemeenten else None
+    if selected_given and not selected:
+        _fail(f"--gemeenten '{gemeenten}' noemt geen gemeente; geef codes, bijvoorbeeld --gemeenten GM0153,GM1773.")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=False, disable=not err_console.is_terminal,
@@ -184,14 +216,14 @@ def doel_overlast(
     """Overlast tegen het basisjaar: index, glijpad, rate ratio met 95%-interval, toets en status."""
     from veiligheidsbeeld.analysis.overlast_doel import run_doel_overlast
 
+    if region is not None and not region.strip():
+        _fail("--region is leeg; geef NL00, RE02, een district (VR05 of naam) of een gemeente (code of naam).")
     typer.echo(run_safely(run_doel_overlast, settings_for(warehouse), region, fmt), nl=False)
 
 
 @report_app.command("tweewekelijks")
 def report_tweewekelijks(
-    datum: Annotated[
-        Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Rapportdatum (standaard vandaag).")
-    ] = None,
+    datum: Annotated[Optional[str], typer.Option("--date", help="Rapportdatum JJJJ-MM-DD (standaard vandaag).")] = None,
     district: Annotated[
         Optional[list[str]], typer.Option("--district", help="District (naam of code), herhaalbaar; standaard alle.")
     ] = None,
@@ -202,8 +234,11 @@ def report_tweewekelijks(
     """Tweewekelijkse woninginbraakanalyse: per district een HTML- en PDF-rapport, tabellen in Excel en CSV."""
     from veiligheidsbeeld.reports.render import render_tweewekelijks
 
+    from veiligheidsbeeld.analysis.periods import check_report_date
+
     settings = settings_for(warehouse, reports=reports)
-    files = run_safely(render_tweewekelijks, settings, datum.date() if datum else None, district or None, workers=workers)
+    report_date = run_safely(check_report_date, datum)
+    files = run_safely(render_tweewekelijks, settings, report_date, district or None, workers=workers)
     index = next((f for f in files if f.name == "index.html"), None)
     console.print(f"{len(files)} bestanden geschreven in {files[0].parent if files else '-'}")
     if index is not None:
@@ -252,9 +287,7 @@ def run_main(
         str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap voor het ophalen.")
     ] = "api",
     demo_mode: Annotated[bool, typer.Option("--demo", help="Alles op synthetische cijfers (geen netwerk nodig).")] = False,
-    datum: Annotated[
-        Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="Rapportdatum (standaard vandaag).")
-    ] = None,
+    datum: Annotated[Optional[str], typer.Option("--date", help="Rapportdatum JJJJ-MM-DD (standaard vandaag).")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--geen-pdf", help="Ook pdf-versies maken.")] = True,
     warehouse: WarehouseOpt = None,
 ) -> None:
@@ -270,11 +303,15 @@ def run_main(
     from veiligheidsbeeld.cli_flows import load_flow
     from veiligheidsbeeld.errors import SourceUnavailableError
 
-    flow = load_flow("tweewekelijks")
+    from veiligheidsbeeld.analysis.periods import check_report_date
+
     settings = settings_for(warehouse)
+    # The same date guard as 'report' and the flow, before a Prefect run (and an ingest) starts.
+    report_date = run_safely(check_report_date, datum)
+    flow = load_flow("tweewekelijks")
     try:
         paths = flow(
-            report_date=datum.date() if datum else None,
+            report_date=report_date,
             source=source,
             warehouse=str(settings.paths.resolved().warehouse),
             config=str(STATE.config) if STATE.config else None,
@@ -291,8 +328,7 @@ def run_main(
     except VeiligheidsbeeldError as exc:
         if STATE.debug:
             raise
-        err_console.print(f"[bold red]Fout:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        _fail(str(exc))
     index = next((p for p in paths if p.endswith("index.html")), None)
     console.print(f"{len(paths)} bestanden geschreven." + (f" Overzicht: {index}" if index else ""))
 

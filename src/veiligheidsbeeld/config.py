@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,37 +259,96 @@ def police_table(table_id: str) -> PoliceTable:
         raise ConfigError(f"Onbekende tabel '{table_id}'. Geldige tabellen: {valid}.") from None
 
 
-def _build(cls: type, values: dict[str, Any], section: str) -> Any:
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(values) - set(names)
+_TYPE_NAMES = {bool: "true of false", int: "een geheel getal", float: "een getal", str: "tekst", Path: "een pad (tekst)"}
+
+
+def checked(value: Any, hint: Any, where: str) -> Any:
+    """``value`` from TOML checked against a type hint (int, float, bool, str, Path, Any,
+    tuple[X, ...], dict[K, V]) and converted; anything else is one sentence naming the setting.
+
+    Strict on purpose: 2013.7 is not a year, "47022NED" is not a list of tables, true is not a
+    count (bool is an int subclass in Python)."""
+    import math
+    import typing
+
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"Instelling {where} moet een lijst zijn (bijv. [\"a\", \"b\"]), niet {value!r}.")
+        inner = typing.get_args(hint)[0]
+        return tuple(checked(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"Instelling {where} moet een tabel zijn (bijv. {{ sleutel = ... }}), niet {value!r}.")
+        _key, inner = typing.get_args(hint)
+        return {str(k): checked(v, inner, f"{where}.{k}") for k, v in value.items()}
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool)
+        and math.isfinite(float(value)),
+        str: isinstance(value, str),
+        Path: isinstance(value, (str, Path)),
+    }.get(hint)
+    if ok is None:  # a type this checker does not know: leave it to the dataclass
+        return value
+    if not ok:
+        raise ConfigError(f"Instelling {where} moet {_TYPE_NAMES[hint]} zijn, niet {value!r}.")
+    if hint is float:
+        return float(value)
+    if hint is Path:
+        return Path(value)
+    return value
+
+
+def _build(cls: type, values: Any, section: str) -> Any:
+    import typing
+
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{section}] moet een sectie met instellingen zijn, niet {values!r}.")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
     if unknown:
         raise ConfigError(
             f"Onbekende instelling(en) in [{section}]: {', '.join(sorted(unknown))}. "
             f"Geldig: {', '.join(sorted(names))}."
         )
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        default = getattr(cls(), key)
-        if isinstance(default, tuple):
-            value = tuple(value)
-        elif isinstance(default, Path):
-            value = Path(value)
-        elif isinstance(default, dict):
-            value = {k: (tuple(v) if isinstance(v, list) else v) for k, v in value.items()}
-        elif default is not None and not isinstance(value, type(default)) and not (
-            isinstance(default, float) and isinstance(value, int)
-        ):
-            raise ConfigError(
-                f"Instelling [{section}].{key} moet van type {type(default).__name__} zijn, niet {value!r}."
-            )
-        kwargs[key] = value
+    kwargs = {key: checked(value, hints[key], f"[{section}].{key}") for key, value in values.items()}
     return cls(**kwargs)
+
+
+def _check_keys(mapping: dict[str, Any], valid: Iterable[str], where: str) -> None:
+    """A misspelt key inside a mapping setting is refused, never silently ignored."""
+    valid = list(valid)
+    unknown = [k for k in mapping if k not in valid]
+    if unknown:
+        raise ConfigError(
+            f"Onbekende sleutel(s) in {where}: {', '.join(repr(k) for k in unknown)}. Geldig: {', '.join(valid)}."
+        )
 
 
 def validate(settings: Settings) -> Settings:
     ing = settings.ingest
+    if not ing.tables:
+        raise ConfigError("[ingest].tables is leeg; noem minstens één tabel, bijv. [\"47022NED\"].")
     for t in ing.tables:
         police_table(t)
+    _check_keys(ing.codes, KNOWN_POLICE_TABLES, "[ingest].codes")
+    _check_keys(ing.national_gemeente_codes, KNOWN_POLICE_TABLES, "[ingest].national_gemeente_codes")
+    geo = settings.geography
+    levels = ("gemeente", "veiligheidsregio", "wijk", "buurt")  # the levels of sources.boundaries
+    _check_keys(geo.boundary_files, levels, "[geography].boundary_files")
+    for level in geo.boundary_levels:
+        _check_keys({level: None}, levels, "[geography].boundary_levels")
+    for name in ("retries", "provisional_months", "backoff_seconds", "backoff_max_seconds"):
+        if getattr(ing, name) < 0:
+            raise ConfigError(f"[ingest].{name} mag niet negatief zijn, niet {getattr(ing, name)}.")
+    for name in ("timeout_seconds", "max_url_chars"):
+        if getattr(ing, name) <= 0:
+            raise ConfigError(f"[ingest].{name} moet groter dan 0 zijn, niet {getattr(ing, name)}.")
     if not 2000 <= ing.start_year <= 2100:
         raise ConfigError(f"start_year {ing.start_year} is geen plausibel jaar.")
     if ing.partition_rows < 0:
@@ -310,17 +370,29 @@ def validate(settings: Settings) -> Settings:
 def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
     """Read settings from TOML (if any) and validate them."""
     if path is None:
-        env = os.environ.get("VEILIGHEIDSBEELD_CONFIG")
-        candidate = Path(env) if env else Path("veiligheidsbeeld.toml")
-        path = candidate if candidate.exists() else None
+        # A path the user names (VEILIGHEIDSBEELD_CONFIG, like --config) must exist; only the
+        # implicit ./veiligheidsbeeld.toml is optional.
+        env = os.environ.get("VEILIGHEIDSBEELD_CONFIG", "")
+        if env.strip():
+            path = Path(env)
+        elif Path("veiligheidsbeeld.toml").exists():
+            path = Path("veiligheidsbeeld.toml")
     data: dict[str, Any] = {}
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"Configuratiebestand '{path}' bestaat niet.") from None
+        except IsADirectoryError:
+            raise ConfigError(f"Configuratiebestand '{path}' is een map, geen bestand.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"Configuratiebestand '{path}' is geen UTF-8-tekst (TOML moet UTF-8 zijn).") from None
+        except PermissionError:
+            raise ConfigError(f"Configuratiebestand '{path}' kan niet worden gelezen: geen leesrechten.") from None
+        except OSError as exc:
+            raise ConfigError(f"Configuratiebestand '{path}' kan niet worden gelezen: {exc.strerror or exc}.") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Configuratiebestand '{path}' is geen geldige TOML: {exc}") from None
+            raise ConfigError(f"Configuratiebestand '{path}' is geen geldige TOML: {exc}.") from None
     sections = {
         "ingest": IngestSettings,
         "area": AreaSettings,
@@ -333,7 +405,10 @@ def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
     if unknown:
         raise ConfigError(f"Onbekende sectie(s) in configuratie: {', '.join(sorted(unknown))}.")
     kwargs = {name: _build(cls, data.get(name, {}), name) for name, cls in sections.items()}
-    settings = Settings(**kwargs, doel_overlast=dict(data.get("doel_overlast", {})))
+    doel = data.get("doel_overlast", {})
+    if not isinstance(doel, dict):
+        raise ConfigError(f"[doel_overlast] moet een sectie met instellingen zijn, niet {doel!r}.")
+    settings = Settings(**kwargs, doel_overlast=dict(doel))
     overrides = {k: Path(v) for k, v in path_overrides.items() if v is not None}
     if overrides:
         settings = settings.with_paths(**overrides)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from veiligheidsbeeld.analysis.periods import add_months
+from veiligheidsbeeld.analysis.periods import add_months, today_local
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.errors import ConfigError
 
@@ -92,7 +92,7 @@ class DemoOptions:
     def resolved_end(self, today: date | None = None) -> date:
         if self.end:
             return _parse_month(self.end, "einde")
-        today = today or date.today()
+        today = today or today_local()
         # The police publish a month in the course of the next: two months back is up to date.
         return add_months(date(today.year, today.month, 1), -2)
 
@@ -283,7 +283,7 @@ def run_demo(
 
     root = Path(options.root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    today = today or date.today()
+    today = today or today_local()
     end = options.resolved_end(today)
     settings = demo_settings(root, config, last_year=end.year, gemeenten=options.gemeenten)
     # The snapshot lists every code (like cbsodata) but holds data for these only: pull just them.

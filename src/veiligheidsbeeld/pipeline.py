@@ -19,31 +19,26 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from veiligheidsbeeld.config import Settings, load_settings, police_table
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct
 
+# One clock and one date guard for every entry point (report, run, the flows; schedules follow
+# the same TIMEZONE): see analysis.periods.
+from veiligheidsbeeld.analysis.periods import TIMEZONE, check_report_date, today_local  # noqa: F401
+
 log = logging.getLogger(__name__)
 
-#: Local time of the users; schedules and default report dates follow it.
-TIMEZONE = "Europe/Amsterdam"
 MISDRIJVEN = "47022NED"
 OVERLAST = "47024NED"
 #: 47022NED code of "Diefstal/inbraak woning".
 WONINGINBRAAK = "1.1.1"
 #: The rollup code of every police table (all types together).
 TOTAAL = "0.0.0"
-#: Default significance level of the key figures (the one of the reports).
-ALPHA = 0.05
-
-
-def today_local() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +224,7 @@ def biweekly_analysis(
     from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
     from veiligheidsbeeld.warehouse import db
 
-    today = today or max(report_date, today_local())
+    today = today or today_local()
     chosen = list(districts) if districts else None
     warehouse = settings.paths.resolved().warehouse
     key = (repr(settings), report_date, tuple(chosen or ()), today, _file_state(warehouse))
@@ -253,7 +248,7 @@ def render_tweewekelijks_reports(
     render = _report_function("veiligheidsbeeld.reports.render", "render_tweewekelijks", "tweewekelijkse rapport")
     # One process per district (at most the cores of the machine): the PDFs dominate the time.
     workers = max(1, min(len(districts) or 1, os.cpu_count() or 1))
-    today = max(report_date, today_local())
+    today = today_local()
     analysis = biweekly_analysis(settings, report_date, districts, today=today)
     return _paths(render(settings, report_date, districts=list(districts) or None, workers=workers, pdf=pdf,
                          today=today, analysis=analysis))
@@ -271,21 +266,20 @@ def render_overlast_monitor(settings: Settings, year: int) -> list[Path]:
     its districts and gemeenten, as of ``year``: written as text table, CSV and JSON to
     ``<reports>/<year>/overlastdoel/``. (The annual report shows the same monitor in its chapters.)"""
     from veiligheidsbeeld.analysis.overlast_doel import format_monitor, overlast_monitor
-    from veiligheidsbeeld.sources.raw_archive import atomic_write_bytes
+    from veiligheidsbeeld.files import atomic_write_bytes, csv_text, ensure_dir
     from veiligheidsbeeld.warehouse import db
 
     paths = settings.paths.resolved()
     with db.reader(paths.warehouse) as con:
         result = overlast_monitor(con, settings, with_gemeenten=True)
-    out = paths.reports / str(int(year)) / "overlastdoel"
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(paths.reports / str(int(year)) / "overlastdoel", "rapportmap")
     written = []
     synthetic = result.info.synthetic
     notice = "SYNTHETISCHE CIJFERS (demo/test) — deze aantallen zijn kunstmatig.\n\n" if synthetic else ""
     # Like the report tables, the CSV carries a 'synthetisch' column so a file on its own says what it is.
     texts = {
         "txt": notice + format_monitor(result, "table"),
-        "csv": result.export_frame().assign(synthetisch=synthetic).to_csv(index=False),
+        "csv": csv_text(result.export_frame().assign(synthetisch=synthetic)),
         "json": format_monitor(result, "json"),
     }
     for suffix, text in texts.items():
@@ -543,8 +537,16 @@ def _fmt_p(p: float | None) -> str:
     return "< 0,001" if p < 0.001 else fmt_num(p, 3)
 
 
+def _md(text: object) -> str:
+    """Text from a source as literal Markdown: a title like '[klik](http://…)' or '<img …>' is shown
+    as written, never rendered as a link, image or HTML in the Prefect UI."""
+    import re
+
+    return re.sub(r"([\\`*_\[\]<>|#!])", r"\\\1", str(text)).replace("\n", " ")
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md(text)
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -575,14 +577,15 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.significant_gemeenten:
         for f in summary.significant_gemeenten:
             lines.append(
-                f"- **{f.area_naam}** ({f.district_naam}), {f.indicator}, {f.comparison.lower()}: "
+                f"- **{_md(f.area_naam)}** ({_md(f.district_naam)}), {_md(f.indicator)}, {f.comparison.lower()}: "
                 f"{fmt_int(f.current)} in {f.current_label} tegen {fmt_int(f.previous)} in {f.previous_label} "
                 f"({_fmt_change(f)}, p = {_fmt_p(f.p_value)}; {f.direction})"
             )
     else:
-        lines.append(f"Geen gemeente met een significante verandering (p < {str(ALPHA).replace('.', ',')}).")
+        lines.append("Geen gemeente met een significante verandering (na correctie voor de vele vergelijkingen, "
+                     "zoals in het rapport).")
     lines += ["", "## Waarschuwingen", ""]
-    lines += [f"- {w}" for w in summary.warnings] or ["Geen."]
+    lines += [f"- {_md(w)}" for w in summary.warnings] or ["Geen."]
     if summary.ingest is not None:
         lines += ["", "## Ophalen", ""]
         for o in summary.ingest.tables:

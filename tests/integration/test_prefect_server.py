@@ -25,6 +25,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from veiligheidsbeeld import NO_TELEMETRY
+
 pytestmark = [pytest.mark.integration, pytest.mark.prefect_server]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,9 +109,7 @@ def server(tmp_path_factory):
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-        "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
+        **NO_TELEMETRY,  # the project's one place for "nothing leaves the machine"
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_RUNNER_AUTO_INSTALL_DEPENDENCIES": "false",
         "PREFECT_CLI_PROMPT": "false",

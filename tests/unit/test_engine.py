@@ -11,7 +11,7 @@ import pytest
 
 from veiligheidsbeeld.analysis import engine
 from veiligheidsbeeld.analysis.engine import RegionHierarchy, ReportPeriod, unique_comparisons
-from veiligheidsbeeld.analysis.periods import Period, standard_comparisons, today_amsterdam
+from veiligheidsbeeld.analysis.periods import Period, standard_comparisons, today_local
 from veiligheidsbeeld.config import StatistiekSettings, TweewekelijksSettings
 from veiligheidsbeeld.errors import ConfigError
 
@@ -44,7 +44,7 @@ def test_report_period_windows() -> None:
 
 
 def test_the_clock_is_amsterdam() -> None:
-    assert today_amsterdam() == datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    assert today_local() == datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 
 
 def _table() -> pd.DataFrame:

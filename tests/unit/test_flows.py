@@ -4,6 +4,7 @@ signatures (what a deployment's parameter form shows)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import runpy
 import subprocess
@@ -278,3 +279,15 @@ def test_the_biweekly_analysis_is_built_once_per_warehouse_state(tmp_path, monke
         con.execute("CREATE TABLE written AS SELECT 1 AS x")
     pipeline.biweekly_analysis(settings, day, ["Twente"], today=day)
     assert len(built) == 3
+
+
+def test_source_text_in_the_summary_is_literal_markdown():
+    # A title from the source is shown as written, never rendered as a link or HTML in the Prefect UI.
+    summary = _summary()
+    hostile = dataclasses.replace(summary.significant_gemeenten[0], area_naam="[klik](http://example.invalid) <img>")
+    summary.significant_gemeenten = [hostile]
+    summary.warnings = ["Wijk '=HYPERLINK(x)|*y*' zonder woningen."]
+    text = pipeline.summary_markdown(summary)
+    assert r"**\[klik\](http://example.invalid) \<img\>**" in text
+    assert "[klik](" not in text and "<img>" not in text
+    assert r"- Wijk '=HYPERLINK(x)\|\*y\*' zonder woningen." in text

@@ -20,7 +20,6 @@ note naming it); a base year without data is an error.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -91,15 +90,18 @@ class Milestone:
 def _as_milestone(value: Any) -> Milestone:
     if isinstance(value, Milestone):
         return value
+    from veiligheidsbeeld.config import checked
+
     if isinstance(value, Mapping):
         try:
-            return Milestone(int(value["year"]), float(value["reduction"]))
-        except (KeyError, TypeError, ValueError):
+            return Milestone(checked(value["year"], int, "tussendoel.year"),
+                             checked(value["reduction"], float, "tussendoel.reduction"))
+        except (KeyError, TypeError, ValueError, ConfigError):
             raise ConfigError(
                 f"Tussendoel {dict(value)!r} is ongeldig; verwacht bijvoorbeeld {{year = 2016, reduction = 0.10}}."
             ) from None
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        return Milestone(int(value[0]), float(value[1]))
+        return Milestone(checked(value[0], int, "tussendoel (jaar)"), checked(value[1], float, "tussendoel (reductie)"))
     raise ConfigError(f"Tussendoel {value!r} is ongeldig; verwacht bijvoorbeeld {{year = 2016, reduction = 0.10}}.")
 
 
@@ -171,14 +173,24 @@ class OverlastTargetSettings:
                 f"Onbekende instelling(en) voor het overlastdoel: {', '.join(sorted(unknown))}. "
                 f"Geldig: {', '.join(sorted(names))}."
             )
+        from veiligheidsbeeld.config import checked
+
         kwargs = dict(data)
+        # Types checked strictly at the edge: base_year = 2013.7 is refused, not truncated to 2013.
+        types = {"base_year": int, "target_year": int, "reduction": float, "alpha": float, "table_id": str,
+                 "method": str, "name": str, "categories": tuple[str, ...]}
+        for key, hint in types.items():
+            if key in kwargs:
+                kwargs[key] = checked(kwargs[key], hint, f"[doel_overlast].{key}")
         if "milestones" in kwargs:
             raw = kwargs["milestones"]
             if isinstance(raw, Mapping):  # {"2016" = 0.10}
+                if not all(str(k).strip().isdigit() for k in raw):
+                    raise ConfigError(f"[doel_overlast].milestones: {dict(raw)!r} noemt geen jaren als sleutel.")
                 raw = [{"year": int(k), "reduction": v} for k, v in raw.items()]
+            elif not isinstance(raw, (list, tuple)):
+                raise ConfigError(f"[doel_overlast].milestones moet een lijst zijn, niet {raw!r}.")
             kwargs["milestones"] = tuple(_as_milestone(m) for m in raw)
-        if "categories" in kwargs:
-            kwargs["categories"] = tuple(kwargs["categories"])
         return cls(**kwargs)
 
     @property
@@ -918,9 +930,9 @@ def format_monitor(result: MonitorResult, fmt: OutputFormat | str = "table") -> 
         return format_table(result)
     frame = result.export_frame()
     if fmt == "csv":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
-        return buffer.getvalue()
+        from veiligheidsbeeld.files import csv_text
+
+        return csv_text(frame)
     if fmt == "json":
         t = result.target
         payload = {

@@ -10,6 +10,7 @@ Months are represented by the date of their first day throughout this package.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,14 +21,8 @@ from babel.dates import format_date
 from veiligheidsbeeld.errors import ConfigError, DataError
 
 LOCALE = "nl_NL"
-#: The one clock of every report date: the users' (a report run at 00:30 on the 1st in
-#: Amsterdam is in the new month, although UTC still says the old one).
-CLOCK = ZoneInfo("Europe/Amsterdam")
-
-
-def today_amsterdam() -> date:
-    """Today's date in Europe/Amsterdam."""
-    return datetime.now(CLOCK).date()
+#: The users' clock: "today" for a report date is today in the Netherlands, not in UTC.
+TIMEZONE = "Europe/Amsterdam"
 #: Separator between the two ends of a period label ("oktober 2023 – maart 2024").
 RANGE_SEPARATOR = " – "
 
@@ -195,6 +190,51 @@ class Period:
 # --------------------------------------------------------------------------------------------
 
 
+def today_local() -> date:
+    """Today's date in Europe/Amsterdam (between 00:00 and 01:00/02:00 local time UTC is a day behind)."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def parse_report_date(text: str | date | datetime | None) -> date | None:
+    """A report date as typed (JJJJ-MM-DD); a date that does not exist (2023-02-29) is called so,
+    a wrongly formatted one too: both one sentence."""
+    if text is None or isinstance(text, date):
+        return text.date() if isinstance(text, datetime) else text
+    raw = str(text).strip()
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", raw)
+    if not match:
+        raise ConfigError(f"Rapportdatum '{text}' heeft een verkeerd formaat; schrijf JJJJ-MM-DD, bijvoorbeeld 2024-01-22.")
+    year, month, day = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ConfigError(f"Rapportdatum '{text}' bestaat niet (geen dag {day} in maand {month} van {year}).") from None
+
+
+def check_report_date(
+    report_date: str | date | datetime | None,
+    available_months: Iterable[date] | None = None,
+    *,
+    today: date | None = None,
+) -> date:
+    """The one guard for report dates, used by ``report``, ``run`` and the flows alike.
+
+    ``None`` is today (Europe/Amsterdam). Refused, as one sentence: a date that does not exist or
+    is badly written, a date in the future, and (when the months in the data are given) a date
+    before the end of the first month with data. Returns the date.
+    """
+    today = today_local() if today is None else today
+    checked = parse_report_date(report_date) or today
+    if checked > today:
+        raise ConfigError(
+            f"De rapportdatum {_fmt(checked, 'd MMMM y')} ligt in de toekomst "
+            f"(vandaag is {_fmt(today, 'd MMMM y')}). Kies een datum tot en met vandaag."
+        )
+    if available_months is not None:
+        latest_complete_month(checked, available_months, today=today)
+    return checked
+
+
 def latest_complete_month(
     report_date: date, available_months: Iterable[date], *, today: date | None = None
 ) -> date:
@@ -206,13 +246,7 @@ def latest_complete_month(
     Raises ``ConfigError`` when ``report_date`` lies after ``today`` (default: the real date),
     and ``DataError`` when there are no data before ``report_date``.
     """
-    today = today_amsterdam() if today is None else today
-    report_date = date(report_date.year, report_date.month, report_date.day)
-    if report_date > today:
-        raise ConfigError(
-            f"De rapportdatum {_fmt(report_date, 'd MMMM y')} ligt in de toekomst "
-            f"(vandaag is {_fmt(today, 'd MMMM y')}). Kies een datum tot en met vandaag."
-        )
+    report_date = check_report_date(date(report_date.year, report_date.month, report_date.day), today=today)
     months = sorted({month_start(m) for m in available_months})
     if not months:
         raise DataError("Er zijn geen maanden met gegevens beschikbaar.")

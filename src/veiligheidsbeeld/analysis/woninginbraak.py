@@ -30,7 +30,7 @@ import pandas as pd
 
 from veiligheidsbeeld.analysis import engine
 from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
-from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, today_amsterdam
+from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, today_local
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
 from veiligheidsbeeld.analysis.stats import (
     ControlChart,
@@ -798,7 +798,7 @@ def build_biweekly(
     from veiligheidsbeeld.warehouse.queries import data_info, monthly_counts, regions
 
     options = (options or options_from(settings)).validate()
-    report_date = report_date or today_amsterdam()
+    report_date = report_date or today_local()
     district_table = load_district_table(settings.area)
     wanted = select_districts(district_table, districts)
     gemeenten = list(district_table["gemeente_code"])

@@ -46,7 +46,7 @@ from veiligheidsbeeld.reports.render import (
     write_pdf,
     write_tables,
 )
-from veiligheidsbeeld.sources.raw_archive import atomic_write_bytes
+from veiligheidsbeeld.files import atomic_write_bytes, ensure_dir
 
 REPORT_DIR = "jaaranalyse"
 TEMPLATE = "jaaranalyse.html.j2"
@@ -534,7 +534,7 @@ def write_report(analysis: JaarAnalyse, out_dir: Path, *, geography: Geography |
     """HTML, PDF, CSV and Excel of an analysis into ``out_dir``."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "rapportmap")
     slug = report_slug(analysis)
     html = render_template(TEMPLATE, **report_context(analysis, geography, slug=slug, pdf=pdf))
     html_path = safe_path(out_dir, f"{slug}.html")

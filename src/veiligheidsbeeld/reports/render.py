@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,8 +34,6 @@ import jinja2
 import pandas as pd
 from babel.dates import format_date
 from matplotlib.figure import Figure
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
@@ -53,6 +49,7 @@ from veiligheidsbeeld.analysis.woninginbraak import (
     build_biweekly,
 )
 from veiligheidsbeeld.errors import ConfigError
+from veiligheidsbeeld.files import atomic_write_bytes, check_writable_dir, ensure_dir, write_csv, write_xlsx
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct, fmt_signed_int
 from veiligheidsbeeld.reports import charts, maps
 
@@ -98,30 +95,9 @@ def safe_path(out_dir: Path, filename: str) -> Path:
     return target
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(tmp: str | Path, path: Path) -> None:
-    # mkstemp creates files readable by the owner only; reports are meant to be shared.
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
 def _atomic_write(path: Path, data: bytes) -> Path:
-    # A reader (or a crashed run) never sees a half-written report.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # A reader (or a crashed run) never sees a half-written report; shared mode (the umask's).
+    return atomic_write_bytes(path, data)
 
 
 def data_uri(fig: Figure, dpi: int = 144) -> str:
@@ -889,44 +865,18 @@ def write_tables(
     ``synthetisch`` so a file on its own still says what it is."""
     written = []
     tables_dir = safe_path(out_dir, TABLES_DIR)
-    tables_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(tables_dir, "tabellenmap")
     for name, frame in tables.items():
         frame = frame.assign(versie=vintage, synthetisch=synthetic)
         path = safe_path(tables_dir, f"{slug}_{name}.csv")
-        written.append(_atomic_write(path, frame.to_csv(index=False).encode("utf-8")))
+        written.append(write_csv(frame, path))
     xlsx = safe_path(out_dir, f"{slug}.xlsx")
     sheets = {
         "toelichting": explanation,
         **{name: frame.assign(versie=vintage, synthetisch=synthetic) for name, frame in tables.items()},
     }
-    fd, tmp = tempfile.mkstemp(dir=xlsx.parent, prefix=f".{xlsx.stem}.", suffix=".tmp.xlsx")
-    os.close(fd)
-    try:
-        _write_xlsx(sheets, Path(tmp))
-        _publish(tmp, xlsx)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    written.append(xlsx)
+    written.append(write_xlsx(sheets, xlsx))
     return written
-
-
-def _write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Sheets in openpyxl's write-only mode (about twice as fast as ``DataFrame.to_excel``);
-    missing values become empty cells, never 0."""
-    book = Workbook(write_only=True)
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
-        sheet.freeze_panes = "A2"
-        for i, col in enumerate(frame.columns, start=1):
-            sample = frame[col].head(200).astype(str)
-            width = max([len(str(col)), *sample.str.len().tolist()])
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 80)
-        sheet.append([str(c) for c in frame.columns])
-        values = frame.astype(object).where(frame.notna(), None)
-        for row in values.itertuples(index=False, name=None):
-            sheet.append(row)
-    book.save(path)
 
 
 def write_pdf(html: str, pdf_path: Path) -> Path:
@@ -967,7 +917,7 @@ def render_district(
     a worker process)."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "rapportmap")
     slug = district_slug(analysis, district_code)
     context = district_context(analysis, district_code, geography)
     context["slug"] = slug
@@ -1161,23 +1111,40 @@ def render_tweewekelijks(
     renders districts in that many processes. ``analysis``: one already built for the same
     arguments (the flow's summary uses it too), else it is built here. Returns the files written.
     """
+    from veiligheidsbeeld.analysis.periods import check_report_date
+    from veiligheidsbeeld.analysis.woninginbraak import select_districts
+    from veiligheidsbeeld.regions import load_district_table
     from veiligheidsbeeld.warehouse.db import reader
 
-    report_date = report_date or date.today()
+    # Checked before anything is written: a refused date or district leaves no empty folder.
+    report_date = check_report_date(report_date, today=today)
     paths = settings.paths.resolved()
     out = Path(out_dir) if out_dir is not None else paths.reports / report_date.isoformat() / REPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out, "rapportmap")
+    table = load_district_table(settings.area)
+    asked = select_districts(table, districts)
+    # A subset (--district Twente) writes only those reports, but the index and the eenheid tables
+    # list every district with a report for this date (so an earlier full run stays linked).
+    index_codes = asked
+    if asked is not None:
+        names = dict(zip(table["district_code"], table["district_naam"], strict=False))
+        existing = [c for c, n in names.items() if (out / f"{slugify(n, c.lower())}.html").is_file()]
+        index_codes = [c for c in names if c in set(asked) | set(existing)]
+        if analysis is not None and {d.code for d in analysis.districts} != set(index_codes):
+            analysis = None
     with reader(paths.warehouse) as con:
         if analysis is None:
-            analysis = build_biweekly(con, settings, report_date, districts, today=today)
+            analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
     rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
     slugs = [r.slug for r in rendered]
     if len(set(slugs)) != len(slugs) or INDEX in slugs:
         raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
+    ensure_dir(out, "rapportmap")
     # The index needs only the districts' names and file names, so it renders alongside them.
-    jobs = [("district", analysis, d.code, out, geography, pdf, ()) for d in analysis.districts]
+    jobs = [("district", analysis, d.code, out, geography, pdf, ()) for d in analysis.districts
+            if asked is None or d.code in asked]
     jobs.append((INDEX, analysis, "", out, geography, pdf, tuple(rendered)))
     files: list[Path] = []
     if workers > 1:

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,7 +42,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError, SourceUnavailableError
-from veiligheidsbeeld.sources.raw_archive import atomic_write_json
+from veiligheidsbeeld.files import atomic_path, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -328,15 +326,8 @@ def fetch_boundaries(
     frame = gpd.GeoDataFrame.from_features(features, crs=RD_NEW)
     gdf = standardise(frame, level, year, source=f"{url} ({layer.type_name})")
     data_path, prov_path = cache_paths(raw_root, level, year)
-    data_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=data_path.parent, prefix=f".{data_path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(data_path) as tmp:
         gdf.to_parquet(tmp, index=False)
-        os.replace(tmp, data_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     atomic_write_json(
         prov_path,
         {

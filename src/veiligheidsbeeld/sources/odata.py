@@ -623,16 +623,39 @@ def _read_json_frame(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
     con = duckdb.connect()
     try:
-        return con.execute(
-            "SELECT * FROM read_json($path, format = 'array', sample_size = -1, maximum_object_size = 1048576)",
-            {"path": str(path)},
-        ).df()
+        query = "SELECT * FROM read_json($path, format = 'array', sample_size = -1, maximum_object_size = 1048576{})"
+        rel = con.sql(query.format(""), params={"path": str(path)})
+        names, types = list(rel.columns), [str(t) for t in rel.types]
+        widened = [n for n, t in zip(names, types, strict=True) if t not in _PLAIN_JSON_TYPES]
+        if not widened:
+            return rel.df()
+        # A column with values of several kinds (3.7, "12", true, 2**63, NaN among whole numbers)
+        # is widened by the reader, so every healthy cell would look wrong too: read those columns
+        # as JSON text and decode each cell, so the check names the offending cell itself.
+        columns = ", ".join("'{}': '{}'".format(n.replace("'", "''"), "JSON" if n in widened else t)
+                            for n, t in zip(names, types, strict=True))
+        frame = con.execute(query.format(f", columns = {{{columns}}}"), {"path": str(path)}).df()
+        for name in widened:
+            frame[name] = pd.Series([_decode_json_cell(v) for v in frame[name].astype(object)],
+                                    index=frame.index, dtype=object)
+        return frame
     except duckdb.Error as exc:
         raise SourceError(
             f"Bestand {path} is geen geldige JSON-lijst (afgebroken download?): {str(exc).splitlines()[0]}"
         ) from exc
     finally:
         con.close()
+
+
+#: Column types of a well-formed data file: text keys and whole numbers (or all null).
+_PLAIN_JSON_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "NULL"})
+
+
+def _decode_json_cell(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    # NaN/Infinity are kept as their text (not turned into a float NaN, which reads as a suppressed cell).
+    return json.loads(value, parse_constant=lambda constant: constant)
 
 
 def _read_json_list(path: Path) -> list[dict[str, Any]]:

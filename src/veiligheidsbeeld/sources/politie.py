@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from veiligheidsbeeld import locks
 from veiligheidsbeeld.analysis.periods import add_months
@@ -140,10 +141,48 @@ def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
         )
     if not meta.modified:
         raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
+    try:
+        meta.vintage  # noqa: B018 - the stamp is checked before it can name a vintage
+    except SourceError as exc:
+        raise SourceError(f"Tabel {spec.table_id}: {exc}") from None
     for name, rows in (("regio's", meta.regions), ("codes", meta.types), ("perioden", meta.periods)):
         if not rows:
             raise SchemaDriftError(f"Tabel {spec.table_id}: de lijst met {name} is leeg.")
+    check_dimensions(meta)
     return meta
+
+
+def check_dimensions(meta: TableMeta) -> None:
+    """Every dimension file checked at the edge, before anything is fetched or written: a Key is
+    text and occurs once (a duplicate with another title would be resolved silently, the first
+    one winning), and a month key is a real month (2023MM13 is not)."""
+    spec = meta.spec
+    dims = ((spec.region_dimension, meta.regions), (spec.type_dimension, meta.types), (spec.period_dimension, meta.periods))
+    for dim, rows in dims:
+        seen: dict[str, str] = {}
+        for row in rows:
+            key = row.get("Key") if isinstance(row, dict) else None
+            if not isinstance(key, str) or not key.strip():
+                raise SchemaDriftError(
+                    f"Tabel {spec.table_id}: {dim} bevat een rij zonder geldige Key ({row!r}). Er is niets opgeslagen."
+                )
+            title = str(row.get("Title") or "").strip()
+            code = key.strip()
+            if code in seen:
+                other = seen[code]
+                detail = f"met de titels '{other}' en '{title}'" if other != title else f"(titel '{title}')"
+                raise SchemaDriftError(
+                    f"Tabel {spec.table_id}: {dim} noemt Key '{code}' twee keer {detail}; welke geldt is niet "
+                    "te zeggen. Er is niets opgeslagen."
+                )
+            seen[code] = title
+            if dim == spec.period_dimension:
+                m = re.match(r"^(\d{4})MM(\d{2})$", code)
+                if m and not 1 <= int(m.group(2)) <= 12:
+                    raise SchemaDriftError(
+                        f"Tabel {spec.table_id}: periode '{code}' in {dim} is geen bestaande maand "
+                        "(maand 01 t/m 12). Er is niets opgeslagen."
+                    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -399,12 +438,16 @@ def _page_to_batch(page: Page | list[dict[str, Any]], spec: PoliceTable, what: s
         # One C-level pass per column; a row without a column raises the KeyError of the same
         # column as a row-by-row loop would (the measure first, then region, type, period).
         values = list(map(itemgetter(spec.measure), page))
-        if not {int, type(None)}.issuperset(map(type, values)):
-            # Not plain ints: name the first offender. bool passes here (an int subclass) and
-            # pa.array(..., pa.int64()) below refuses it; it would silently truncate a float.
-            for v in values:
-                if v is not None and not isinstance(v, int):
-                    raise SchemaDriftError(f"{what}: waarde {v!r} in {spec.measure} is geen geheel getal.")
+        bad = _first_bad_count(values)
+        if bad is not None:
+            i, reason = bad
+            row = page[i]
+            cell = ", ".join(f"{label} {str(row.get(dim, '?')).strip()}" for label, dim in (
+                ("regio", spec.region_dimension), ("code", spec.type_dimension), ("periode", spec.period_dimension)))
+            raise SchemaDriftError(
+                f"{what}: de waarde {values[i]!r} in {spec.measure} ({cell}) {reason}; een aantal is een geheel "
+                "getal van 0 of meer, of leeg (onderdrukt). Er is niets in het warehouse geschreven."
+            )
         return pa.RecordBatch.from_arrays(
             [
                 pa.array(list(map(itemgetter(spec.region_dimension), page)), pa.string()),
@@ -416,6 +459,29 @@ def _page_to_batch(page: Page | list[dict[str, Any]], spec: PoliceTable, what: s
         )
     except KeyError as exc:
         raise SchemaDriftError(f"{what}: rij zonder kolom {exc}.") from exc
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _first_bad_count(values: list[Any]) -> tuple[int, str] | None:
+    """(position, reason) of the first value that is not a count (a whole number >= 0 that fits
+    int64, or None), else None. bool is refused although Python counts it as an int, and so is a
+    float: pa.array(..., pa.int64()) would silently truncate it."""
+    if {int, type(None)}.issuperset(map(type, values)):
+        present = [v for v in values if v is not None]
+        if not present or (min(present) >= 0 and max(present) <= _INT64_MAX):
+            return None
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if type(v) is not int:
+            return i, "is geen geheel getal"
+        if v < 0:
+            return i, "is negatief"
+        if v > _INT64_MAX:
+            return i, "is te groot voor een aantal"
+    return None
 
 
 def _arrow_rows_to_batch(rows: pa.Table, spec: PoliceTable) -> pa.RecordBatch | None:
@@ -436,6 +502,8 @@ def _arrow_rows_to_batch(rows: pa.Table, spec: PoliceTable) -> pa.RecordBatch | 
         measure = measure.cast(pa.int64())  # every cell of the page suppressed
     elif measure.type != pa.int64():
         return None
+    elif measure.null_count < len(measure) and pc.min(measure).as_py() < 0:
+        return None  # a negative count: the row-by-row check names the cell
     table = pa.Table.from_arrays([*keys, measure], names=["region_key", "type_key", "period_key", "value"])
     batches = table.combine_chunks().to_batches()
     return batches[0] if len(batches) == 1 else None
@@ -451,7 +519,7 @@ def fetch_partition(
         fixed[spec.type_dimension] = partition.type_keys
     fixed_len = len(RowFilter(fixed).to_odata()) * 3
     budget = max(max_url_chars - fixed_len, 500)
-    what = f"tabel {spec.table_id}, partitie {partition.name}"
+    what = f"tabel {spec.table_id}, partitie {partition.name} ({getattr(source, 'description', 'bron')})"
     for chunk in iter_chunks(list(partition.region_keys), budget, overhead):
         row_filter = RowFilter({spec.region_dimension: tuple(chunk), **fixed})
         for page in source.iter_pages_arrow(spec.table_id, row_filter, select):

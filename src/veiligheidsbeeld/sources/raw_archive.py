@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from veiligheidsbeeld.errors import SchemaDriftError, SourceError
+# One writer for every file (atomic, with the user's umask); re-exported for the other sources.
+from veiligheidsbeeld.files import atomic_path, atomic_write_bytes, atomic_write_json, umask  # noqa: F401
 
 MANIFEST = "provenance.json"
 RAW_COLUMNS = ("region_key", "type_key", "period_key", "value")
@@ -43,12 +46,43 @@ RAW_SCHEMA = pa.schema(
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+#: A table's ``Modified`` stamp may run ahead of this machine's clock by this much (time zones,
+#: a publication just after midnight); further ahead it is not a real release date.
+MODIFIED_TOLERANCE = timedelta(days=2)
+
+
+def check_modified(modified: str, *, now: datetime | None = None) -> datetime:
+    """The one check of a table's ``Modified`` stamp, before it can become a vintage.
+
+    A vintage named after a bogus stamp (``2099``, ``2099-99-99T99:99:99``) would win over every
+    later genuine release, so a stamp must be a real ISO date-time, not in the future."""
+    text = str(modified or "").strip()
+    stamp = text.split("+")[0].split(".")[0].rstrip("Z")
+    parsed = None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?", stamp):
+        try:
+            parsed = datetime.fromisoformat(stamp)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise SourceError(
+            f"De 'Modified'-datum van de tabel ({text!r}) is geen geldige datum en tijd (verwacht bijv. "
+            "2024-03-28T02:00:00); deze versie wordt niet opgeslagen."
+        )
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    if parsed > now + MODIFIED_TOLERANCE:
+        raise SourceError(
+            f"De 'Modified'-datum van de tabel ({text}) ligt in de toekomst; zo'n versie zou elke latere "
+            "echte publicatie overschrijven en wordt niet opgeslagen. Controleer de bron (TableInfos)."
+        )
+    return parsed
+
+
 def vintage_from_modified(modified: str) -> str:
-    """'2024-03-28T02:00:00' -> '20240328T020000' (sortable, safe as a directory name)."""
-    stamp = re.sub(r"[^0-9T]", "", modified.split("+")[0].split(".")[0])
-    if not re.fullmatch(r"\d{8}(T\d{4,6})?", stamp):
-        raise SourceError(f"Onverwachte 'Modified'-waarde in TableInfos: {modified!r}.")
-    return stamp
+    """'2024-03-28T02:00:00' -> '20240328T020000' (sortable, safe as a directory name); the stamp
+    is checked first (:func:`check_modified`)."""
+    check_modified(modified)
+    return re.sub(r"[^0-9T]", "", str(modified).strip().split("+")[0].split(".")[0])
 
 
 def sha256_file(path: Path) -> str:
@@ -57,24 +91,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8"))
 
 
 @dataclass
@@ -202,11 +218,8 @@ class RawArchive:
         Returns (rows kept, sha256, duplicate rows collapsed).
         """
         path = self.partition_path(table_id, vintage, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
         rows = 0
-        try:
+        with atomic_path(path) as tmp:
             with pq.ParquetWriter(tmp, RAW_SCHEMA, compression="zstd") as writer:
                 for batch in batches:
                     if batch.num_rows:
@@ -220,13 +233,7 @@ class RawArchive:
                     duplicates = rows - unique.num_rows
                     rows = unique.num_rows
                     pq.write_table(unique, tmp, compression="zstd")
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            checksum = sha256_file(Path(tmp))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            checksum = sha256_file(tmp)
         return rows, checksum, duplicates
 
     def partition_ok(self, manifest: VintageManifest, name: str) -> bool:
@@ -258,6 +265,10 @@ class RawArchive:
         for manifest in other.manifests(table_id):
             if not manifest.complete or self.manifest(table_id, manifest.vintage) is not None:
                 continue
+            try:  # another machine's vintage is held to the same stamp check as a fresh pull
+                check_modified(manifest.modified)
+            except SourceError as exc:
+                raise SourceError(f"{other.vintage_dir(table_id, manifest.vintage)}: {exc}") from None
             for name in manifest.partitions:
                 if not other.partition_ok(manifest, name):
                     raise SourceError(
@@ -268,6 +279,7 @@ class RawArchive:
             tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{manifest.vintage}.", suffix=".tmp"))
             try:
                 shutil.copytree(other.vintage_dir(table_id, manifest.vintage), tmp, dirs_exist_ok=True)
+                _share(tmp)
                 os.replace(tmp, target)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -277,6 +289,14 @@ class RawArchive:
 
     def has_raw_layout(self, table_id: str) -> bool:
         return any(m.complete for m in self.manifests(table_id))
+
+
+def _share(folder: Path) -> None:
+    """Give an imported vintage the modes of a normal write (mkdtemp makes 0700, and the other
+    machine's files may carry its own modes): folders 0777, files 0666, both minus the umask."""
+    folder.chmod(0o777 & ~umask())
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask())
 
 
 def partition_name(group: str, first_year: int, last_year: int) -> str:

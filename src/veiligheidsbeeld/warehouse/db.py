@@ -42,6 +42,37 @@ def _corrupt(path: Path, detail: str) -> WarehouseError:
     )
 
 
+#: What DuckDB says when the file or its folder cannot be written: not a corrupt file.
+_UNWRITABLE = {
+    "Read-only file system": "de opslag is alleen-lezen",
+    "Permission denied": "geen schrijfrechten",
+    "Operation not permitted": "schrijven is niet toegestaan (bijvoorbeeld een onveranderbaar bestand)",
+    "No space left on device": "de schijf is vol",
+}
+
+
+def _unwritable(path: Path, text: str) -> str | None:
+    """Why the warehouse (or its folder, where DuckDB writes the .wal) cannot be written, or None."""
+    import errno
+    import os
+
+    for marker, reason in _UNWRITABLE.items():
+        if marker in text:
+            return reason
+    probes = [path] if path.exists() else []
+    for probe in probes:
+        try:
+            os.close(os.open(probe, os.O_RDWR))
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                from veiligheidsbeeld.files import why
+
+                return why(exc)
+    if path.parent.exists() and not os.access(path.parent, os.W_OK):
+        return f"geen schrijfrechten op de map {path.parent}"
+    return None
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only)
@@ -51,6 +82,12 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise WarehouseLockedError(
                 f"Het warehouse {path} is in gebruik door een ander proces ({text}). "
                 "Wacht tot dat klaar is en probeer opnieuw."
+            ) from exc
+        reason = None if read_only else _unwritable(path, text)
+        if reason:
+            raise WarehouseError(
+                f"Het warehouse {path} kan niet worden geschreven: {reason}. Het bestand zelf is niet "
+                "beschadigd; kies een schrijfbare plek (--warehouse of [paths] warehouse) of herstel de rechten."
             ) from exc
         if path.is_file():
             # DuckDB reports a truncated or foreign file as an IO error on open.
