@@ -135,3 +135,18 @@ def test_chance_text_counts_the_tests() -> None:
     changes = pd.DataFrame({"p_value": [0.1] * 200 + [np.nan] * 5})
     text = engine.chance_flags_text(changes, STATS)
     assert "200 vergelijkingen" in text and "ongeveer 10" in text and "q = 10%" in text
+
+
+def test_statistiek_settings_from_toml(tmp_path) -> None:
+    from veiligheidsbeeld.config import load_settings
+
+    path = tmp_path / "veiligheidsbeeld.toml"
+    path.write_text("[statistiek]\nfdr_q = 0.05\noverdispersion = false\njudged_months = 2\n", encoding="utf-8")
+    s = load_settings(path).statistiek
+    assert (s.fdr_q, s.overdispersion, s.judged_months, s.alpha) == (0.05, False, 2, 0.05)
+    path.write_text("[statistiek]\nfdr_q = 0.7\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="fdr_q"):
+        load_settings(path)
+    path.write_text("[statistiek]\nfdr = 0.1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="fdr_q"):  # a misspelt key names the valid ones
+        load_settings(path)
