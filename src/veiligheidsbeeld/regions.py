@@ -528,6 +528,53 @@ def predecessors(code: str, layout_year: int, lineage: pd.DataFrame | None = Non
     return sorted(result)
 
 
+@dataclass(frozen=True)
+class LayoutParts:
+    """What today's gemeente ``code`` was made of on the 1 January layout of ``year``.
+
+    ``parts``: the codes of that layout whose figures add up to today's gemeente (itself when
+    unchanged; Zevenaar and Rijnwaarden for Zevenaar in 2015). ``splits``: gemeenten of that
+    layout that were later split and of which only a part went into today's gemeente (their
+    figures cannot simply be added: see :func:`layout_parts`).
+    """
+
+    code: str
+    year: int
+    parts: tuple[str, ...]
+    splits: tuple[str, ...] = ()
+
+
+def split_successors(lineage: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Per split gemeente (kind opsplitsing): every gemeente of today's layout that got a part of it
+    (the main successor and the codes its note names, each followed to today's code)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for r in lineage[lineage["kind"] == "opsplitsing"].itertuples():
+        named = [r.new_code, *re.findall(r"GM\d{4}", str(r.note or ""))]
+        out[r.old_code] = tuple(dict.fromkeys(successor(c, 9999, lineage) for c in named))
+    return out
+
+
+def layout_parts(
+    code: str, year: int, lineage: pd.DataFrame | None = None, *, splits: Mapping[str, tuple[str, ...]] | None = None
+) -> LayoutParts:
+    """The gemeenten of the ``year`` layout that make up today's gemeente ``code``.
+
+    A merger adds the predecessors' figures (also in chains: Millingen aan de Rijn + Ubbergen →
+    Groesbeek 2015 → Berg en Dal 2016). A gemeente that was later split (opsplitsing) went into
+    several of today's gemeenten; which share went where is not in the lineage, so it is listed
+    under ``splits`` for every one of them and left out of ``parts``.
+    """
+    lineage = load_lineage() if lineage is None else lineage
+    code = str(code).strip().upper()
+    if not re.fullmatch(r"GM\d{4}", code):
+        return LayoutParts(code, int(year), (code,))
+    retired = set(lineage.loc[lineage["layout_year"] <= int(year), "old_code"])
+    splits = split_successors(lineage) if splits is None else splits
+    split_from = tuple(sorted(s for s, into in splits.items() if code in into and s not in retired))
+    parts = tuple(c for c in predecessors(code, int(year), lineage) if c not in split_from)
+    return LayoutParts(code, int(year), parts, split_from)
+
+
 def map_to_layout(
     df: pd.DataFrame,
     code_col: str,

@@ -83,10 +83,17 @@ def settings(tmp_path_factory, shared_dir) -> Settings:
             inhabitants = VLIELAND_INHABITANTS if g == "GM0096" else e35[g] * 1000 / E35_RATES[g]
             for year in range(2013, 2019):
                 for measure, value in (("inwoners", inhabitants), ("woningen", inhabitants / 2.2)):
-                    rows.append({"region_code": g, "region_level": "gemeente", "year": year, "month": None,
-                                 "measure": measure, "value": float(round(value)), "source_table": "SYNTHETISCH",
-                                 "table_title": "synthetische noemers (test)", "vintage": "20240101T000000",
-                                 "modified": "", "fetched_at": "", "period_status": "Definitief", "source": "test"})
+                    # CBS publishes each year on that year's layout; the police publish Amsterdam with
+                    # Weesp (merged 2022, layout 2023): 2% of the made-up total is Weesp's (GM0457).
+                    total = float(round(value))
+                    parts = {g: total} if g != "GM0363" else {"GM0457": float(round(0.02 * total))}
+                    if g == "GM0363":
+                        parts[g] = total - parts["GM0457"]
+                    for code, part in parts.items():
+                        rows.append({"region_code": code, "region_level": "gemeente", "year": year, "month": None,
+                                     "measure": measure, "value": part, "source_table": "SYNTHETISCH",
+                                     "table_title": "synthetische noemers (test)", "vintage": "20240101T000000",
+                                     "modified": "", "fetched_at": "", "period_status": "Definitief", "source": "test"})
         load_denominators(con, pd.DataFrame(rows))
         # Made-up square "gemeenten" in RD New, side by side: enough for the maps to be drawn.
         squares = gpd.GeoDataFrame(

@@ -403,29 +403,24 @@ def summary_sentences(analysis_year: int, eenheid_naam: str, changes: pd.DataFra
 
 
 def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str], years: Sequence[int],
-                       measures: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing or
-    taken from another year (via :func:`~veiligheidsbeeld.warehouse.geography.attach_denominators`)."""
-    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
+                       measures: Sequence[str], names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing (every
+    year, with the reason) or taken from another year. The denominators are on the police layout
+    (:func:`~veiligheidsbeeld.warehouse.geography.police_layout_denominators`): Zevenaar 2015
+    includes Rijnwaarden, Berg en Dal has inhabitants from 2013."""
+    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, missing_denominator_notes, police_layout_denominators
 
-    grid = pd.MultiIndex.from_product([list(gemeenten), list(years)], names=["gemeente_code", "year"]).to_frame(index=False)
     frames, notes = [], []
     for measure in measures:
-        try:
-            found = attach_denominators(grid, con, measure, "year", region_col="gemeente_code")
-        except duckdb.CatalogException:
-            found = grid.assign(denominator=np.nan, denominator_status=STATUS_MISSING, denominator_year=pd.NA)
-        frames.append(pd.DataFrame({"gemeente_code": found["gemeente_code"], "year": found["year"], "measure": measure,
-                                    "value": found["denominator"].astype("float64")}))
-        latest = found[found["denominator_status"] == STATUS_LATEST]
+        found = police_layout_denominators(con, gemeenten, years, measure)
+        frames.append(pd.DataFrame({"gemeente_code": found["region_code"], "year": found["year"], "measure": measure,
+                                    "value": found["value"].astype("float64")}))
+        latest = found[found["status"] == STATUS_LATEST]
         for y, part in latest.groupby("year"):
-            used = sorted({int(v) for v in part["denominator_year"].dropna()})
+            used = sorted({int(v) for v in part["year_used"].dropna()})
             notes.append(f"Noemer '{measure}' voor {y} is nog niet gepubliceerd; het laatst beschikbare jaar "
                          f"({', '.join(map(str, used))}) is gebruikt.")
-        last = found[(found["year"] == max(years)) & (found["denominator_status"] == STATUS_MISSING)]
-        if len(last):
-            notes.append(f"Noemer '{measure}' ontbreekt voor {len(last)} gemeente(n) in {max(years)}; hun cijfers per "
-                         "1.000 (en die van hun district en de eenheid) zijn niet berekend.")
+        notes.extend(missing_denominator_notes(found, measure, dict(names or {})))
     if not frames:
         return pd.DataFrame(columns=["gemeente_code", "year", "measure", "value"]), notes
     return pd.concat(frames, ignore_index=True), notes
@@ -522,7 +517,8 @@ def build_jaaranalyse(
     )
     measures = sorted({options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure
                        for g in groups})
-    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures)
+    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures,
+                                                dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"])))
     warnings.extend(denom_notes)
     denoms = denominators_by_year(gm_denoms, district_table, eenheid_code)
     measure_of = {g.label: (options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure)

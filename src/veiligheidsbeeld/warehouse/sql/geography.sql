@@ -172,5 +172,13 @@ LEFT JOIN latest l ON l.region_code = w.region_code
 LEFT JOIN avail a ON a.region_code = w.region_code AND a.period_index = l.last_index
 ORDER BY w.region_code, w.year, w.month;
 
+-- name: yearly_denominators
+-- Published yearly figures of one measure (per region and year one row: load_denominators refuses
+-- the same figure from two tables). Put on the police layout in geography.police_layout_denominators.
+SELECT region_code, year, value, source_table, vintage
+FROM denominators
+WHERE measure = $measure AND month IS NULL AND value IS NOT NULL
+ORDER BY region_code, year;
+
 -- name: police_region_codes
 SELECT DISTINCT region_code FROM facts_monthly ORDER BY region_code;
