@@ -259,10 +259,11 @@ def load_police_table(
         con.execute("DELETE FROM offence_types WHERE table_id = $table_id", params)
         con.execute("INSERT INTO offence_types SELECT * FROM types_new")
         if spec.yearly:
-            # The yearly table's region list (RegioS: NL01, landsdelen, provinces, eenheden,
-            # gemeenten) adds only what the monthly tables do not have; never replaces their rows.
-            con.execute("INSERT OR IGNORE INTO regions SELECT * FROM regions_new "
-                        "WHERE level = 'GM' OR code = $national", {"national": spec.national_code})
+            # The yearly table's region list (RegioS: NL01, landsdelen, provinces, eenheden, every
+            # gemeente) is not the regions of the reports: only its national code is added (the
+            # monthly tables' lists, with wijken and buurten, stay the one region list).
+            con.execute("INSERT OR IGNORE INTO regions SELECT * FROM regions_new WHERE code = $national",
+                        {"national": spec.national_code})
         else:
             con.execute("INSERT OR REPLACE INTO regions SELECT * FROM regions_new")
         for name in ("delete_facts", "delete_year_rows"):
