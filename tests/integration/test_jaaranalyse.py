@@ -243,8 +243,12 @@ def test_report_shows_the_figures_and_says_what_it_is(analysis, settings, render
     for text in ("Jaaranalyse 2018", "SYNTHETISCHE CIJFERS", "District IJsselland", "District Twente",
                  analysis.summary[0], "1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2", "Overlastdoel: 20% minder overlast in 2018",
                  "minstens 10.000 inwoners", "data:image/png;base64,", "doel niet gehaald",
-                 "Kaart: woninginbraak per 1.000 woningen — ijsselland"):
+                 "Kaart: woninginbraak per 1.000 woningen — ijsselland",
+                 # issue 13: the yearly part of the geweld indicator, winkeldiefstal, and Halt said to be absent
+                 "per jaar uit 47025NED: 1.4.1, 3.2.1, 3.2.2", "Winkeldiefstallen",
+                 "niet in de open data van de politie"):
         assert text in html
+    assert "Halt" in html
     book = openpyxl.load_workbook(out / "jaaranalyse-2018-oost-nederland.xlsx", read_only=True)
     assert book.sheetnames[0] == "toelichting"
     assert {"misdrijven", "bbv_indicatoren", "overlastmonitor", "jeugdoverlast_ranglijst"} <= set(book.sheetnames)
