@@ -79,7 +79,7 @@ KNOWN_POLICE_TABLES: dict[str, PoliceTable] = {t.table_id: t for t in (MISDRIJVE
 class IngestSettings:
     """How the police tables are pulled."""
 
-    tables: tuple[str, ...] = ("47022NED", "47024NED")
+    tables: tuple[str, ...] = ("47022NED", "47024NED", "47025NED")
     catalog_url: str = POLITIE_CATALOG
     use_https: bool = True
     start_year: int = 2012

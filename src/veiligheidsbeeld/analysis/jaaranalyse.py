@@ -550,7 +550,7 @@ def build_jaaranalyse(
     from veiligheidsbeeld.analysis.woninginbraak import validation_banner
 
     district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
-    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED"], district_of)]
+    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED", MISDRIJVEN_JAAR_TABLE], district_of)]
 
     months = available_months(con, MISDRIJVEN_TABLE)
     full = complete_years(months)

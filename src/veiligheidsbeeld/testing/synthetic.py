@@ -285,7 +285,7 @@ def build_police_snapshot(
     *,
     shared_dir: Path,
     gemeenten: Sequence[str] | None = None,
-    tables: Sequence[str] = ("47022NED", "47024NED"),
+    tables: Sequence[str] = ("47022NED", "47024NED", "47025NED"),
     start: str = "2012-01",
     end: str = "2023-12",
     codes: Mapping[str, Sequence[str]] | None = None,
@@ -907,7 +907,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=None, help=f"shared folder (default: ${SHARED_ENV} or ../shared)")
     parser.add_argument("--gemeenten", default=None, help="comma list, e.g. GM0153,GM0164 (default: all of RE02)")
     parser.add_argument("--district", default=None, help="all gemeenten of a district, e.g. VR04")
-    parser.add_argument("--tables", default="47022NED,47024NED")
+    parser.add_argument("--tables", default="47022NED,47024NED,47025NED")
     parser.add_argument("--start", default="2012-01")
     parser.add_argument("--end", default="2023-12")
     parser.add_argument("--missing-months", default="", help="comma list of YYYY-MM left out (except NL00)")
