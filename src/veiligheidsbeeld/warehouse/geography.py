@@ -244,8 +244,8 @@ def police_layout_denominators(
       (``laatst_beschikbaar``, flagged). A year before the first published one, or a gap, stays missing.
     * Wijk, buurt and other codes are looked up as published (no lineage for wijken).
     """
+    given = lineage
     lineage = regions.load_lineage() if lineage is None else lineage
-    splits = regions.split_successors(lineage)
     codes = sorted({str(c).strip().upper() for c in region_codes})
     wanted_years = sorted({int(y) for y in years})
     columns = ["region_code", "year", "value", "year_used", "status", "flag", "source_table", "vintage", "parts", "reason"]
@@ -262,7 +262,7 @@ def police_layout_denominators(
 
     def composed(code: str, year: int) -> tuple[float, str, str, str, str]:
         """(value, source table, vintage, parts, reason) of ``code`` on the layout of ``year``."""
-        layout = regions.layout_parts(code, year, lineage, splits=splits)
+        layout = regions.layout_parts(code, year, given)
         parts = ",".join(layout.parts)
         if layout.splits:
             split = ", ".join(f"{names.get(s, s)} ({s}, opgesplitst per {split_years[s]})" for s in layout.splits)
@@ -301,12 +301,10 @@ def police_layout_denominators(
 def police_layout_codes(gemeente_codes: Iterable[str], years: Iterable[int], lineage: pd.DataFrame | None = None) -> list[str]:
     """Every gemeente code whose denominators are needed to put ``gemeente_codes`` on the police
     layout in ``years``: the gemeenten themselves and their predecessors of those years."""
-    lineage = regions.load_lineage() if lineage is None else lineage
-    splits = regions.split_successors(lineage)
     out: set[str] = set()
     for code in gemeente_codes:
         for year in years:
-            layout = regions.layout_parts(code, int(year), lineage, splits=splits)
+            layout = regions.layout_parts(code, int(year), lineage)
             out.update(layout.parts)
             out.update(layout.splits)
         out.add(str(code).strip().upper())
