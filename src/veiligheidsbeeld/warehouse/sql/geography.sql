@@ -85,7 +85,7 @@ CREATE OR REPLACE VIEW district_denominators AS
            agg.som_beschikbaar, agg.gemeenten_met_waarde, size.gemeenten,
            agg.source_tables, agg.vintage
     FROM agg JOIN size USING (eenheid_code, layout_year, district_code);
-COMMENT ON VIEW district_denominators IS 'Denominators summed per district; value is NULL unless every gemeente of the district has one (volledig).';
+COMMENT ON VIEW district_denominators IS 'Denominators summed per district as published (each year on its own gemeente layout); value is NULL unless every gemeente of the district has one (volledig). Rates use geography.police_layout_denominators instead.';
 
 -- name: delete_districts
 DELETE FROM districts WHERE eenheid_code = $eenheid_code AND layout_year = $layout_year;
