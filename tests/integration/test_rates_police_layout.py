@@ -160,3 +160,24 @@ def test_annual_rates_use_the_police_layout_and_report_every_missing_year(con, s
     assert math.isnan(trend.loc[("GM0299", 2014), "rate"])
     missing = [w for w in analysis.warnings if "inwoners" in w and "2014" in w]
     assert missing and "alle 3 gemeenten" in missing[0], analysis.warnings
+
+
+def test_after_the_last_published_year_the_last_figure_on_the_police_layout_is_used(tmp_path, con) -> None:
+    from veiligheidsbeeld.warehouse.geography import load_denominators, police_layout_denominators
+
+    later = denominator_for(con, ["GM1960", "GM0299"], 2025, "inwoners").set_index("region_code")
+    assert (later["status"] == "laatst_beschikbaar").all() and (later["year_used"] == 2019).all()
+    assert later.at["GM1960", "value"] == inhabitants("GM1960", 2019)
+
+    # Only the predecessors are published (up to 2018): West Betuwe in 2020 gets their 2018 sum, flagged.
+    rows = [{"region_code": c, "region_level": "gemeente", "year": y, "month": None, "measure": "inwoners",
+             "value": float(inhabitants(c, y)), "source_table": "SYNTHETISCH", "table_title": "synthetische noemers (test)",
+             "vintage": "20240101T000000", "modified": "", "fetched_at": "", "period_status": "Definitief", "source": "test"}
+            for c in ("GM0236", "GM0304", "GM0733") for y in (2016, 2017, 2018)]
+    with db.writer(tmp_path / "w.duckdb") as own:
+        load_denominators(own, pd.DataFrame(rows))
+        out = police_layout_denominators(own, ["GM1960"], [2015, 2017, 2020], "inwoners").set_index("year")
+    assert out.at[2017, "status"] == "eigen_jaar" and out.at[2017, "parts"] == "GM0236,GM0304,GM0733"
+    assert out.at[2020, "status"] == "laatst_beschikbaar" and out.at[2020, "year_used"] == 2018
+    assert out.at[2020, "value"] == sum(inhabitants(c, 2018) for c in ("GM0236", "GM0304", "GM0733"))
+    assert out.at[2015, "status"] == "ontbreekt" and "2015" in out.at[2015, "reason"]

@@ -256,7 +256,7 @@ def police_layout_denominators(
     except duckdb.CatalogException:
         published = pd.DataFrame(columns=["region_code", "year", "value", "source_table", "vintage"])
     values = {(r.region_code, int(r.year)): (float(r.value), r.source_table, r.vintage) for r in published.itertuples()}
-    last_year = published.groupby("region_code")["year"].max().to_dict() if len(published) else {}
+    published_years = sorted({int(y) for y in published["year"]}, reverse=True)
     names = dict(zip(lineage["old_code"], lineage["old_name"]))
     split_years = dict(zip(lineage["old_code"], lineage["layout_year"]))
 
@@ -279,12 +279,18 @@ def police_layout_denominators(
         vintages = ",".join(sorted({f[2] for f in found}))
         return float(sum(f[0] for f in found)), tables, vintages, parts, ""
 
+    def last_year(code: str) -> int | None:
+        """The last year with a figure on the police layout (of today's code or its predecessors)."""
+        return next((y for y in published_years if not math.isnan(composed(code, y)[0])), None)
+
     rows = []
     for code in codes:
-        last = last_year.get(code)
+        last: int | None = None
         for year in wanted_years:
             value, table, vintage, parts, reason = composed(code, year)
             status, used = (STATUS_OWN, year) if not math.isnan(value) else (STATUS_MISSING, None)
+            if status == STATUS_MISSING and last is None:
+                last = last_year(code)
             if status == STATUS_MISSING and last is not None and year > last:
                 value, table, vintage, parts, reason = composed(code, int(last))
                 if not math.isnan(value):
