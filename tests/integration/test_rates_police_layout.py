@@ -181,3 +181,13 @@ def test_after_the_last_published_year_the_last_figure_on_the_police_layout_is_u
     assert out.at[2020, "status"] == "laatst_beschikbaar" and out.at[2020, "year_used"] == 2018
     assert out.at[2020, "value"] == sum(inhabitants(c, 2018) for c in ("GM0236", "GM0304", "GM0733"))
     assert out.at[2015, "status"] == "ontbreekt" and "2015" in out.at[2015, "reason"]
+
+
+def test_jeugd_ranking_uses_the_police_layout_and_says_why_a_count_is_missing(con, settings) -> None:
+    from veiligheidsbeeld.analysis.jeugd_ranking import jeugd_ranking
+
+    result = jeugd_ranking(con, settings, [2014, 2015])
+    frame = result.frame.set_index(["gemeente_code", "year"])
+    assert frame.loc[("GM0299", 2015), "inhabitants"] == inhabitants("GM0299", 2015) + inhabitants("GM0196", 2015)
+    assert "niet gepubliceerd" in frame.loc[("GM0299", 2014), "note"]
+    assert any("2014" in note for note in result.notes)
