@@ -99,8 +99,8 @@ class CrimeGroup:
 #:
 #: * Diefstallen uit woning: 1.1.1 Diefstal/inbraak woning.
 #: * Winkeldiefstallen: 2.5.2 Winkeldiefstal (BVH A50 winkeldiefstal, B50 winkeldiefstal met
-#:   geweld). Not 2.5.1 (diefstal/inbraak bij bedrijven, which includes gekwalificeerde diefstal
-#:   uit een winkel: WSJG counts that as inbraak, not winkeldiefstal).
+#:   geweld), the police's own category for it. Not 2.5.1 Diefstal/inbraak bedrijven (break-ins and
+#:   gekwalificeerde diefstal at businesses, shops included), which is a different offence.
 #: * Gewelds- en seksuele misdrijven (WSJG: "geweldsmisdrijven … seksuele misdrijven,
 #:   levensdelicten zoals moord en doodslag … bedreiging, mishandeling"; mensenhandel and
 #:   mensensmokkel are counted here because they share a feitcode): per month from 47022NED
