@@ -82,6 +82,8 @@ def _build_snapshots(spec: dict[str, Any], snap: Path, revised: Path) -> None:
         kw = {**common, **extra}
         build(out, end=spec["end"], tables=("47022NED",), codes={"47022NED": spec["codes"]}, **kw)
         build(out, end=spec["end"], tables=("47024NED",), include_wijken_buurten=False, **kw)
+        # The yearly table of the default ingest (zeden codes only, as the ingest pulls them).
+        build(out, end=spec["end"], tables=("47025NED",), codes={"47025NED": ["1.4.1", "3.2.1", "3.2.2"]}, **kw)
     last_year = int(spec["end"][:4])
     region_list = politie_dir(shared) / "47022NED_WijkenEnBuurten.csv"
     build_cbs_snapshot(snap, region_list=region_list, gemeenten=spec["gemeenten"],

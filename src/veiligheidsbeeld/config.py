@@ -26,7 +26,7 @@ CBS_CATALOG = "opendata.cbs.nl"
 
 @dataclass(frozen=True)
 class PoliceTable:
-    """One monthly police table: which dimension holds the type code and which column the count."""
+    """One police table: which dimension holds the type code and which column the count."""
 
     table_id: str
     type_dimension: str
@@ -35,6 +35,17 @@ class PoliceTable:
     period_dimension: str = "Perioden"
     rollup_codes: tuple[str, ...] = ("0.0.0",)
     label: str = ""
+    #: "monthly" (months plus JJ00 year rows) or "yearly" (JJ00 year rows only, loaded into
+    #: facts_yearly_reported).
+    frequency: str = "monthly"
+    #: The national region code of the table's region list.
+    national_code: str = "NL00"
+    #: Codes pulled when ``[ingest] codes`` names none for this table (empty: all codes).
+    default_codes: tuple[str, ...] = ()
+
+    @property
+    def yearly(self) -> bool:
+        return self.frequency == "yearly"
 
 
 MISDRIJVEN = PoliceTable(
@@ -49,14 +60,27 @@ OVERLAST = PoliceTable(
     measure="GeregistreerdeOverlast_1",
     label="Geregistreerde overlast",
 )
-KNOWN_POLICE_TABLES: dict[str, PoliceTable] = {t.table_id: t for t in (MISDRIJVEN, OVERLAST)}
+#: The yearly misdrijven table: it publishes what the monthly table does not (zedenmisdrijven,
+#: kinderporno, kinderprostitutie), per gemeente (RegioS), year rows only. Only those codes are
+#: pulled by default: the monthly table has the rest.
+MISDRIJVEN_JAAR = PoliceTable(
+    table_id="47025NED",
+    type_dimension="SoortMisdrijf",
+    measure="GeregistreerdeMisdrijven_1",
+    region_dimension="RegioS",
+    label="Geregistreerde misdrijven per jaar",
+    frequency="yearly",
+    national_code="NL01",
+    default_codes=("1.4.1", "3.2.1", "3.2.2"),
+)
+KNOWN_POLICE_TABLES: dict[str, PoliceTable] = {t.table_id: t for t in (MISDRIJVEN, OVERLAST, MISDRIJVEN_JAAR)}
 
 
 @dataclass(frozen=True)
 class IngestSettings:
     """How the police tables are pulled."""
 
-    tables: tuple[str, ...] = ("47022NED", "47024NED")
+    tables: tuple[str, ...] = ("47022NED", "47024NED", "47025NED")
     catalog_url: str = POLITIE_CATALOG
     use_https: bool = True
     start_year: int = 2012

@@ -36,7 +36,7 @@ from datetime import date
 from pathlib import Path
 
 from veiligheidsbeeld.analysis.periods import add_months, today_local
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import MISDRIJVEN_JAAR, Settings
 from veiligheidsbeeld.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,9 @@ def build_demo_snapshot(options: DemoOptions, out: Path, *, today: date | None =
                                       **common)
                 for table_id in tables:
                     _merge_detail(out / table_id, Path(tmp) / table_id, buurt_gemeenten)
+        # The yearly table (zedenmisdrijven per gemeente for the BBV indicator), SYNTHETIC per gemeente.
+        build_police_snapshot(out, tables=(MISDRIJVEN_JAAR.table_id,), gemeenten=gemeenten,
+                              codes={MISDRIJVEN_JAAR.table_id: list(MISDRIJVEN_JAAR.default_codes)}, **common)
         _add_geography(out, shared, list(options.gemeenten) or None, start.year, end.year, options.seed)
     except ValueError as exc:  # the builder's messages for bad codes, gemeenten or months
         raise ConfigError(f"Demo-snapshot kan niet worden gemaakt: {exc}") from None

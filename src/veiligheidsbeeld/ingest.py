@@ -184,13 +184,15 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
                 den_settings.catalog_url, retries=settings.ingest.retries,
                 backoff_seconds=settings.ingest.backoff_seconds, timeout_seconds=settings.ingest.timeout_seconds,
             ))
-            frame = pull_denominators(cbs, gemeenten, years, paths.raw, den_settings)
+            # CBS publishes year Y on the layout of that year: pull the predecessors too, so the
+            # denominators can be put on the police layout (geography.police_layout_denominators).
+            frame = pull_denominators(cbs, geography.police_layout_codes(gemeenten, years), years, paths.raw, den_settings)
             national = _national_gemeenten(con, gemeenten) if settings.ingest.national_gemeente_codes else []
             if national and "bevolking" in den_settings.tables:
                 # Inhabitants of every gemeente, for national rankings (rates per 1,000 inhabitants).
                 try:
                     everyone = pull_denominators(
-                        cbs, sorted(set(gemeenten) | set(national)), years, paths.raw,
+                        cbs, geography.police_layout_codes(sorted(set(gemeenten) | set(national)), years), years, paths.raw,
                         dataclasses.replace(den_settings, tables=("bevolking",), wijk_buurt_years=()),
                     )
                     frame = pd.concat([frame[frame["source_table"] != everyone["source_table"].iloc[0]], everyone])

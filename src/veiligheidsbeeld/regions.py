@@ -483,7 +483,7 @@ def load_lineage(path: str | Path | None = None) -> pd.DataFrame:
 def successor(code: str, layout_year: int, lineage: pd.DataFrame | None = None) -> str:
     """The code that ``code`` has become in the layout of ``layout_year`` (itself if unchanged)."""
     lineage = load_lineage() if lineage is None else lineage
-    steps = {r.old_code: (r.new_code, r.layout_year) for r in lineage.itertuples()}
+    steps = dict(zip(lineage["old_code"], zip(lineage["new_code"], lineage["layout_year"])))
     current = str(code).strip().upper()
     for _ in range(len(steps) + 1):
         step = steps.get(current)
@@ -511,8 +511,8 @@ def predecessors(code: str, layout_year: int, lineage: pd.DataFrame | None = Non
     code = str(code).strip().upper()
     later = lineage[lineage["layout_year"] > layout_year]
     into: dict[str, list[str]] = {}
-    for r in later.itertuples():
-        into.setdefault(r.new_code, []).append(r.old_code)
+    for old, new in zip(later["old_code"], later["new_code"]):
+        into.setdefault(new, []).append(old)
     retired, created_after = codes_in_layout(lineage, layout_year)
     result: set[str] = set()
     todo = [code]
@@ -526,6 +526,75 @@ def predecessors(code: str, layout_year: int, lineage: pd.DataFrame | None = Non
             result.add(c)
         todo.extend(into.get(c, []))
     return sorted(result)
+
+
+@dataclass(frozen=True)
+class LayoutParts:
+    """What today's gemeente ``code`` was made of on the 1 January layout of ``year``.
+
+    ``parts``: the codes of that layout whose figures add up to today's gemeente (itself when
+    unchanged; Zevenaar and Rijnwaarden for Zevenaar in 2015). ``splits``: gemeenten of that
+    layout that were later split and of which only a part went into today's gemeente (their
+    figures cannot simply be added: see :func:`layout_parts`).
+    """
+
+    code: str
+    year: int
+    parts: tuple[str, ...]
+    splits: tuple[str, ...] = ()
+
+
+def split_successors(lineage: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Per split gemeente (kind opsplitsing): every gemeente of today's layout that got a part of it
+    (the main successor and the codes its note names, each followed to today's code)."""
+    into = dict(zip(lineage["old_code"], lineage["new_code"]))
+
+    def today(code: str) -> str:
+        for _ in range(len(into) + 1):
+            if code not in into:
+                return code
+            code = into[code]
+        raise ConfigError(f"Lineagetabel bevat een kringverwijzing bij {code}.")
+
+    out: dict[str, tuple[str, ...]] = {}
+    for old, new, kind, note in zip(lineage["old_code"], lineage["new_code"], lineage["kind"], lineage["note"]):
+        if kind == "opsplitsing":
+            named = [new, *re.findall(r"GM\d{4}", str(note or ""))]
+            out[old] = tuple(dict.fromkeys(today(c) for c in named))
+    return out
+
+
+def layout_parts(
+    code: str, year: int, lineage: pd.DataFrame | None = None, *, splits: Mapping[str, tuple[str, ...]] | None = None
+) -> LayoutParts:
+    """The gemeenten of the ``year`` layout that make up today's gemeente ``code``.
+
+    A merger adds the predecessors' figures (also in chains: Millingen aan de Rijn + Ubbergen →
+    Groesbeek 2015 → Berg en Dal 2016). A gemeente that was later split (opsplitsing) went into
+    several of today's gemeenten; which share went where is not in the lineage, so it is listed
+    under ``splits`` for every one of them and left out of ``parts``.
+    """
+    code = str(code).strip().upper()
+    if lineage is None and splits is None:
+        return _default_layout_parts(code, int(year))  # the reference lineage: computed once per code and year
+    lineage = load_lineage() if lineage is None else lineage
+    if not re.fullmatch(r"GM\d{4}", code):
+        return LayoutParts(code, int(year), (code,))
+    retired = set(lineage.loc[lineage["layout_year"] <= int(year), "old_code"])
+    splits = split_successors(lineage) if splits is None else splits
+    split_from = tuple(sorted(s for s, into in splits.items() if code in into and s not in retired))
+    parts = tuple(c for c in predecessors(code, int(year), lineage) if c not in split_from)
+    return LayoutParts(code, int(year), parts, split_from)
+
+
+@cache
+def _default_splits() -> dict[str, tuple[str, ...]]:
+    return split_successors(load_lineage())
+
+
+@cache
+def _default_layout_parts(code: str, year: int) -> LayoutParts:
+    return layout_parts(code, year, load_lineage(), splits=_default_splits())
 
 
 def map_to_layout(

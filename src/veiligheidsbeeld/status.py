@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import KNOWN_POLICE_TABLES, Settings
 from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.warehouse import db
 
@@ -35,9 +35,16 @@ class WarehouseStatus:
     validation_lines: list[str] = field(default_factory=list)
 
 
-def is_stale(last_month: date | None, today: date) -> tuple[bool, str]:
+def is_stale(last_month: date | None, today: date, *, yearly: bool = False) -> tuple[bool, str]:
     if last_month is None:
         return True, "geen gegevens"
+    if yearly:
+        # A yearly table (47025NED) publishes year Y early in Y+1: stale once last year is missing
+        # a quarter into this year.
+        expected_year = add_months(date(today.year, today.month, 1), -3).year - 1
+        if last_month.year < expected_year:
+            return True, f"laatste jaar {last_month.year}, verwacht minstens {expected_year}"
+        return False, ""
     expected = add_months(date(today.year, today.month, 1), -STALE_AFTER_MONTHS)
     if last_month < expected:
         return True, f"laatste maand {last_month:%Y-%m}, verwacht minstens {expected:%Y-%m}"
@@ -59,7 +66,8 @@ def warehouse_status(settings: Settings, today: date | None = None) -> Warehouse
             """
         ).fetchall()
         for table_id, last_month, vintages, provisional, suppressed, n_rows, fetched_at in rows:
-            stale, reason = is_stale(last_month, today)
+            spec = KNOWN_POLICE_TABLES.get(table_id)
+            stale, reason = is_stale(last_month, today, yearly=bool(spec and spec.yearly))
             out.tables.append(
                 TableStatus(table_id, last_month, vintages.split(",")[-1], fetched_at, provisional, suppressed, n_rows,
                             stale, reason)

@@ -42,7 +42,11 @@ def test_demo_snapshot_has_both_tables_one_missing_month_and_suppressed_cells(de
     con = duckdb.connect(str(result.settings.paths.warehouse), read_only=True)
     try:
         infos = con.execute("SELECT table_id, synthetic FROM table_infos ORDER BY 1").fetchall()
-        assert infos == [("47022NED", True), ("47024NED", True)]
+        assert infos == [("47022NED", True), ("47024NED", True), ("47025NED", True)]
+        # The yearly table: zeden codes per gemeente, complete years only (2013–2025).
+        zeden = con.execute("SELECT count(DISTINCT region_code), min(year), max(year), count(DISTINCT type_code) "
+                            "FROM facts_yearly_reported WHERE table_id = '47025NED' AND region_code LIKE 'GM%'").fetchone()
+        assert zeden == (len(GEMEENTEN), 2013, 2025, 3)
         first, last = con.execute("SELECT min(month), max(month) FROM facts_monthly").fetchone()
         assert (first, last) == (date(2013, 1, 1), date(2026, 9, 1))  # up to two months before today
         months = {r[0] for r in con.execute(

@@ -57,20 +57,31 @@ def sql(con: duckdb.DuckDBPyConnection, codes, regions, year: int) -> int:
     ).fetchone()[0])
 
 
+def zeden(con: duckdb.DuckDBPyConnection, codes, regions, year: int) -> int:
+    """The year rows of the yearly table 47025NED (0 for a group without yearly codes)."""
+    if not codes:
+        return 0
+    return int(con.execute(
+        "SELECT sum(count) FROM facts_yearly_reported WHERE table_id = '47025NED' AND list_contains($c, type_code) "
+        "AND list_contains($r, region_code) AND year = $y", {"c": list(codes), "r": list(regions), "y": year},
+    ).fetchone()[0])
+
+
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory, shared_dir) -> Settings:
     root = tmp_path_factory.mktemp("jaaranalyse")
     gemeenten = [*AREA, *OTHERS]
     snapshot = root / "snapshot"
     build_police_snapshot(snapshot, shared_dir=shared_dir, gemeenten=gemeenten, start="2013-01", end="2019-06",
-                          include_wijken_buurten=False, codes={"47022NED": CODES})
+                          include_wijken_buurten=False, codes={"47022NED": CODES},
+                          tables=("47022NED", "47024NED", "47025NED"))
     table = root / "districten.csv"
     table.write_text(
         "gemeente_code,gemeente_naam,district_code,district_naam,eenheid_code,eenheid_naam\n"
         + "".join(f"{g},{n},{dc},{dn},RE02,Oost-Nederland\n" for g, (n, dc, dn) in AREA.items()),
         encoding="utf-8",
     )
-    base = load_settings().with_paths(root=root)
+    base = load_settings().with_paths(root=root).with_ingest(tables=("47022NED", "47024NED", "47025NED"))
     settings = dataclasses.replace(base, area=AreaSettings(district_table=str(table)))
     run_ingest(settings, snapshot, gemeenten=gemeenten)
     path = settings.paths.resolved().warehouse
@@ -83,10 +94,17 @@ def settings(tmp_path_factory, shared_dir) -> Settings:
             inhabitants = VLIELAND_INHABITANTS if g == "GM0096" else e35[g] * 1000 / E35_RATES[g]
             for year in range(2013, 2019):
                 for measure, value in (("inwoners", inhabitants), ("woningen", inhabitants / 2.2)):
-                    rows.append({"region_code": g, "region_level": "gemeente", "year": year, "month": None,
-                                 "measure": measure, "value": float(round(value)), "source_table": "SYNTHETISCH",
-                                 "table_title": "synthetische noemers (test)", "vintage": "20240101T000000",
-                                 "modified": "", "fetched_at": "", "period_status": "Definitief", "source": "test"})
+                    # CBS publishes each year on that year's layout; the police publish Amsterdam with
+                    # Weesp (merged 2022, layout 2023): 2% of the made-up total is Weesp's (GM0457).
+                    total = float(round(value))
+                    parts = {g: total} if g != "GM0363" else {"GM0457": float(round(0.02 * total))}
+                    if g == "GM0363":
+                        parts[g] = total - parts["GM0457"]
+                    for code, part in parts.items():
+                        rows.append({"region_code": code, "region_level": "gemeente", "year": year, "month": None,
+                                     "measure": measure, "value": part, "source_table": "SYNTHETISCH",
+                                     "table_title": "synthetische noemers (test)", "vintage": "20240101T000000",
+                                     "modified": "", "fetched_at": "", "period_status": "Definitief", "source": "test"})
         load_denominators(con, pd.DataFrame(rows))
         # Made-up square "gemeenten" in RD New, side by side: enough for the maps to be drawn.
         squares = gpd.GeoDataFrame(
@@ -146,10 +164,11 @@ def test_bbv_indicators_use_exactly_the_documented_codes(analysis, con):
                                    "AND year = 2018").fetchall())
     for group in BBV_INDICATORS:
         row = analysis.change("GM0168", group.key)
-        assert row["current"] == sql(con, group.codes, ["GM0168"], YEAR)
+        expected = sql(con, group.codes, ["GM0168"], YEAR) + zeden(con, group.yearly_codes, ["GM0168"], YEAR)
+        assert row["current"] == expected
         assert row["rate"] == pytest.approx(row["current"] / inhabitants["GM0168"] * 1000)
-        assert row["rate_previous"] == pytest.approx(sql(con, group.codes, ["GM0168"], YEAR - 1)
-                                                     / inhabitants["GM0168"] * 1000)
+        previous = sql(con, group.codes, ["GM0168"], YEAR - 1) + zeden(con, group.yearly_codes, ["GM0168"], YEAR - 1)
+        assert row["rate_previous"] == pytest.approx(previous / inhabitants["GM0168"] * 1000)
 
 
 def test_trend_runs_from_the_comparison_year(analysis, con):
@@ -227,8 +246,12 @@ def test_report_shows_the_figures_and_says_what_it_is(analysis, settings, render
     for text in ("Jaaranalyse 2018", "SYNTHETISCHE CIJFERS", "District IJsselland", "District Twente",
                  analysis.summary[0], "1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2", "Overlastdoel: 20% minder overlast in 2018",
                  "minstens 10.000 inwoners", "data:image/png;base64,", "doel niet gehaald",
-                 "Kaart: woninginbraak per 1.000 woningen — ijsselland"):
+                 "Kaart: woninginbraak per 1.000 woningen — ijsselland",
+                 # issue 13: the yearly part of the geweld indicator, winkeldiefstal, and Halt said to be absent
+                 "per jaar uit 47025NED: 1.4.1, 3.2.1, 3.2.2", "Winkeldiefstallen",
+                 "niet in de open data van de politie"):
         assert text in html
+    assert "Halt" in html
     book = openpyxl.load_workbook(out / "jaaranalyse-2018-oost-nederland.xlsx", read_only=True)
     assert book.sheetnames[0] == "toelichting"
     assert {"misdrijven", "bbv_indicatoren", "overlastmonitor", "jeugdoverlast_ranglijst"} <= set(book.sheetnames)

@@ -42,13 +42,40 @@ def test_bbv_codes_are_exactly_the_documented_ones(code_list):
     codes = {g.key: g.codes for g in BBV_INDICATORS}
     assert codes == {
         "bbv_diefstal_woning": ("1.1.1",),
+        "bbv_winkeldiefstal": ("2.5.2",),
         "bbv_geweld": ("1.4.2", "1.4.4", "1.4.5", "1.6.3", "3.1.2"),
         "bbv_vernieling": ("1.6.1", "2.2.1", "1.4.3", "2.4.2", "2.7.3", "3.6.4", "3.7.1"),
     }
-    assert not set(codes["bbv_geweld"]) & set(codes["bbv_vernieling"])  # no crime counted twice
+    # The sexual offences come from the yearly table 47025NED (same code list).
+    assert {g.key: g.yearly_codes for g in BBV_INDICATORS if g.yearly_codes} == {"bbv_geweld": ("1.4.1", "3.2.1", "3.2.2")}
+    every = [c for g in BBV_INDICATORS for c in (*g.codes, *g.yearly_codes)]
+    assert len(every) == len(set(every))  # no crime counted twice
     for group in BBV_INDICATORS:
-        assert all(code in group.definition for code in group.codes)  # the report states the codes it uses
+        # The report states the codes it uses, and which table each part comes from.
+        assert all(code in group.definition for code in (*group.codes, *group.yearly_codes))
+        assert "47022NED" in group.definition
+    assert "47025NED" in BBV_INDICATORS[2].definition
     assert code_list["1.4.3"].endswith("Openlijk geweld (persoon)")
+    assert code_list["2.5.2"] == "2.5.2 Winkeldiefstal"
+    assert code_list["1.4.1"] == "1.4.1 Zedenmisdrijf"
+
+
+def test_yearly_codes_are_published_in_the_real_yearly_series(shared_dir, national_totals):
+    """Zeden is empty every month but published every year (real national 47025NED rows)."""
+    yearly = pd.read_csv(Path(shared_dir) / "data/politie/NL_misdrijven_per_jaar_2012_2023.csv")
+    for group in BBV_INDICATORS:
+        for code in group.yearly_codes:
+            assert national_totals[code] == 0
+            rows = yearly[yearly["incident_type_code"].str.startswith(code + " ")]
+            # (the download turned suppressed cells into 0, so a single year may read 0)
+            assert len(rows) == 12 and rows["incident_count"].sum() > 0, code
+    zeden = yearly[yearly["incident_type_code"] == "1.4.1 Zedenmisdrijf"].set_index("year")["incident_count"]
+    assert zeden[2013] == 7_413 and (zeden > 6_000).all()
+
+
+def test_a_code_in_both_the_monthly_and_the_yearly_part_is_refused():
+    with pytest.raises(ConfigError, match="dubbel"):
+        CrimeGroup("x", "X", ("1.4.2",), "bbv", yearly_codes=("1.4.2",))
 
 
 def test_unpublished_codes_are_empty_in_the_real_monthly_series(national_totals):

@@ -43,6 +43,7 @@ from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, peri
 from veiligheidsbeeld.analysis.woninginbraak import (
     ROLLING_12,
     TweewekelijksSettings,
+    _with_count,
     check_leaf_codes,
     group_counts,
     options_from,
@@ -51,7 +52,7 @@ from veiligheidsbeeld.config import Settings, StatistiekSettings
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import District, districts_of, load_district_table
-from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, data_info, monthly_counts
+from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, data_info, monthly_counts, yearly_counts
 
 MISDRIJVEN_TABLE = "47022NED"
 Denominator = Literal["inwoners", "woningen"]
@@ -65,7 +66,12 @@ GroupKind = Literal["woninginbraak", "hic", "hic_totaal", "bbv"]
 
 @dataclass(frozen=True)
 class CrimeGroup:
-    """A group of police crime codes (47022NED ``SoortMisdrijf``) counted together."""
+    """A group of police crime codes (``SoortMisdrijf``) counted together.
+
+    ``codes`` are counted per month from 47022NED; ``yearly_codes`` from the year rows of the
+    yearly table 47025NED (codes the police do not publish per month, such as zedenmisdrijven).
+    A year total of the group is the sum of both; the group has no monthly series of its own then.
+    """
 
     key: str
     label: str
@@ -73,29 +79,39 @@ class CrimeGroup:
     kind: GroupKind
     denominator: Denominator = "inwoners"
     definition: str = ""
+    yearly_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "codes", tuple(str(c).strip() for c in self.codes))
+        object.__setattr__(self, "yearly_codes", tuple(str(c).strip() for c in self.yearly_codes))
         if not self.codes:
             raise ConfigError(f"Groep '{self.label}' heeft geen misdrijfcodes.")
+        twice = sorted(set(self.codes) & set(self.yearly_codes))
+        if twice:
+            raise ConfigError(f"Groep '{self.label}': code(s) {', '.join(twice)} staan zowel bij de maand- als bij "
+                              "de jaarcijfers; dan tellen ze dubbel.")
 
 
 #: The BBV indicators of the programme Veiligheid as *Waar staat je gemeente* (WSJG) publishes
-#: them, each per 1,000 inhabitants, expressed in the crime codes of police table 47022NED.
-#: WSJG takes them from CBS (registered crime by Wetboek-van-Strafrecht title); the police open
-#: data classify by "maatschappelijke klasse", so the code lists below are the closest match:
+#: them, each per 1,000 inhabitants, expressed in the crime codes of the police tables 47022NED
+#: (monthly) and 47025NED (yearly, the same code list). WSJG takes them from CBS (registered crime
+#: by Wetboek-van-Strafrecht title); the police open data classify by "maatschappelijke klasse", so
+#: the code lists below are the closest match:
 #:
 #: * Diefstallen uit woning: 1.1.1 Diefstal/inbraak woning.
+#: * Winkeldiefstallen: 2.5.2 Winkeldiefstal (BVH A50 winkeldiefstal, B50 winkeldiefstal met
+#:   geweld), the police's own category for it. Not 2.5.1 Diefstal/inbraak bedrijven (break-ins and
+#:   gekwalificeerde diefstal at businesses, shops included), which is a different offence.
 #: * Gewelds- en seksuele misdrijven (WSJG: "geweldsmisdrijven … seksuele misdrijven,
 #:   levensdelicten zoals moord en doodslag … bedreiging, mishandeling"; mensenhandel and
-#:   mensensmokkel are counted here because they share a feitcode): 1.4.2 Moord/doodslag,
-#:   1.4.4 Bedreiging, 1.4.5 Mishandeling, 1.6.3 Mensenhandel, 3.1.2 Mensensmokkel. The sexual
-#:   offences (1.4.1 Zedenmisdrijf, 3.2.1 Kinderporno, 3.2.2 Kinderprostitutie) belong here too,
-#:   but the monthly police table does not publish them (the real national series is empty for
-#:   every month 2012–2023), so they cannot be counted: the indicator here is lower than WSJG's
-#:   and its label says so. Not included either: 1.4.6 Straatroof and 1.4.7 Overval (diefstal met
-#:   geweld: CBS counts them as vermogensmisdrijven) and 1.4.3 Openlijk geweld (WSJG counts
-#:   openlijke geweldpleging under openbare orde, below).
+#:   mensensmokkel are counted here because they share a feitcode): per month from 47022NED
+#:   1.4.2 Moord/doodslag, 1.4.4 Bedreiging, 1.4.5 Mishandeling, 1.6.3 Mensenhandel,
+#:   3.1.2 Mensensmokkel; the sexual offences 1.4.1 Zedenmisdrijf, 3.2.1 Kinderporno and
+#:   3.2.2 Kinderprostitutie are not published per month (the real national monthly series is
+#:   empty for every month 2012–2023), so they come from the year rows of 47025NED and are added
+#:   per year. Not included: 1.4.6 Straatroof and 1.4.7 Overval (diefstal met geweld: CBS counts
+#:   them as vermogensmisdrijven) and 1.4.3 Openlijk geweld (WSJG counts openlijke geweldpleging
+#:   under openbare orde, below).
 #: * Vernielingen en beschadigingen (in de openbare ruimte) (WSJG: "brandstichting, alle vormen
 #:   van vernieling en misdrijven tegen de openbare orde en het openbaar gezag", e.g. huis- en
 #:   lokaalvredebreuk, openlijke geweldpleging, discriminatie): 1.6.1 Brand/ontploffing,
@@ -103,20 +119,29 @@ class CrimeGroup:
 #:   2.7.3 Leefbaarheid (overig) (lokaalvredebreuk), 3.6.4 Aantasting openbare orde,
 #:   3.7.1 Discriminatie. Computervredebreuk is part of 3.7.4 Cybercrime with much else and is not
 #:   included.
+#: * Not here: "Verwijzingen Halt per 10.000 jongeren" (jeugdcriminaliteit afgedaan via Halt) is
+#:   not in the police data (see :data:`HALT_NOTE`).
 BBV_INDICATORS: tuple[CrimeGroup, ...] = (
     CrimeGroup(
         "bbv_diefstal_woning", "Diefstallen uit woning", ("1.1.1",), "bbv",
-        definition="Het aantal diefstallen uit woningen per 1.000 inwoners (politiecode 1.1.1 Diefstal/inbraak woning).",
+        definition="Het aantal diefstallen uit woningen per 1.000 inwoners (politiecode 1.1.1 Diefstal/inbraak woning, "
+                   "maandcijfers van tabel 47022NED opgeteld per jaar).",
     ),
     CrimeGroup(
-        "bbv_geweld", "Gewelds- en seksuele misdrijven (zonder zedenmisdrijven)",
+        "bbv_winkeldiefstal", "Winkeldiefstallen", ("2.5.2",), "bbv",
+        definition="Het aantal winkeldiefstallen per 1.000 inwoners, met en zonder geweld (politiecode 2.5.2 "
+                   "Winkeldiefstal, maandcijfers van tabel 47022NED opgeteld per jaar).",
+    ),
+    CrimeGroup(
+        "bbv_geweld", "Gewelds- en seksuele misdrijven",
         ("1.4.2", "1.4.4", "1.4.5", "1.6.3", "3.1.2"), "bbv",
+        yearly_codes=("1.4.1", "3.2.1", "3.2.2"),
         definition=(
-            "Het aantal gewelds- en seksuele misdrijven per 1.000 inwoners: moord en doodslag, bedreiging, "
-            "mishandeling, mensenhandel en mensensmokkel (politiecodes 1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2). "
-            "Zedenmisdrijven, kinderporno en kinderprostitutie (1.4.1, 3.2.1, 3.2.2) horen erbij, maar de politie "
-            "publiceert ze niet in de maandcijfers; dit cijfer is daardoor lager dan dat van Waar staat je gemeente. "
-            "Straatroof en overval (diefstal met geweld) en openlijk geweld tellen niet mee."
+            "Het aantal gewelds- en seksuele misdrijven per 1.000 inwoners. Uit de maandcijfers (tabel 47022NED), "
+            "opgeteld per jaar: moord en doodslag, bedreiging, mishandeling, mensenhandel en mensensmokkel "
+            "(politiecodes 1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2). Uit de jaarcijfers (tabel 47025NED), omdat de politie "
+            "ze niet per maand publiceert: zedenmisdrijven, kinderporno en kinderprostitutie (politiecodes 1.4.1, "
+            "3.2.1, 3.2.2). Straatroof en overval (diefstal met geweld) en openlijk geweld tellen niet mee."
         ),
     ),
     CrimeGroup(
@@ -125,9 +150,18 @@ BBV_INDICATORS: tuple[CrimeGroup, ...] = (
         definition=(
             "Het aantal vernielingen en misdrijven tegen de openbare orde en het openbaar gezag per 1.000 inwoners: "
             "brandstichting, vernieling, openlijk geweld, huis- en lokaalvredebreuk, aantasting van de openbare orde "
-            "en discriminatie (politiecodes 1.6.1, 2.2.1, 1.4.3, 2.4.2, 2.7.3, 3.6.4, 3.7.1)."
+            "en discriminatie (politiecodes 1.6.1, 2.2.1, 1.4.3, 2.4.2, 2.7.3, 3.6.4, 3.7.1; maandcijfers van tabel "
+            "47022NED opgeteld per jaar)."
         ),
     ),
+)
+#: The yearly police table the ``yearly_codes`` of a group are read from.
+MISDRIJVEN_JAAR_TABLE = "47025NED"
+#: The BBV indicator that is not in the police data, said in the report.
+HALT_NOTE = (
+    "De BBV-indicator 'Verwijzingen Halt per 10.000 jongeren' (jeugdcriminaliteit die via Halt is afgedaan) staat "
+    "niet in de open data van de politie en ontbreekt daarom hier; Halt publiceert die cijfers zelf (zie Waar staat "
+    "je gemeente)."
 )
 #: Crime codes of 47022NED that the police do not publish in the monthly table (no values in any
 #: month of the real national series 2012–2023): never usable in a group.
@@ -150,11 +184,13 @@ def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV
     ))
     groups.extend(bbv)
     for g in groups:
+        # Yearly codes come from 47025NED, which does publish them; monthly codes must be published monthly.
         unpublished = [c for c in g.codes if c in UNPUBLISHED_CODES]
         if unpublished:
             raise ConfigError(
                 f"Groep '{g.label}' bevat code(s) {', '.join(unpublished)}, die de politie niet per maand publiceert; "
-                "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg."
+                "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg of tel ze uit de jaarcijfers "
+                f"van tabel {MISDRIJVEN_JAAR_TABLE} (yearly_codes)."
             )
     labels = [g.label for g in groups]
     if len(set(labels)) != len(labels):
@@ -387,30 +423,88 @@ def summary_sentences(analysis_year: int, eenheid_naam: str, changes: pd.DataFra
 # --------------------------------------------------------------------------------------------
 
 
-def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str], years: Sequence[int],
-                       measures: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing or
-    taken from another year (via :func:`~veiligheidsbeeld.warehouse.geography.attach_denominators`)."""
-    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
+def _yearly_group_counts(con: duckdb.DuckDBPyConnection, groups: Sequence[CrimeGroup], gemeenten: Sequence[str],
+                         years: Sequence[int] | range) -> tuple[pd.DataFrame, list[str]]:
+    """Per gemeente × group with ``yearly_codes`` × year: the sum of those codes' year rows in
+    47025NED (``count_known``, ``n_suppressed``, ``n_missing`` per code), and Dutch notes on what is
+    missing. Empty when no group has yearly codes."""
+    wanted = [g for g in groups if g.yearly_codes]
+    columns = ["region_code", "group", "year", "count_known", "n_suppressed", "n_missing"]
+    if not wanted:
+        return pd.DataFrame(columns=columns), []
+    years = [int(y) for y in years]
+    codes = sorted({c for g in wanted for c in g.yearly_codes})
+    loaded = con.execute("SELECT count(*) FROM facts_yearly_reported WHERE table_id = $t",
+                         {"t": MISDRIJVEN_JAAR_TABLE}).fetchone()[0]
+    facts = yearly_counts(con, MISDRIJVEN_JAAR_TABLE, region_codes=gemeenten, type_codes=codes, years=years)
+    notes: list[str] = []
+    labels = ", ".join(f"'{g.label}'" for g in wanted)
+    if not loaded:
+        notes.append(
+            f"Tabel {MISDRIJVEN_JAAR_TABLE} (misdrijven per jaar) staat niet in het warehouse: de zedenmisdrijven "
+            f"ontbreken, dus {labels} is niet volledig (alleen het bekende deel wordt als 'minstens' getoond). "
+            f"Voeg {MISDRIJVEN_JAAR_TABLE} toe aan [ingest] tables en draai 'veiligheidsbeeld ingest'."
+        )
+    else:
+        absent = sorted(set(years) - {int(y) for y in facts["year"]})
+        if absent:
+            notes.append(
+                f"Tabel {MISDRIJVEN_JAAR_TABLE} heeft (nog) geen jaarcijfers voor {', '.join(map(str, absent))}: "
+                f"{labels} is voor die jaren niet volledig (de politie publiceert een jaar pas na afloop)."
+            )
+    cell = {(r.region_code, r.type_code, int(r.year)): r.count for r in facts.itertuples()}
+    rows = []
+    for g in wanted:
+        for region in gemeenten:
+            for y in years:
+                values = [cell.get((region, c, y), "absent") for c in g.yearly_codes]
+                rows.append({
+                    "region_code": region, "group": g.label, "year": y,
+                    "count_known": float(sum(v for v in values if not isinstance(v, str) and not pd.isna(v))),
+                    "n_suppressed": sum(1 for v in values if not isinstance(v, str) and pd.isna(v)),
+                    "n_missing": sum(1 for v in values if isinstance(v, str)),
+                })
+    return pd.DataFrame(rows, columns=columns), notes
 
-    grid = pd.MultiIndex.from_product([list(gemeenten), list(years)], names=["gemeente_code", "year"]).to_frame(index=False)
+
+def with_year_figures(monthly: pd.DataFrame, yearly: pd.DataFrame) -> pd.DataFrame:
+    """The monthly group counts plus each year figure (from :func:`_yearly_group_counts`) as one
+    extra row dated 1 January of its year.
+
+    Only for totals over whole calendar years (the annual analysis compares calendar years):
+    such a total then includes the year figure once, and is incomplete (NaN, 'minstens' the known
+    part) when the year figure is missing or suppressed. Never draw this frame as a monthly series.
+    """
+    if yearly.empty:
+        return monthly
+    extra = yearly.assign(month=[date(int(y), 1, 1) for y in yearly["year"]]).drop(columns="year")
+    # Folded into January (one row per region, group and month: the engine pairs months).
+    both = pd.concat([monthly, extra.loc[:, ["region_code", "group", "month", "count_known", "n_suppressed",
+                                             "n_missing"]]], ignore_index=True)
+    out = both.groupby(["region_code", "group", "month"], sort=False, as_index=False).agg(
+        count_known=("count_known", "sum"), n_suppressed=("n_suppressed", "sum"), n_missing=("n_missing", "sum"))
+    return _with_count(out)
+
+
+def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str], years: Sequence[int],
+                       measures: Sequence[str], names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing (every
+    year, with the reason) or taken from another year. The denominators are on the police layout
+    (:func:`~veiligheidsbeeld.warehouse.geography.police_layout_denominators`): Zevenaar 2015
+    includes Rijnwaarden, Berg en Dal has inhabitants from 2013."""
+    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, missing_denominator_notes, police_layout_denominators
+
     frames, notes = [], []
     for measure in measures:
-        try:
-            found = attach_denominators(grid, con, measure, "year", region_col="gemeente_code")
-        except duckdb.CatalogException:
-            found = grid.assign(denominator=np.nan, denominator_status=STATUS_MISSING, denominator_year=pd.NA)
-        frames.append(pd.DataFrame({"gemeente_code": found["gemeente_code"], "year": found["year"], "measure": measure,
-                                    "value": found["denominator"].astype("float64")}))
-        latest = found[found["denominator_status"] == STATUS_LATEST]
+        found = police_layout_denominators(con, gemeenten, years, measure)
+        frames.append(pd.DataFrame({"gemeente_code": found["region_code"], "year": found["year"], "measure": measure,
+                                    "value": found["value"].astype("float64")}))
+        latest = found[found["status"] == STATUS_LATEST]
         for y, part in latest.groupby("year"):
-            used = sorted({int(v) for v in part["denominator_year"].dropna()})
+            used = sorted({int(v) for v in part["year_used"].dropna()})
             notes.append(f"Noemer '{measure}' voor {y} is nog niet gepubliceerd; het laatst beschikbare jaar "
                          f"({', '.join(map(str, used))}) is gebruikt.")
-        last = found[(found["year"] == max(years)) & (found["denominator_status"] == STATUS_MISSING)]
-        if len(last):
-            notes.append(f"Noemer '{measure}' ontbreekt voor {len(last)} gemeente(n) in {max(years)}; hun cijfers per "
-                         "1.000 (en die van hun district en de eenheid) zijn niet berekend.")
+        notes.extend(missing_denominator_notes(found, measure, dict(names or {})))
     if not frames:
         return pd.DataFrame(columns=["gemeente_code", "year", "measure", "value"]), notes
     return pd.concat(frames, ignore_index=True), notes
@@ -470,7 +564,7 @@ def build_jaaranalyse(
     from veiligheidsbeeld.analysis.woninginbraak import validation_banner
 
     district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
-    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED"], district_of)]
+    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED", MISDRIJVEN_JAAR_TABLE], district_of)]
 
     months = available_months(con, MISDRIJVEN_TABLE)
     full = complete_years(months)
@@ -484,6 +578,11 @@ def build_jaaranalyse(
         "SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": MISDRIJVEN_TABLE}
     ).df()
     check_leaf_codes({g.label: g.codes for g in groups}, offence_types)
+    yearly_types = con.execute(
+        "SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": MISDRIJVEN_JAAR_TABLE}
+    ).df()
+    if len(yearly_types):  # the yearly codes against the yearly table's code list, once it is loaded
+        check_leaf_codes({g.label: g.yearly_codes for g in groups if g.yearly_codes}, yearly_types)
     first_year = min(options.compare_year, year - 1)
     if options.compare_year not in full:
         warnings.append(f"Het vergelijkingsjaar {options.compare_year} is niet (volledig) beschikbaar in tabel "
@@ -509,7 +608,13 @@ def build_jaaranalyse(
         )
     month_list = Period.month_range(read_from, date(year, 12, 1)).months()
     hierarchy = RegionHierarchy.from_table(district_table)
-    monthly = hierarchy.level_counts(group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list))
+    gm_monthly = group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list)
+    # --- BBV: codes counted from the yearly table 47025NED (zedenmisdrijven) [issue 13, item 6] ---
+    # Read for the history years too (phi of the group), reported for the years the report shows.
+    _, yearly_notes = _yearly_group_counts(con, groups, gemeenten, range(first_year, year + 1))
+    yearly, _ = _yearly_group_counts(con, groups, gemeenten, range(read_from.year, year + 1))
+    warnings.extend(yearly_notes)
+    monthly = hierarchy.level_counts(with_year_figures(gm_monthly, yearly))
     changes = year_verdicts(monthly, hierarchy, period, groups, biweekly, options, stats)
     methods = engine.methods_text(changes, stats)
     comparisons = year_comparisons(year, options.compare_year)
@@ -538,7 +643,8 @@ def build_jaaranalyse(
     )
     measures = sorted({options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure
                        for g in groups})
-    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures)
+    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures,
+                                                dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"])))
     warnings.extend(denom_notes)
     denoms = denominators_by_year(gm_denoms, district_table, eenheid_code)
     measure_of = {g.label: (options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure)

@@ -296,8 +296,10 @@ def jeugd_ranking(
     notes = []
     no_denominator = frame[frame["inhabitants_status"] == STATUS_MISSING]
     if len(no_denominator):
+        years = ", ".join(str(int(y)) for y in sorted(set(no_denominator["year"])))
         notes.append(
-            f"Voor {len(no_denominator)} gemeente/jaar-combinaties ontbreekt het inwonertal; die zijn niet gerangschikt."
+            f"Voor {len(no_denominator)} gemeente/jaar-combinaties ontbreekt het inwonertal ({years}); die zijn niet "
+            "gerangschikt (de reden staat per gemeente)."
         )
     info = data_info(con, ranking.table_id, region_codes=with_data, type_codes=[ranking.type_code],
                      first=date(min(wanted), 1, 1), last=date(max(wanted), 12, 1))
@@ -314,7 +316,9 @@ def _note(r: Any, s: RankingSettings) -> str:
     if r.count_note:
         parts.append(f"aantal onbekend ({r.count_note})")
     if r.inhabitants_status == STATUS_MISSING:
-        parts.append("inwonertal ontbreekt")
+        # Why (police layout: a predecessor not published, or a split gemeente), when known.
+        reason = getattr(r, "inhabitants_reason", "") or ""
+        parts.append(f"inwonertal ontbreekt ({reason})" if reason else "inwonertal ontbreekt")
     elif r.inhabitants_status == STATUS_LATEST:
         parts.append(f"inwonertal van {int(r.inhabitants_year)} (laatst beschikbaar)")
     if r.small and not pd.isna(r.inhabitants):

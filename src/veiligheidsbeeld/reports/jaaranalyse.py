@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from veiligheidsbeeld.analysis.jaaranalyse import JaarAnalyse, build_jaaranalyse
+from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, MISDRIJVEN_JAAR_TABLE, JaarAnalyse, build_jaaranalyse
 from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, MonitorResult, MonitorRow, OverlastTargetSettings
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
@@ -444,8 +444,12 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
         "images": images,
         "eenheid_core": change_rows(eenheid_core[eenheid_core["group"].isin(core_kinds)]),
         "eenheid_bbv": change_rows(eenheid_core[eenheid_core["group"].isin(bbv_kinds)]),
-        "groups": [{"label": g.label, "codes": ", ".join(g.codes), "definition": g.definition, "kind": g.kind}
+        # issue 13 (BBV): codes read from the yearly table are listed apart; Halt is not in the police data.
+        "groups": [{"label": g.label, "codes": ", ".join(g.codes)
+                    + (f"; per jaar uit {MISDRIJVEN_JAAR_TABLE}: {', '.join(g.yearly_codes)}" if g.yearly_codes else ""),
+                    "definition": g.definition, "kind": g.kind}
                    for g in a.groups],
+        "halt_note": HALT_NOTE,
         "bbv_groups": [g for g in a.groups if g.kind == "bbv"],
         "monitor": monitor,
         "target": a.target,

@@ -1,4 +1,5 @@
-"""The police tables 47022NED (misdrijven) and 47024NED (overlast): plan, pull, archive.
+"""The police tables 47022NED (misdrijven) and 47024NED (overlast), monthly, and 47025NED
+(misdrijven per jaar, for the codes the monthly table does not publish): plan, pull, archive.
 
 A pull is split into partitions of one region group (a gemeente with its wijken and buurten,
 or NL00) and one year. Partitions run concurrently; each finished one is written atomically to
@@ -232,8 +233,9 @@ def region_groups(
             "Kies met --gemeenten alleen gemeenten die de bron heeft, of gebruik een volledige bron."
         )
     groups: dict[str, list[str]] = {}
-    if include_nl and NL_CODE in by_code:
-        groups[NL_CODE] = [by_code[NL_CODE]]
+    national = meta.spec.national_code  # NL00 in the monthly tables, NL01 in the yearly one
+    if include_nl and national in by_code:
+        groups[national] = [by_code[national]]
     wanted = set(gemeenten)
     for g in gemeenten:
         groups[g] = [by_code[g]]
@@ -284,7 +286,7 @@ def plan_pull(
     groups = region_groups(
         meta, gemeenten, include_wijken_buurten=settings.include_wijken_buurten, include_nl=settings.include_nl
     )
-    type_keys = resolve_type_keys(meta, settings.codes.get(spec.table_id, ()))
+    type_keys = resolve_type_keys(meta, settings.codes.get(spec.table_id, spec.default_codes))
     group_types: dict[str, tuple[str, ...] | None] = {g: type_keys for g in groups}
     national_codes = settings.national_gemeente_codes.get(spec.table_id, ())
     if national_codes:
@@ -297,13 +299,21 @@ def plan_pull(
         [f"{g}:{k}" for g, keys in group_types.items() for k in (keys or [str(t["Key"]) for t in meta.types])]
     )
 
-    months = sorted(m for m in (month_of_key(str(p["Key"])) for p in meta.periods) if m is not None)
-    months = [m for m in months if m.year >= settings.start_year]
-    if not months:
-        raise SchemaDriftError(f"Tabel {spec.table_id} heeft geen maanden vanaf {settings.start_year}.")
-    last = months[-1]
     year_keys = {year_of_key(str(p["Key"])): str(p["Key"]) for p in meta.periods if year_of_key(str(p["Key"]))}
     month_keys = {month_of_key(str(p["Key"])): str(p["Key"]) for p in meta.periods if month_of_key(str(p["Key"]))}
+    if spec.yearly:
+        # A yearly table (47025NED) has year rows only: each year stands for its 12 months in the
+        # plan; only the JJ00 keys are requested. It is small, so a new version is pulled whole.
+        years = sorted(y for y in year_keys if y >= settings.start_year)
+        months = [date(y, m, 1) for y in years for m in range(1, 13)]
+        month_keys = {}
+    else:
+        months = sorted(m for m in (month_of_key(str(p["Key"])) for p in meta.periods) if m is not None)
+        months = [m for m in months if m.year >= settings.start_year]
+    if not months:
+        what = "jaren" if spec.yearly else "maanden"
+        raise SchemaDriftError(f"Tabel {spec.table_id} heeft geen {what} vanaf {settings.start_year}.")
+    last = months[-1]
 
     manifests = archive.manifests(spec.table_id)
     same = next((m for m in manifests if m.vintage == meta.vintage), None)
@@ -323,7 +333,7 @@ def plan_pull(
         if base is not None:
             covered_groups = set(base.filters.get("groups", []))
         plan.reason = "hervat" if not same.complete else "zelfde versie"
-    elif base is not None:
+    elif base is not None and not spec.yearly:
         plan.kind = "incremental"
         plan.base_vintage = base.vintage
         prev_last = date.fromisoformat(base.filters["last_month"])
@@ -333,7 +343,12 @@ def plan_pull(
         plan.reason = f"nieuwe versie; nieuwe maanden en revisievenster van {settings.revision_window_months} maanden"
     else:
         first = months[0]
-        plan.reason = "eerste volledige pull" if not older else "regio-indeling of codes gewijzigd: volledige pull"
+        if not older:
+            plan.reason = "eerste volledige pull"
+        elif spec.yearly:
+            plan.reason = "nieuwe versie van de jaartabel: volledige pull"
+        else:
+            plan.reason = "regio-indeling of codes gewijzigd: volledige pull"
     plan.first_month = first
 
     # A version pulled before years were combined keeps its one-partition-per-year names (resume/skip).
@@ -348,8 +363,8 @@ def plan_pull(
         n_types = len(group_types[group] or meta.types)
         years: list[tuple[int, list[str]]] = []
         for year in range(group_first.year, last.year + 1):
-            keys = [month_keys[m] for m in months if m.year == year and m >= group_first]
-            if year in year_keys and keys:
+            keys = [month_keys[m] for m in months if m.year == year and m >= group_first and m in month_keys]
+            if year in year_keys and (keys or spec.yearly):
                 keys.append(year_keys[year])
             if keys:
                 years.append((year, keys))

@@ -109,6 +109,10 @@ TABLE_SPECS: dict[str, _TableSpec] = {
 }
 
 
+#: The yearly misdrijven table (year rows per gemeente), built by :mod:`veiligheidsbeeld.testing.synthetic_jaar`.
+YEARLY_TABLE = "47025NED"
+
+
 # ============================================================================================
 # Locating and reading the real reference data
 # ============================================================================================
@@ -281,7 +285,7 @@ def build_police_snapshot(
     *,
     shared_dir: Path,
     gemeenten: Sequence[str] | None = None,
-    tables: Sequence[str] = ("47022NED", "47024NED"),
+    tables: Sequence[str] = ("47022NED", "47024NED", "47025NED"),
     start: str = "2012-01",
     end: str = "2023-12",
     codes: Mapping[str, Sequence[str]] | None = None,
@@ -338,9 +342,20 @@ def build_police_snapshot(
     out_root = Path(out_root)
     written: dict[str, Path] = {}
     for table_id in tables:
+        if table_id == YEARLY_TABLE:
+            # The yearly table (year rows per gemeente): its own builder, the complete years only.
+            from veiligheidsbeeld.testing.synthetic_jaar import build_yearly_snapshot
+
+            years = [y for y in range(first.year, last.year + 1)
+                     if _Month(y, 1).ordinal >= first.ordinal and _Month(y, 12).ordinal <= last.ordinal]
+            written[table_id] = build_yearly_snapshot(
+                out_root, politie=politie, gemeenten=[g for g in selected if g not in gm_only], years=years,
+                codes=(codes or {}).get(table_id), modified=modified, seed=seed,
+            )
+            continue
         spec = TABLE_SPECS.get(table_id)
         if spec is None:
-            raise ValueError(f"unknown table {table_id!r}; supported: {', '.join(TABLE_SPECS)}")
+            raise ValueError(f"unknown table {table_id!r}; supported: {', '.join([*TABLE_SPECS, YEARLY_TABLE])}")
         all_codes = _read_csv(politie / spec.codes_file)
         wanted = _select_codes(spec, all_codes, (codes or {}).get(table_id))
         national = _read_national(spec, politie, all_codes)
@@ -892,7 +907,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=None, help=f"shared folder (default: ${SHARED_ENV} or ../shared)")
     parser.add_argument("--gemeenten", default=None, help="comma list, e.g. GM0153,GM0164 (default: all of RE02)")
     parser.add_argument("--district", default=None, help="all gemeenten of a district, e.g. VR04")
-    parser.add_argument("--tables", default="47022NED,47024NED")
+    parser.add_argument("--tables", default="47022NED,47024NED,47025NED")
     parser.add_argument("--start", default="2012-01")
     parser.add_argument("--end", default="2023-12")
     parser.add_argument("--missing-months", default="", help="comma list of YYYY-MM left out (except NL00)")

@@ -13,7 +13,11 @@ What is real and what is not:
 * real: the table ids, the dimension and column keys that the denominator specs rely on (the
   totals ``T001038``, ``10000``, ``T001019``, ``A045364`` and the measure titles), and the
   gemeente, wijk and buurt codes and names (from the police region list
-  ``47022NED_WijkenEnBuurten.csv``, 2023 layout, used for every year);
+  ``47022NED_WijkenEnBuurten.csv``, 2023 layout); the gemeente tables publish year Y on the layout
+  of 1 January Y, like CBS: before a merger the predecessors (real codes and names from
+  ``reference/gemeente_lineage.csv``) appear instead of today's gemeente, each a fixed share of it
+  (Zevenaar and Rijnwaarden until 2017, Berg en Dal as Groesbeek, Millingen aan de Rijn and Ubbergen
+  until 2014);
 * illustrative: the keys of the non-total categories (age groups, marital status, …) and of the
   extra columns; they give the tables their real shape (several categories per dimension, more
   columns than the pipeline reads) but are not checked against CBS;
@@ -81,7 +85,8 @@ SUPPRESS_SHARE = 0.02
     _TAG_BUURT_YEAR,
     _TAG_SUPPRESS,
     _TAG_VORONOI,
-) = range(11)
+    _TAG_LAYOUT,
+) = range(12)
 
 
 def _rng(seed: int, tag: int, *parts: int) -> np.random.Generator:
@@ -194,6 +199,57 @@ def _model(seed: int, area: _Area) -> _Model:
     persons_per_dwelling = np.clip(dw.uniform(2.14, 2.25) - 0.003 * (years - BASE_YEAR), 2.10, 2.25)
     dwellings = np.maximum.accumulate(np.rint(population / persons_per_dwelling).astype(np.int64))
     return _Model(area, population, households, dwellings)
+
+
+def _scaled(m: _Model, code: str, name: str, share: float) -> _Model:
+    """A part of ``m`` (a predecessor gemeente): every series times ``share``."""
+    return _Model(
+        _Area(code, name, (), ()),
+        np.rint(m.population * share).astype(np.int64),
+        np.rint(m.households * share).astype(np.int64),
+        np.maximum.accumulate(np.rint(m.dwellings * share).astype(np.int64)),
+    )
+
+
+def _layout_models(models: Sequence[_Model], years: Sequence[int], seed: int) -> list[tuple[_Model, list[int]]]:
+    """Per model to publish, the years it is published in: CBS publishes year Y on the gemeente
+    layout of 1 January Y, so before a merger today's gemeente appears as its predecessors (real
+    codes and names from the lineage), each a fixed share of today's series (the parts add up to
+    today's gemeente, up to rounding). A gemeente later split (opsplitsing) is not modelled: today's
+    gemeente is published itself then."""
+    from veiligheidsbeeld import regions as R
+
+    lineage = R.load_lineage()
+    names = dict(zip(lineage["old_code"], lineage["old_name"]))
+    out: list[tuple[_Model, list[int]]] = []
+    for m in models:
+        atoms = R.layout_parts(m.area.code, SERIES_FIRST).parts
+        if len(atoms) < 2 or any(R.layout_parts(m.area.code, y).splits for y in years):
+            out.append((m, list(years)))
+            continue
+        # The gemeente that kept its code is usually the largest part.
+        alpha = np.array([12.0 if a == m.area.code else 4.0 for a in atoms])
+        weights = dict(zip(atoms, _rng(seed, _TAG_LAYOUT, m.area.number).dirichlet(alpha)))
+        published: dict[tuple[str, tuple[str, ...]], tuple[_Model, list[int]]] = {}
+        for year in years:
+            for part in R.layout_parts(m.area.code, year).parts:
+                covered = tuple(a for a in atoms if R.successor(a, year, lineage) == part)
+                if (part, covered) not in published:
+                    model = m if part == m.area.code and len(covered) == len(atoms) else _scaled(
+                        m, part, m.area.name if part == m.area.code else names.get(part, part),
+                        float(sum(weights[a] for a in covered)))
+                    published[(part, covered)] = (model, [])
+                published[(part, covered)][1].append(year)
+        out.extend(published.values())
+    return out
+
+
+def _layout_areas(models: Sequence[_Model], years: Sequence[int], seed: int, areas: Sequence[_Area]) -> list[_Area]:
+    """The areas of every gemeente published in some year (today's and predecessors), by code."""
+    by_code = {a.code: a for a in areas}
+    for m, _ in _layout_models(models, years, seed):
+        by_code.setdefault(m.area.code, m.area)
+    return [by_code[c] for c in sorted(by_code)]
 
 
 def _check_years(years: Iterable[int], what: str) -> list[int]:
@@ -396,14 +452,14 @@ def _population_table(
         _topic(6, "GemiddeldeBevolking_2", "Gemiddelde bevolking"),
     ]
     rows: list[dict[str, Any]] = []
-    for m in models:
+    for m, years_of_m in _layout_models(models, years, seed):
         rng = _rng(seed, _TAG_SPLITS, m.area.number, 1)
         men = rng.uniform(0.488, 0.505)
         young, old = rng.uniform(0.19, 0.25), rng.uniform(0.17, 0.27)
         sex = np.array([1.0, men, 1.0 - men])
         age = np.array([1.0, young, 1.0 - young - old, old])
         state = np.concatenate([[1.0], rng.dirichlet([47.0, 37.0, 5.0, 8.0])])
-        for year in years:
+        for year in years_of_m:
             p1 = m.at(m.population, year)
             avg = (p1 + m.at(m.population, year + 1)) / 2.0
             for gi, (gk, _) in enumerate(GESLACHT):
@@ -458,12 +514,12 @@ def _households_table(
         _topic(7, "MeerpersoonshuishoudensMetKinderen_5", "Meerpersoonshuishoudens met kinderen"),
     ]
     rows: list[dict[str, Any]] = []
-    for m in models:
+    for m, years_of_m in _layout_models(models, years, seed):
         rng = _rng(seed, _TAG_SPLITS, m.area.number, 2)
         ages = rng.dirichlet([12.0, 22.0, 35.0, 31.0])
         single = rng.uniform(0.33, 0.42)
         without_children = rng.uniform(0.45, 0.55)
-        for year in years:
+        for year in years_of_m:
             total = m.at(m.households, year)
             by_age = _split(total, ages)
             for (ak, _), value in zip(LEEFTIJD_REFERENTIEPERSOON, [total, *by_age]):
@@ -547,9 +603,9 @@ def _dwellings_table(
         *(_topic(3 + i, key, title) for i, (key, title) in enumerate(_STOCK_COLUMNS)),
     ]
     rows: list[dict[str, Any]] = []
-    for m in models:
+    for m, years_of_m in _layout_models(models, years, seed):
         share = _rng(seed, _TAG_SPLITS, m.area.number, 3).uniform(0.07, 0.12)
-        for year in years:
+        for year in years_of_m:
             rng = _rng(seed, _TAG_MUTATIONS, m.area.number, year)
             woningen = _mutations(m.at(m.dwellings, year), m.at(m.dwellings, year + 1), rng)
             nw_begin = int(round(woningen["BeginstandVoorraad_1"] * share))
@@ -598,8 +654,8 @@ def _monthly_population_table(
         periods.append({"Key": f"{y}JJ00", "Title": str(y), "Description": None, "Status": "Definitief"})
         periods += [{"Key": f"{y}MM{mo:02d}", "Title": f"{y} maand {mo}", "Description": None, "Status": "Definitief"} for mo in range(1, 13)]
     rows: list[dict[str, Any]] = []
-    for m in models:
-        for year in years:
+    for m, years_of_m in _layout_models(models, years, seed):
+        for year in years_of_m:
             rng = _rng(seed, _TAG_MONTHS, m.area.number, year)
             start, end = m.at(m.population, year), m.at(m.population, year + 1)
             steps = np.arange(13) / 12.0
@@ -853,7 +909,8 @@ def build_cbs_snapshot(
         if spec.fixed_year is not None:
             _kwb_table(directory, spec.table_id, spec.fixed_year, models, regions, seed, modified, areas)
         else:
-            writers[spec.key](directory, models, year_list, seed, modified, areas)
+            # Gemeente tables list every code of every year's layout (predecessors too).
+            writers[spec.key](directory, models, year_list, seed, modified, _layout_areas(models, year_list, seed, areas))
         written[spec.table_id] = directory
     log.info("Synthetische CBS-noemers: %d tabellen voor %d gemeenten naar %s", len(written), len(areas), out_root)
     return written

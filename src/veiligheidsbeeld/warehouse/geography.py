@@ -9,11 +9,19 @@ leaves the previous state untouched.
 A denominator is looked up for the figure's own year. For a year after the last published one
 the last published figure is used and flagged (``laatst_beschikbaar``); anything else without a
 figure is reported as missing (NaN, ``ontbreekt``) — never 0 and never silently another year.
+
+Yearly gemeente denominators are always put on the police layout (:func:`police_layout_denominators`,
+the one place): the police republish their whole series on today's gemeente layout, while CBS
+publishes inhabitants and dwellings of year Y on the layout of 1 January Y. Today's gemeente in
+year Y gets the sum of the gemeenten of that year that it was made of (Zevenaar 2015 = Zevenaar +
+Rijnwaarden; Berg en Dal 2013 = Groesbeek + Millingen aan de Rijn + Ubbergen), per the merger
+lineage. ``denominator_for`` and ``attach_denominators`` go through it, so every consumer does.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -185,13 +193,152 @@ def read_boundaries(con: duckdb.DuckDBPyConnection, level: str, layout_year: int
 # --------------------------------------------------------------------------------------------
 
 
+LOOKUP_COLUMNS = ("region_code", "requested_year", "requested_month", "value", "year_used", "month_used", "status",
+                  "source_table", "vintage", "parts", "reason")
+
+
 def _lookup(con: duckdb.DuckDBPyConnection, wanted: pd.DataFrame, measure: str, monthly: bool) -> pd.DataFrame:
     known = con.execute("SELECT count(*) FROM denominators WHERE measure = $measure", {"measure": measure}).fetchall()[0]
     if not known or known[0] == 0:
         measures = [r[0] for r in con.execute("SELECT DISTINCT measure FROM denominators ORDER BY 1").fetchall()]
         log.warning("Noemer '%s' staat niet in het warehouse (wel: %s)", measure, ", ".join(measures) or "geen")
+    if not monthly:
+        codes = sorted({str(c) for c in wanted["region_code"]})
+        years = sorted({int(y) for y in wanted["year"]})
+        table = police_layout_denominators(con, codes, years, measure)
+        keys = wanted.loc[:, ["region_code", "year"]].astype({"region_code": "string", "year": "int64"}).drop_duplicates()
+        out = keys.merge(table.astype({"region_code": "string"}), on=["region_code", "year"], how="left")
+        out = out.rename(columns={"year": "requested_year"})
+        out["requested_month"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+        out["month_used"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+        return out.loc[:, list(LOOKUP_COLUMNS)].sort_values(["region_code", "requested_year"]).reset_index(drop=True)
+    # Monthly figures (inhabitants per month) are looked up as published, on their own layout.
     with _staged(con, wanted):
-        return con.execute(query(SQL_FILE, "denominator_lookup"), {"measure": measure, "monthly": monthly}).df()
+        out = con.execute(query(SQL_FILE, "denominator_lookup"), {"measure": measure, "monthly": monthly}).df()
+    return out.assign(parts=out["region_code"], reason="")
+
+
+def police_layout_denominators(
+    con: duckdb.DuckDBPyConnection,
+    region_codes: Iterable[str],
+    years: Iterable[int],
+    measure: str,
+    *,
+    lineage: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Yearly denominators of ``measure`` on the police layout (today's gemeenten), every year.
+
+    One row per region × year: ``value`` (NaN = missing, never 0), ``year_used``, ``status``
+    (eigen_jaar / laatst_beschikbaar / ontbreekt), ``flag``, ``source_table``, ``vintage``, ``parts``
+    (the codes of that year's layout that were added, comma-separated) and ``reason`` (Dutch, why a
+    value is missing; empty otherwise).
+
+    * Year Y uses the gemeenten of the 1 January Y layout that today's gemeente was made of
+      (:func:`veiligheidsbeeld.regions.layout_parts`): a predecessor's figure is added to its
+      successor. The sum is only given when every part has a figure of that year.
+    * A gemeente that was later split (opsplitsing): how its inhabitants and dwellings were divided
+      over the successors is not known (CBS gives no wijk figures per part of a split), so each of
+      today's gemeenten that got a part of it has no denominator for the years before the split,
+      with the reason saying so, rather than one that is too high or too low.
+    * For a year after the last published one, the last published figure on today's layout is used
+      (``laatst_beschikbaar``, flagged). A year before the first published one, or a gap, stays missing.
+    * Wijk, buurt and other codes are looked up as published (no lineage for wijken).
+    """
+    given = lineage
+    lineage = regions.load_lineage() if lineage is None else lineage
+    codes = sorted({str(c).strip().upper() for c in region_codes})
+    wanted_years = sorted({int(y) for y in years})
+    columns = ["region_code", "year", "value", "year_used", "status", "flag", "source_table", "vintage", "parts", "reason"]
+    if not codes or not wanted_years:
+        return pd.DataFrame(columns=columns)
+    try:
+        published = con.execute(query(SQL_FILE, "yearly_denominators"), {"measure": measure}).df()
+    except duckdb.CatalogException:
+        published = pd.DataFrame(columns=["region_code", "year", "value", "source_table", "vintage"])
+    values = {(r.region_code, int(r.year)): (float(r.value), r.source_table, r.vintage) for r in published.itertuples()}
+    published_years = sorted({int(y) for y in published["year"]}, reverse=True)
+    names = dict(zip(lineage["old_code"], lineage["old_name"]))
+    split_years = dict(zip(lineage["old_code"], lineage["layout_year"]))
+
+    def composed(code: str, year: int) -> tuple[float, str, str, str, str]:
+        """(value, source table, vintage, parts, reason) of ``code`` on the layout of ``year``."""
+        layout = regions.layout_parts(code, year, given)
+        parts = ",".join(layout.parts)
+        if layout.splits:
+            split = ", ".join(f"{names.get(s, s)} ({s}, opgesplitst per {split_years[s]})" for s in layout.splits)
+            return math.nan, "", "", parts, (
+                f"deels ontstaan uit {split}; hoe inwoners en woningen over de opvolgers zijn verdeeld is niet bekend "
+                "(geen wijkcijfers van de opsplitsing)"
+            )
+        found = [values.get((p, year)) for p in layout.parts]
+        if not layout.parts or any(f is None for f in found):
+            absent = [p for p, f in zip(layout.parts, found) if f is None]
+            what = ", ".join(f"{names.get(p, p)} ({p})" if p != code else p for p in absent)
+            return math.nan, "", "", parts, f"niet gepubliceerd voor {what} in {year}"
+        tables = ",".join(sorted({f[1] for f in found}))
+        vintages = ",".join(sorted({f[2] for f in found}))
+        return float(sum(f[0] for f in found)), tables, vintages, parts, ""
+
+    def last_year(code: str) -> int | None:
+        """The last year with a figure on the police layout (of today's code or its predecessors)."""
+        return next((y for y in published_years if not math.isnan(composed(code, y)[0])), None)
+
+    rows = []
+    for code in codes:
+        last: int | None = None
+        for year in wanted_years:
+            value, table, vintage, parts, reason = composed(code, year)
+            status, used = (STATUS_OWN, year) if not math.isnan(value) else (STATUS_MISSING, None)
+            if status == STATUS_MISSING and last is None:
+                last = last_year(code)
+            if status == STATUS_MISSING and last is not None and year > last:
+                value, table, vintage, parts, reason = composed(code, int(last))
+                if not math.isnan(value):
+                    status, used = STATUS_LATEST, int(last)
+            rows.append({"region_code": code, "year": year, "value": value, "year_used": used, "status": status,
+                         "flag": status != STATUS_OWN, "source_table": table or None, "vintage": vintage or None,
+                         "parts": parts, "reason": reason if status == STATUS_MISSING else ""})
+    out = pd.DataFrame(rows, columns=columns)
+    out["year_used"] = out["year_used"].astype("Int64")
+    out["value"] = out["value"].astype("float64")
+    return out
+
+
+def police_layout_codes(gemeente_codes: Iterable[str], years: Iterable[int], lineage: pd.DataFrame | None = None) -> list[str]:
+    """Every gemeente code whose denominators are needed to put ``gemeente_codes`` on the police
+    layout in ``years``: the gemeenten themselves and their predecessors of those years."""
+    out: set[str] = set()
+    for code in gemeente_codes:
+        for year in years:
+            layout = regions.layout_parts(code, int(year), lineage)
+            out.update(layout.parts)
+            out.update(layout.splits)
+        out.add(str(code).strip().upper())
+    return sorted(out)
+
+
+def missing_denominator_notes(frame: pd.DataFrame, measure: str, names: dict[str, str] | None = None) -> list[str]:
+    """Dutch warnings for every year without a denominator (not only the last): per year how many
+    regions, which ones (up to eight), and why. ``frame`` as from :func:`police_layout_denominators`."""
+    names = names or {}
+    notes = []
+    missing = frame[frame["status"] == STATUS_MISSING]
+    total = frame.groupby("year")["region_code"].nunique()
+    if len(frame) and len(missing) == len(frame):
+        years = sorted({int(y) for y in frame["year"]})
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+        return [f"Noemer '{measure}' ontbreekt voor elk jaar ({span}) en elke gemeente: geen cijfers per 1.000."]
+    for year, part in missing.groupby("year", sort=True):
+        listed = [f"{names.get(r.region_code, r.region_code)}"
+                  + (f" ({r.reason})" if r.reason else "") for r in part.head(8).itertuples()]
+        more = " …" if len(part) > 8 else ""
+        if len(part) == total.get(year, 0) and len(part) > 1:
+            notes.append(f"Noemer '{measure}' ontbreekt voor {int(year)} voor alle {len(part)} gemeenten: geen cijfers "
+                         f"per 1.000 over {int(year)}.")
+        else:
+            notes.append(f"Noemer '{measure}' ontbreekt voor {int(year)} bij {len(part)} gemeente(n): {'; '.join(listed)}{more}. "
+                         "Hun cijfers per 1.000 (en die van hun district en de eenheid) zijn voor dat jaar niet berekend.")
+    return notes
 
 
 def denominator_for(
@@ -203,7 +350,8 @@ def denominator_for(
     month: int | None = None,
 ) -> pd.DataFrame:
     """One row per region: value, year_used, status (eigen_jaar / laatst_beschikbaar / ontbreekt),
-    flag (True when the value is not the figure's own period or is missing), source_table, vintage."""
+    flag (True when the value is not the figure's own period or is missing), source_table, vintage,
+    parts, reason. Gemeenten are on the police layout (:func:`police_layout_denominators`)."""
     codes = sorted({str(c).strip() for c in region_codes})
     wanted = pd.DataFrame(
         {
@@ -234,7 +382,9 @@ def attach_denominators(
 ) -> pd.DataFrame:
     """``df`` with ``<prefix>`` (value), ``<prefix>_year`` (year actually used), ``<prefix>_status``,
     ``<prefix>_flag`` (True unless it is the figure's own year), ``<prefix>_source_table`` and
-    ``<prefix>_vintage``. Missing denominators are NaN with status 'ontbreekt'."""
+    ``<prefix>_vintage``, ``<prefix>_parts`` (the codes of the year's layout that were added) and
+    ``<prefix>_reason``. Missing denominators are NaN with status 'ontbreekt'. Gemeenten are on the
+    police layout (:func:`police_layout_denominators`)."""
     for col in (region_col, year_col, *([month_col] if month_col else [])):
         if col not in df.columns:
             raise DataError(f"Kolom '{col}' ontbreekt; kolommen: {', '.join(map(str, df.columns))}.")
@@ -271,6 +421,9 @@ def attach_denominators(
     out[f"{prefix}_flag"] = out[f"{prefix}_status"] != STATUS_OWN
     out[f"{prefix}_source_table"] = column(merged["source_table"], "string")
     out[f"{prefix}_vintage"] = column(merged["vintage"], "string")
+    # Which codes of the year's layout were added (police layout) and, when missing, why.
+    out[f"{prefix}_parts"] = column(merged["parts"], "string")
+    out[f"{prefix}_reason"] = column(merged["reason"].fillna(""), "string")
     _report(result.rename(columns={"requested_year": "year"}), measure)
     return out
 

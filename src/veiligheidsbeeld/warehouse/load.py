@@ -120,7 +120,9 @@ def periods_frame(rows: list[dict[str, Any]], table_id: str, vintage: str, provi
         frame["provisional"] = frame["status"].fillna("").str.lower().isin(PROVISIONAL_STATUSES)
     else:
         # Without a published status, the last months are treated as provisional (they get revised).
-        last = max(m for m in frame["month"] if m is not None)
+        # A yearly table (no months) has its last year provisional.
+        months = [m for m in frame["month"] if m is not None]
+        last = max(months) if months else date(int(frame["year"].max()), 12, 1)
         cutoff = add_months(last, -(provisional_months - 1))
         frame["provisional"] = [
             (m is not None and m >= cutoff) or (m is None and y >= cutoff.year)
@@ -256,7 +258,14 @@ def load_police_table(
         con.execute("INSERT INTO periods SELECT * FROM periods_new")
         con.execute("DELETE FROM offence_types WHERE table_id = $table_id", params)
         con.execute("INSERT INTO offence_types SELECT * FROM types_new")
-        con.execute("INSERT OR REPLACE INTO regions SELECT * FROM regions_new")
+        if spec.yearly:
+            # The yearly table's region list (RegioS: NL01, landsdelen, provinces, eenheden, every
+            # gemeente) is not the regions of the reports: only its national code is added (the
+            # monthly tables' lists, with wijken and buurten, stay the one region list).
+            con.execute("INSERT OR IGNORE INTO regions SELECT * FROM regions_new WHERE code = $national",
+                        {"national": spec.national_code})
+        else:
+            con.execute("INSERT OR REPLACE INTO regions SELECT * FROM regions_new")
         for name in ("delete_facts", "delete_year_rows"):
             con.execute(query("load_police.sql", name), params)
         if files:
@@ -281,7 +290,8 @@ def load_police_table(
                     "rows": manifest.rows, "checksum": manifest.checksum(), "filters": json.dumps(manifest.filters),
                 },
             )
-        rows, first, last, suppressed, provisional = con.execute(query("load_police.sql", "load_summary"), params).fetchone()
+        summary = "load_summary_yearly" if spec.yearly else "load_summary"
+        rows, first, last, suppressed, provisional = con.execute(query("load_police.sql", summary), params).fetchone()
         con.execute(
             "INSERT INTO loads VALUES ($table_id, now()::TIMESTAMP, $vintages, $rows, $first, $last, $suppressed, $provisional)",
             {"table_id": spec.table_id, "vintages": ",".join(m.vintage for m in used), "rows": rows,

@@ -111,6 +111,20 @@ def monthly_counts(con: duckdb.DuckDBPyConnection, table_id: str, *, region_code
     return frame
 
 
+def yearly_counts(con: duckdb.DuckDBPyConnection, table_id: str, *, region_codes: Sequence[str],
+                  type_codes: Sequence[str], years: Sequence[int]) -> pd.DataFrame:
+    """Published year rows (JJ00) of a table as a tidy frame: region_code, type_code, year, count
+    (NaN = suppressed), suppressed. For the yearly table 47025NED; never add these to monthly sums."""
+    frame = con.execute(
+        "SELECT region_code, type_code, year, count, suppressed FROM facts_yearly_reported "
+        "WHERE table_id = $t AND list_contains($regions, region_code) AND list_contains($types, type_code) "
+        "AND list_contains($years, year) ORDER BY region_code, type_code, year",
+        {"t": table_id, "regions": list(region_codes), "types": list(type_codes), "years": [int(y) for y in years]},
+    ).df()
+    frame["count"] = frame["count"].astype("float64")
+    return frame
+
+
 def available_months(con: duckdb.DuckDBPyConnection, table_id: str) -> list[date]:
     rows = con.execute(
         "SELECT DISTINCT month FROM facts_monthly WHERE table_id = $t ORDER BY 1", {"t": table_id}

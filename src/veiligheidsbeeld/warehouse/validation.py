@@ -230,6 +230,22 @@ def _check_gemeenten(con: duckdb.DuckDBPyConnection, table_id: str, gemeenten: S
     return out
 
 
+def _check_yearly_table(con: duckdb.DuckDBPyConnection, table_id: str, gemeenten: Sequence[str]) -> list[Finding]:
+    """A yearly table: it must have year rows, and every gemeente of the area some."""
+    n_rows = _rows(con, "yearly_table_summary", {"table_id": table_id})[0][0]
+    if not n_rows:
+        return [Finding("no_rows", Severity.BLOCKER, table_id, None,
+                        f"Tabel {table_id} heeft geen jaarcijfers in het warehouse. Draai 'veiligheidsbeeld ingest'.",
+                        0.0, None)]
+    out = []
+    rows = _rows(con, "gemeenten_without_year_rows", {"table_id": table_id, "gemeenten": list(gemeenten)}) if gemeenten else []
+    for code, name in rows:
+        out.append(Finding("gemeente_without_rows", Severity.WARN, table_id, code,
+                           f"Tabel {table_id}: gemeente {f'{name} ({code})' if name else code} uit het werkgebied heeft "
+                           "geen enkel jaarcijfer.", 0.0, None))
+    return out
+
+
 def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThresholds) -> list[Finding]:
     from veiligheidsbeeld.warehouse.load import vintages_in_use
 
@@ -524,6 +540,11 @@ def validate_table(
     if raw_archive is not None:
         findings += _check_partition_rows(table_id, raw_archive, t)
         findings += _check_code_list(table_id, raw_archive)
+    spec = KNOWN_POLICE_TABLES.get(table_id)
+    if spec is not None and spec.yearly:
+        # A yearly table (47025NED): year rows only; the month rules do not apply.
+        findings += _check_yearly_table(con, table_id, area_gemeenten)
+        return findings
     n_rows = _rows(con, "table_summary", {"table_id": table_id})[0][0]
     if not n_rows:
         findings.append(

@@ -85,7 +85,7 @@ CREATE OR REPLACE VIEW district_denominators AS
            agg.som_beschikbaar, agg.gemeenten_met_waarde, size.gemeenten,
            agg.source_tables, agg.vintage
     FROM agg JOIN size USING (eenheid_code, layout_year, district_code);
-COMMENT ON VIEW district_denominators IS 'Denominators summed per district; value is NULL unless every gemeente of the district has one (volledig).';
+COMMENT ON VIEW district_denominators IS 'Denominators summed per district as published (each year on its own gemeente layout); value is NULL unless every gemeente of the district has one (volledig). Rates use geography.police_layout_denominators instead.';
 
 -- name: delete_districts
 DELETE FROM districts WHERE eenheid_code = $eenheid_code AND layout_year = $layout_year;
@@ -171,6 +171,14 @@ LEFT JOIN avail e ON e.region_code = w.region_code AND e.period_index = w.period
 LEFT JOIN latest l ON l.region_code = w.region_code
 LEFT JOIN avail a ON a.region_code = w.region_code AND a.period_index = l.last_index
 ORDER BY w.region_code, w.year, w.month;
+
+-- name: yearly_denominators
+-- Published yearly figures of one measure (per region and year one row: load_denominators refuses
+-- the same figure from two tables). Put on the police layout in geography.police_layout_denominators.
+SELECT region_code, year, value, source_table, vintage
+FROM denominators
+WHERE measure = $measure AND month IS NULL AND value IS NOT NULL
+ORDER BY region_code, year;
 
 -- name: police_region_codes
 SELECT DISTINCT region_code FROM facts_monthly ORDER BY region_code;

@@ -40,3 +40,13 @@ SELECT count(*) AS rows, min(month) AS first_month, max(month) AS last_month,
        count(*) FILTER (WHERE suppressed) AS suppressed_cells,
        count(DISTINCT month) FILTER (WHERE provisional) AS provisional_months
 FROM facts_monthly WHERE table_id = $table_id;
+
+-- name: load_summary_yearly
+-- A yearly table (47025NED) has year rows only: first_month/last_month are January of its first
+-- and December of its last year; provisional_months counts provisional years.
+SELECT count(*) AS rows, make_date(min(f.year), 1, 1) AS first_month, make_date(max(f.year), 12, 1) AS last_month,
+       count(*) FILTER (WHERE f.suppressed) AS suppressed_cells,
+       count(DISTINCT f.year) FILTER (WHERE p.provisional) AS provisional_months
+FROM facts_yearly_reported f
+LEFT JOIN periods p ON p.table_id = f.table_id AND p.month IS NULL AND p.year = f.year
+WHERE f.table_id = $table_id;

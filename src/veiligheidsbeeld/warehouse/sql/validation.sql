@@ -70,6 +70,16 @@ LEFT JOIN regions rg ON rg.code = g.code
 WHERE g.code NOT IN (SELECT DISTINCT region_code FROM facts_monthly WHERE table_id = $table_id)
 ORDER BY g.code;
 
+-- name: yearly_table_summary
+SELECT count(*) AS n_rows FROM facts_yearly_reported WHERE table_id = $table_id;
+
+-- name: gemeenten_without_year_rows
+SELECT g.code, rg.name
+FROM (SELECT unnest($gemeenten::VARCHAR[]) AS code) g
+LEFT JOIN regions rg ON rg.code = g.code
+WHERE g.code NOT IN (SELECT DISTINCT region_code FROM facts_yearly_reported WHERE table_id = $table_id)
+ORDER BY g.code;
+
 -- name: rollup_mismatch
 -- Per region and month: the roll-up (is_rollup, '0.0.0') against the sum of the other codes, only
 -- where the roll-up is published and every part is present and not suppressed. The gap
