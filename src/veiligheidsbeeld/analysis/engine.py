@@ -385,9 +385,10 @@ def chance_flags_text(changes: pd.DataFrame, stats: StatistiekSettings) -> str:
     return (
         f"Dit rapport toetst {fmt_int(n)} vergelijkingen. Zonder correctie zou toeval alleen al ongeveer "
         f"{fmt_num(raw, 0)} daarvan als 'significant' aanwijzen (1 op {fmt_int(round(1 / stats.alpha))} per toets). "
-        f"Daarom wordt de false discovery rate beheerst (Benjamini–Hochberg, q = {q}%): van de gemarkeerde "
-        f"veranderingen is naar verwachting hooguit {q}% toeval, en als er nergens iets verandert is de kans op "
-        f"zelfs maar één markering hooguit {q}%."
+        f"Daarom wordt de false discovery rate beheerst (Benjamini–Hochberg, q = {q}%) binnen elke groep "
+        f"vergelijkingen: een district met zijn gemeenten, de eenheid, de wijken en buurten van één gemeente. Van de "
+        f"gemarkeerde veranderingen is naar verwachting hooguit {q}% toeval, en als er in zo'n groep niets verandert, "
+        f"is de kans op zelfs maar één markering daarin hooguit {q}%."
     )
 
 

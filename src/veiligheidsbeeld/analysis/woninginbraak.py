@@ -403,6 +403,16 @@ class BiweeklyAnalysis:
                 return d
         raise ConfigError(f"District {code} hoort niet bij deze analyse.")
 
+    def chance_text(self, district_code: str | None) -> str:
+        """What chance alone would give in one report (Dutch): a district report's tests (the
+        district, its gemeenten, their wijken and buurten), or the eenheid index's (None)."""
+        ch = self.changes
+        if district_code is None:
+            rows = ch[ch["level"].isin([EENHEID, DISTRICT, GEMEENTE])]
+        else:
+            rows = ch[ch["district_code"] == district_code]
+        return engine.chance_flags_text(rows, self.stats)
+
     def rate_12m(self, region_codes: Iterable[str]) -> pd.Series:
         """The rolling-12-month rate per region (NaN where there is none), indexed by code."""
         codes = list(region_codes)

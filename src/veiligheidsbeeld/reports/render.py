@@ -668,6 +668,7 @@ def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dic
         "groups": analysis.groups,
         "min_base_pct": MIN_BASE_FOR_PCT,
         "methods": analysis.methods,
+        "chance_text": analysis.chance_text(district_code),
         "dwellings_label": analysis.dwellings_label,
         "season_text": f"{_month_name(opts.season_start_month)} t/m {_month_name(opts.season_end_month)}",
         "generated": datetime.now().strftime("%d-%m-%Y %H:%M"),
