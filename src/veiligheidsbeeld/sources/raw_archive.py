@@ -43,6 +43,21 @@ RAW_SCHEMA = pa.schema(
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+def region_level(key: str) -> str:
+    """'GM0153    ' -> 'GM'; 'WK015300' -> 'WK'; 'BU01530000' -> 'BU'; anything else (NL00) -> 'NL'."""
+    prefix = key.strip()[:2]
+    return prefix if prefix in ("GM", "WK", "BU") else "NL"
+
+
+def level_counts(keys: Iterable[str]) -> dict[str, int]:
+    """Regions per level of a set of region keys."""
+    out: dict[str, int] = {}
+    for key in keys:
+        level = region_level(key)
+        out[level] = out.get(level, 0) + 1
+    return out
+
+
 def vintage_from_modified(modified: str) -> str:
     """'2024-03-28T02:00:00' -> '20240328T020000' (sortable, safe as a directory name)."""
     stamp = re.sub(r"[^0-9T]", "", modified.split("+")[0].split(".")[0])
@@ -89,6 +104,11 @@ class PartitionRecord:
     # Rows served twice and collapsed when the partition was written (``rows`` counts them once).
     # None: written before this check existed; the load then checks the file itself.
     duplicates: int | None = None
+    # Regions asked for and regions served, per level ('NL', 'GM', 'WK', 'BU'): a region-filtered
+    # snapshot lists every Dutch region but serves rows for only some (see validation).
+    # None: written before this was recorded.
+    levels: dict[str, int] | None = None
+    delivered: dict[str, int] | None = None
 
 
 @dataclass

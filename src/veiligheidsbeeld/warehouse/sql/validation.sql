@@ -63,6 +63,9 @@ SELECT region_code, CASE WHEN left(region_code, 2) IN ('GM', 'WK', 'BU') THEN le
        count(*) AS n_missing, list(month ORDER BY month)[1:5] AS examples
 FROM gaps GROUP BY region_code ORDER BY region_code;
 
+-- name: region_names
+SELECT code, name FROM regions WHERE list_contains($codes::VARCHAR[], code);
+
 -- name: gemeenten_without_rows
 SELECT g.code, rg.name, rg.code IS NOT NULL AS known
 FROM (SELECT unnest($gemeenten::VARCHAR[]) AS code) g
