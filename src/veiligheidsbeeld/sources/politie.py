@@ -117,6 +117,14 @@ def check_schema(spec: PoliceTable, data_properties: list[dict[str, Any]]) -> No
         )
 
 
+def fetch_modified(source: ODataSource, spec: PoliceTable) -> str:
+    """The table's ``Modified`` stamp: one small request (TableInfos), to ask whether it changed."""
+    infos = source.entity(spec.table_id, "TableInfos")
+    if not infos or not str(infos[0].get("Modified") or "").strip():
+        raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
+    return str(infos[0]["Modified"]).strip()
+
+
 def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
     # The five entities are fetched at once (five round trips of a slow API become one), and
     # checked in order, so the first problem is the one reported.
