@@ -130,10 +130,10 @@ def ingest(
             f"{_fmt_int(load.suppressed_cells)} onderdrukte cellen; {load.provisional_months} voorlopige maanden",
             soft_wrap=True, highlight=False,
         )
-    for line in report.geography:
-        console.print(f"Geladen: {line}")
+    for line in [*report.loaded, *report.geography]:
+        console.print(f"Geladen: {line}", soft_wrap=True, highlight=False)
     for line in report.warnings:
-        console.print(f"[yellow]Let op:[/] {line}")
+        console.print(f"[yellow]Let op:[/] {line}", soft_wrap=True, highlight=False)
     _print_findings(report.findings)
 
 

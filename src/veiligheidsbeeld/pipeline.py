@@ -204,6 +204,8 @@ class IngestResult:
     #: The data checks after the load, per table (Dutch): counts and the first blocking findings.
     validation: tuple[str, ...] = ()
     blocking_findings: int = 0
+    #: What is missing or not covered (Dutch): e.g. gemeenten outside the eenheid, which no report covers.
+    warnings: tuple[str, ...] = ()
 
 
 def ingest(settings: Settings, source: str, tables: Sequence[str] | None = None) -> IngestResult:
@@ -230,8 +232,8 @@ def ingest(settings: Settings, source: str, tables: Sequence[str] | None = None)
         outcomes.append(IngestOutcome(load.table_id, how, load.rows, load.first_month, load.last_month,
                                       tuple(load.vintages), load.suppressed_cells, load.provisional_months))
     findings = list(getattr(report, "findings", ()) or ())
-    return IngestResult(tuple(outcomes), tuple(getattr(report, "geography", ()) or ()), validation_lines(findings),
-                        sum(_is_blocker(f) for f in findings))
+    return IngestResult(tuple(outcomes), (*report.loaded, *report.geography), validation_lines(findings),
+                        sum(_is_blocker(f) for f in findings), tuple(report.warnings))
 
 
 def _is_blocker(finding: Any) -> bool:
@@ -576,7 +578,7 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.latest_month is not None:
         lines += [f"**Laatste maand met gegevens:** {fmt_month(summary.latest_month)}", ""]
     if summary.freshness is not None:
-        lines += [f"**Actualiteit warehouse vóór deze run:** {summary.freshness.text}", ""]
+        lines += [f"**Nieuwe gegevens bij de bron vóór deze run:** {summary.freshness.text}", ""]
 
     lines += ["## Kerncijfers per district", ""]
     if summary.districts:
@@ -608,6 +610,7 @@ def summary_markdown(summary: RunSummary) -> str:
             span = f"{fmt_month(o.first_month)} t/m {fmt_month(o.last_month)}" if o.first_month and o.last_month else "—"
             lines.append(f"- {o.table_id}: {o.how}; {fmt_int(o.rows)} rijen, {span}, versie {', '.join(o.vintages)}")
         lines += [f"- {line}" for line in summary.ingest.geography]
+        lines += [f"- **Let op:** {line}" for line in summary.ingest.warnings]
         lines += [f"- {line.strip()}" if not line.startswith("  ") else f"  - {line.strip()}"
                   for line in summary.ingest.validation]
     lines += ["", "## Rapporten", ""]

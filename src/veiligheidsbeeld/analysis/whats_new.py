@@ -221,7 +221,8 @@ def vintage_changes(
     try:
         params = {"new_files": [p.path for p in newer], "old_files": [p.path for p in before]}
         frame = con.execute(query(SQL_FILE, "changed_cells"), params).df()
-        window = con.execute(query(SQL_FILE, "compared_window")).fetchone()
+        rows = con.execute(query(SQL_FILE, "compared_window")).fetchall()  # one row; fetch it all
+        window = rows[0] if rows else None
     finally:
         con.unregister("whats_new_owned")
     frame["month"] = pd.to_datetime(frame["month"]).dt.date

@@ -39,9 +39,9 @@ GROUP BY ALL ORDER BY ALL;
 -- The first and last month both versions hold among the periods the newer one fetched again.
 WITH new_periods AS (SELECT DISTINCT period FROM whats_new_owned WHERE side = 'new'),
 old_periods AS (SELECT DISTINCT period FROM whats_new_owned WHERE side = 'old'),
-both AS (
+common AS (
     SELECT period FROM new_periods INTERSECT SELECT period FROM old_periods
 )
 SELECT min(make_date(left(period, 4)::INTEGER, right(period, 2)::INTEGER, 1)),
        max(make_date(left(period, 4)::INTEGER, right(period, 2)::INTEGER, 1))
-FROM both WHERE regexp_matches(period, '^\d{4}MM\d{2}$');
+FROM common WHERE regexp_matches(period, '^\d{4}MM\d{2}$');
