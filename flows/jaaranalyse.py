@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
-from veiligheidsbeeld.flow_tasks import check_source, fetch, publish
+from veiligheidsbeeld.flow_tasks import check_source_changed, fetch, publish
 
 
 render_annual = task(pipeline.render_jaaranalyse_reports, name="jaaranalyse-maken", cache_policy=NO_CACHE)
@@ -47,7 +47,7 @@ def jaaranalyse(
     src = pipeline.check_source(source)
     # Every run asks the source whether the tables changed (one small request each): a month
     # published mid-month is in the next report, and an unchanged source costs nothing more.
-    fresh = check_source(settings, src)
+    fresh = check_source_changed(settings, src)
     fetched = None
     if fresh.stale and ingest_if_stale:
         logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)

@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
-from veiligheidsbeeld.flow_tasks import check_source, fetch, publish
+from veiligheidsbeeld.flow_tasks import check_source_changed, fetch, publish
 
 
 render_reports = task(pipeline.render_tweewekelijks_reports, name="rapporten-maken", cache_policy=NO_CACHE)
@@ -52,7 +52,7 @@ def tweewekelijks(
     src = pipeline.check_source(source)
     # Every run asks the source whether the tables changed (one small request each): a month
     # published mid-month is in the next report, and an unchanged source costs nothing more.
-    fresh = check_source(settings, src)
+    fresh = check_source_changed(settings, src)
     fetched = None
     if fresh.stale and ingest_if_stale:
         logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)

@@ -258,7 +258,7 @@ def run_main(
     pdf: Annotated[bool, typer.Option("--pdf/--geen-pdf", help="Ook pdf-versies maken.")] = True,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """De hoofdtaak: ophalen (als het warehouse niet actueel is) en het tweewekelijkse rapport voor elk district.
+    """De hoofdtaak: ophalen (als de bron een nieuwe versie van een tabel heeft) en het tweewekelijkse rapport voor elk district.
 
     Draait de Prefect-flow 'tweewekelijks' in dit proces (geen server nodig).
     """
