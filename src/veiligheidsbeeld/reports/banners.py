@@ -119,13 +119,16 @@ def arrange(
         seen.add(w.message)
         others.append(Banner(w.message, int(getattr(w, "importance", 3)), months))
 
-    grouped: dict[frozenset[str], list[date]] = {}
+    used = None if used_months is None else set(used_months)
+    # Months missing for the same gemeenten share a banner -- unless a figure uses one and not the
+    # other: a month no figure uses must not ride along on the first screen.
+    grouped: dict[tuple[frozenset[str], bool], list[date]] = {}
     for month, regions in missing.items():
         in_scope = frozenset(r for r in regions if not scope or r in scope)
         if in_scope:
-            grouped.setdefault(in_scope, []).append(month)
+            grouped.setdefault((in_scope, used is None or month in used), []).append(month)
     banners: list[Banner] = []
-    for regions, months in grouped.items():
+    for (regions, _), months in grouped.items():
         months = sorted(months)
         verb = "ontbreekt" if len(months) == 1 else "ontbreken"
         what = f"{_months_text(months)} {verb} voor {_regions_text(sorted(regions), scope, names)}"
@@ -133,7 +136,6 @@ def arrange(
                               tuple(months), short=f"{what[0].upper()}{what[1:]}: perioden met die maand zijn niet getoetst."))
     banners += others
 
-    used = None if used_months is None else set(used_months)
     marked = []
     for b in banners:
         touches = used is None or b.touches_months(used)
