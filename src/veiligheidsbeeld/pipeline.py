@@ -443,7 +443,11 @@ def tweewekelijks_summary(
     gemeenten = crime[(crime["level"] == "gemeente") & crime["significant"].astype(bool)]
     summary.significant_gemeenten = _figures(gemeenten.sort_values(["district_code", "region_code"]), names,
                                              district_names, analysis.crime.lower())
-    summary.warnings = list(dict.fromkeys(analysis.warnings_for(None)))
+    from veiligheidsbeeld.reports.render import banner_view
+
+    # Grouped by meaning and most important first, like the report's banners (one line for a
+    # month missing in every gemeente, not one per gemeente).
+    summary.warnings = [b.text for b in banner_view(analysis, None).all]
     _add_data_warnings(summary, analysis.options.table_id, analysis.info)
     return summary
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
