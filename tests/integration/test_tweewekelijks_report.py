@@ -159,7 +159,7 @@ def test_html_is_self_contained_dutch_and_marked_synthetic(out_dir):
         assert 'lang="nl"' in text
         assert "SYNTHETISCHE CIJFERS" in text and "dit rapport bevat synthetische cijfers" in text
         # The missing month is a visible warning banner, not a gap: one banner for all gemeenten.
-        assert re.search(r"November 2022 ontbreekt voor alle \d+ gemeenten in de gegevens", text), name
+        assert re.search(r"november 2022 ontbreekt voor alle \d+ gemeenten in de gegevens", text), name
         assert 'class="banner banner-warning"' in text
         assert "december 2023" in text and "20 januari 2024" in text
 
@@ -416,7 +416,7 @@ def test_first_screen_of_a_report_with_several_findings(settings, tmp_path):
     above = [b for b in result["banners"] if b["top"] < result["first"]]
     assert 1 <= len(above) <= 3, [b["text"] for b in above]  # at most a few before the first finding
     # One banner for the month, not one per gemeente, and the most important first.
-    assert "November 2022 ontbreekt voor alle 3 gemeenten" in above[0]["text"]
+    assert "november 2022 ontbreekt voor alle 3 gemeenten" in above[0]["text"]
     assert not any("mist 1 maand" in b["text"] for b in result["banners"])
     assert result["first"] < 2 * result["h"], "the first finding is pushed off the first screens"
     # The full list is one click away, closed until clicked, and holds every finding.
@@ -428,4 +428,4 @@ def test_first_screen_of_a_report_with_several_findings(settings, tmp_path):
         assert f"Testbreuk in {g}." in texts and f"Veel onderdrukt in {g}." in texts
     assert re.search(r"Alle \d+ meldingen over de gegevens", result["summary"])
     # Said next to the figure it touches.
-    assert any("November 2022 ontbreekt voor alle 3 gemeenten" in n for n in result["notes"])
+    assert any("november 2022 ontbreekt voor alle 3 gemeenten" in n for n in result["notes"])

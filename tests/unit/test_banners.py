@@ -23,8 +23,8 @@ def test_a_month_missing_for_every_gemeente_is_one_banner():
     warnings = [per_gemeente_gap(g) for g in TWENTE]
     view = arrange(warnings, district_code="VR05", scope=TWENTE, names=NAMES, used_months=[JUNE])
     assert len(view.all) == 1
-    assert view.first[0].text.startswith("Juni 2023 ontbreekt voor alle 3 gemeenten in de gegevens.")
-    assert view.notes_for([JUNE]) == ["Juni 2023 ontbreekt voor alle 3 gemeenten: perioden met die maand zijn niet getoetst."]
+    assert view.first[0].text.startswith("juni 2023 ontbreekt voor alle 3 gemeenten in de gegevens.")
+    assert view.notes_for([JUNE]) == ["juni 2023 ontbreekt voor alle 3 gemeenten: perioden met die maand zijn niet getoetst."]
 
 
 def test_some_gemeenten_are_named_and_months_with_the_same_gemeenten_merge():
@@ -33,7 +33,7 @@ def test_some_gemeenten_are_named_and_months_with_the_same_gemeenten_merge():
                 per_gemeente_gap("GM0173", july)]
     view = arrange(warnings, district_code="VR05", scope=TWENTE, names=NAMES, used_months=[JUNE, july])
     assert [b.text.split(" in de gegevens")[0] for b in view.all] == [
-        "Juni en juli 2023 ontbreken voor Losser en Oldenzaal (2 van de 3 gemeenten)"
+        "juni en juli 2023 ontbreken voor Losser en Oldenzaal (2 van de 3 gemeenten)"
     ]
 
 
@@ -45,11 +45,11 @@ def test_only_banners_touching_a_figure_come_first_most_important_first_and_at_m
     unused = date(2013, 6, 1)
     warnings += [per_gemeente_gap(g, unused) for g in TWENTE]
     view = arrange(warnings, district_code="VR05", scope=TWENTE, names=NAMES, used_months=[JUNE])
-    starts = ["Gegevens verouderd.", "Juni 2023 ontbreekt voor alle 3 gemeenten", "Technisch 0."]
+    starts = ["Gegevens verouderd.", "juni 2023 ontbreekt voor alle 3 gemeenten", "Technisch 0."]
     assert len(view.first) == 3 and all(b.text.startswith(s) for b, s in zip(view.first, starts))
     assert len(view.all) == 6 and view.more == 3  # the other district's warning is not on this page
     untouched = view.all[-1]
-    assert untouched.text.startswith("Juni 2013 ontbreekt") and not untouched.touches
+    assert untouched.text.startswith("juni 2013 ontbreekt") and not untouched.touches
     assert untouched.text.endswith("(Geen figuur in dit rapport gebruikt deze maand.)")
     assert view.notes_for([unused]) == []  # nothing said next to figures about a month they do not use
 
@@ -59,7 +59,7 @@ def test_a_missing_month_without_regions_concerns_every_gemeente_of_the_page():
                             months=(JUNE,), importance=2)
     view = arrange([warning, *[per_gemeente_gap(g) for g in TWENTE]], district_code=None,
                    scope=TWENTE + ["GM0193"], names=NAMES)
-    assert len(view.all) == 1 and "Juni 2023 ontbreekt voor alle 4 gemeenten" in view.all[0].text
+    assert len(view.all) == 1 and "juni 2023 ontbreekt voor alle 4 gemeenten" in view.all[0].text
 
 
 def stamp(day: date, vintage: str, modified: str, last: date) -> ReportStamp:

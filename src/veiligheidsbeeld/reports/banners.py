@@ -132,8 +132,9 @@ def arrange(
         months = sorted(months)
         verb = "ontbreekt" if len(months) == 1 else "ontbreken"
         what = f"{_months_text(months)} {verb} voor {_regions_text(sorted(regions), scope, names)}"
-        banners.append(Banner(f"{what[0].upper()}{what[1:]} in de gegevens. {MONTH_CONSEQUENCE}", 2,
-                              tuple(months), short=f"{what[0].upper()}{what[1:]}: perioden met die maand zijn niet getoetst."))
+        # Month names stay lower case, as in Dutch; the banner's label ("Onvolledige gegevens:") leads.
+        banners.append(Banner(f"{what} in de gegevens. {MONTH_CONSEQUENCE}", 2, tuple(months),
+                              short=f"{what}: perioden met die maand zijn niet getoetst."))
     banners += others
 
     marked = []
