@@ -176,3 +176,23 @@ def test_the_raw_manifest_records_which_levels_were_served(ingested):
     assert raalte.delivered == {"GM": 1}
     national = next(r for n, r in manifest.partitions.items() if n.startswith("GMNL"))
     assert national.rows == 0 and national.delivered == {}
+
+
+def test_the_biweekly_analysis_lists_only_wijken_the_source_delivered(ingested, tmp_path):
+    from datetime import date
+
+    from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
+    from veiligheidsbeeld.regions import load_district_table
+
+    root, _ = ingested
+    table = load_district_table()
+    table[table["gemeente_code"].isin(GEMEENTEN)].to_csv(tmp_path / "districts.csv", index=False)
+    settings = settings_in(root)
+    settings = dataclasses.replace(settings, area=dataclasses.replace(settings.area,
+                                                                      district_table=str(tmp_path / "districts.csv")))
+    with db.reader(root / "data/warehouse/veiligheidsbeeld.duckdb") as con:
+        analysis = build_biweekly(con, settings, date(2024, 1, 20), None, today=date(2024, 1, 20))
+    listed = set(analysis.top_areas["gemeente_code"])
+    assert listed == {"GM1773"}  # no list of empty (or zero) wijken for Raalte and Losser
+    texts = " ".join(w.message for w in analysis.warnings)
+    assert "de bron levert geen wijk- en buurtcijfers voor 2 van de 3 gemeenten" in texts
