@@ -490,7 +490,8 @@ def check_partition_rows(spec: PoliceTable, partition: Partition, rows: int, n_t
         raise SchemaDriftError(
             f"Tabel {spec.table_id}, partitie {partition.name}: geen enkele rij ontvangen, verwacht ongeveer {expected} "
             f"({len(partition.region_keys)} regio's × {codes} codes × {len(partition.period_keys)} perioden). "
-            "De bron is leeg of de sleutels kloppen niet meer (andere opvulling?); niets geladen."
+            "De bron is leeg of de sleutels kloppen niet meer (andere opvulling?); niets geladen. Een snapshot die "
+            "met een regiofilter is gedownload zonder deze regio: kies met --gemeenten de gemeenten die erin staan."
         )
 
 
