@@ -1,4 +1,4 @@
-"""Prefect flow ``tweewekelijks``: ingest when the warehouse is stale, then the biweekly
+"""Prefect flow ``tweewekelijks``: ingest when the source has a new table version, then the biweekly
 woninginbraak report for every district, with a summary as Prefect artifacts.
 
 Thin: every task calls a plain function of :mod:`veiligheidsbeeld.pipeline`. The flow shares
@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
-from veiligheidsbeeld.flow_tasks import check_freshness, fetch, publish
+from veiligheidsbeeld.flow_tasks import check_source_changed, fetch, publish
 
 
 render_reports = task(pipeline.render_tweewekelijks_reports, name="rapporten-maken", cache_policy=NO_CACHE)
@@ -32,7 +32,7 @@ def tweewekelijks(
     ingest_if_stale: bool = True,
     pdf: bool = True,
 ) -> list[str]:
-    """Tweewekelijkse woninginbraakanalyse voor elk district (eerst ophalen als de gegevens verouderd zijn).
+    """Tweewekelijkse woninginbraakanalyse voor elk district (eerst ophalen als de bron nieuwe cijfers heeft).
 
     Args:
         report_date: rapportdatum (standaard vandaag, Europe/Amsterdam).
@@ -42,7 +42,7 @@ def tweewekelijks(
         raw: pad naar de landingszone.
         reports: map voor de rapporten.
         config: configuratiebestand (TOML) van deze machine.
-        ingest_if_stale: eerst ophalen als het warehouse niet actueel is.
+        ingest_if_stale: eerst ophalen als de bron een nieuwe versie van een tabel heeft (Modified gewijzigd).
         pdf: ook pdf-versies maken (trager dan alleen html).
     """
     # Refused before anything is fetched or written: a future or non-existent date.
@@ -50,11 +50,16 @@ def tweewekelijks(
     logger = get_run_logger()
     settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
     codes = pipeline.check_districts(districts, settings)
-    fresh = check_freshness(settings)
+    src = pipeline.check_source(source)
+    # Every run asks the source whether the tables changed (one small request each): a month
+    # published mid-month is in the next report, and an unchanged source costs nothing more.
+    fresh = check_source_changed(settings, src)
     fetched = None
     if fresh.stale and ingest_if_stale:
-        logger.info("Warehouse niet actueel (%s): eerst ophalen uit %s.", fresh.text, source)
-        fetched = fetch(settings, pipeline.check_source(source))
+        logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)
+        fetched = fetch(settings, src)
+    else:
+        logger.info("Geen ophaalronde: %s.", fresh.text)
     rendered = render_reports(settings, report_date, codes, pdf=pdf, return_state=True)
     summary = summarise(settings, report_date, codes, strict=False)
     summary.freshness, summary.ingest = fresh, fetched

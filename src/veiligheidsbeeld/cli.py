@@ -162,10 +162,10 @@ def ingest(
             f"{_fmt_int(load.suppressed_cells)} onderdrukte cellen; {load.provisional_months} voorlopige maanden",
             soft_wrap=True, highlight=False,
         )
-    for line in report.geography:
-        console.print(f"Geladen: {line}")
+    for line in [*report.loaded, *report.geography]:
+        console.print(f"Geladen: {line}", soft_wrap=True, highlight=False)
     for line in report.warnings:
-        console.print(f"[yellow]Let op:[/] {line}")
+        console.print(f"[yellow]Let op:[/] {line}", soft_wrap=True, highlight=False)
     _print_findings(report.findings)
 
 
@@ -291,7 +291,7 @@ def run_main(
     pdf: Annotated[bool, typer.Option("--pdf/--geen-pdf", help="Ook pdf-versies maken.")] = True,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """De hoofdtaak: ophalen (als het warehouse niet actueel is) en het tweewekelijkse rapport voor elk district.
+    """De hoofdtaak: ophalen (als de bron een nieuwe versie van een tabel heeft) en het tweewekelijkse rapport voor elk district.
 
     Draait de Prefect-flow 'tweewekelijks' in dit proces (geen server nodig).
     """

@@ -16,7 +16,7 @@ def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect
     return pipeline.is_retryable(state.result(raise_on_failure=False))
 
 
-check_freshness = task(pipeline.freshness, name="actualiteit-controleren", cache_policy=NO_CACHE)
+check_source_changed = task(pipeline.source_changed, name="bron-gewijzigd", cache_policy=NO_CACHE)
 fetch = task(
     pipeline.ingest,
     name="ophalen",

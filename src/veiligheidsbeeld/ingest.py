@@ -39,7 +39,8 @@ class IngestReport:
     pulls: list[PullResult] = field(default_factory=list)
     loads: list[LoadSummary] = field(default_factory=list)
     imported: dict[str, list[str]] = field(default_factory=dict)
-    geography: list[str] = field(default_factory=list)  # Dutch lines: what was loaded
+    loaded: list[str] = field(default_factory=list)  # Dutch lines: whose police figures were loaded
+    geography: list[str] = field(default_factory=list)  # Dutch lines: what was loaded besides
     warnings: list[str] = field(default_factory=list)  # Dutch lines: what is missing, and why
     findings: list[validation.Finding] = field(default_factory=list)  # validation after each load
 
@@ -111,6 +112,9 @@ def run_ingest(
             findings = validation.validate_table(con, table_id, area_gemeenten=area, raw_archive=archive)
             validation.store_findings(con, run_id, findings, tables=[table_id])
             report.findings.extend(findings)
+        loaded, outside = loaded_lines(con, area, settings)
+        report.loaded += loaded
+        report.warnings += outside
         if not isinstance(opened, RawArchive):
             snapshot_dir = Path(source) if isinstance(source, (str, Path)) and str(source) != "api" else None
             load_geography(con, settings, report, cbs_source=cbs_source, snapshot_dir=snapshot_dir)
@@ -168,7 +172,7 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
     paths = settings.paths.resolved()
     n = geography.load_area_districts(con, settings.area)
     geography.load_lineage(con)
-    report.geography.append(f"{n} gemeenten in de districten van {settings.area.eenheid_naam}")
+    report.geography.append(f"districtsindeling van eenheid {settings.area.eenheid_naam} ({n} gemeenten)")
     gemeenten = area_gemeenten(settings)
     years = _years_of_police_data(report, settings.ingest.start_year)
     offline = snapshot_dir is not None
@@ -218,6 +222,44 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
                 report.geography.append(f"{rows} {level}grenzen ({settings.area.layout_year})")
             except VeiligheidsbeeldError as exc:
                 report.warnings.append(f"{level.capitalize()}grenzen niet bijgewerkt: {exc}")
+
+
+def loaded_lines(con, gemeenten: Sequence[str], settings: Settings, examples: int = 5) -> tuple[list[str], list[str]]:
+    """What the police figures were loaded for (Dutch), and a warning when some of those gemeenten
+    lie outside the configured eenheid: its reports do not cover them."""
+    from veiligheidsbeeld.regions import load_district_table
+
+    table = load_district_table(settings.area)
+    in_area = set(table["gemeente_code"])
+    names = dict(con.execute(
+        "SELECT code, name FROM regions WHERE list_contains($codes, code)", {"codes": list(gemeenten)}
+    ).fetchall())
+
+    def listed(codes: Sequence[str]) -> str:
+        shown = ", ".join(f"{names.get(c, c)} ({c})" for c in codes[:examples])
+        return shown + (f" en {len(codes) - examples} andere" if len(codes) > examples else "")
+
+    inside = [g for g in gemeenten if g in in_area]
+    outside = [g for g in gemeenten if g not in in_area]
+    eenheid = settings.area.eenheid_naam
+    lines = []
+    if inside:
+        if set(inside) == in_area:
+            districts = table["district_code"].nunique()
+            lines.append(f"politiecijfers van alle {len(inside)} gemeenten van eenheid {eenheid} ({districts} districten)")
+        else:
+            lines.append(f"politiecijfers van {len(inside)} van de {len(in_area)} gemeenten van eenheid {eenheid}: "
+                         f"{listed(inside)}")
+    if outside:
+        lines.append(f"politiecijfers van {len(outside)} gemeente(n) buiten eenheid {eenheid}: {listed(outside)}")
+    warnings = []
+    if outside:
+        warnings.append(
+            f"{listed(outside)} {'ligt' if len(outside) == 1 else 'liggen'} buiten eenheid {eenheid}: de rapporten "
+            "(tweewekelijks en jaaranalyse) behandelen alleen de gemeenten van de eenheid en laten "
+            f"{'deze gemeente' if len(outside) == 1 else 'deze gemeenten'} weg. De cijfers staan wel in het warehouse."
+        )
+    return lines, warnings
 
 
 def _national_gemeenten(con, area: list[str]) -> list[str]:

@@ -121,6 +121,55 @@ def freshness(settings: Settings, *, today: date | None = None, tables: Sequence
     return Freshness(bool(reasons), tuple(reasons))
 
 
+def source_changed(settings: Settings, source: str | Path | None, *, tables: Sequence[str] | None = None) -> Freshness:
+    """Whether a scheduled run must ingest: per table, ask the source for its ``Modified`` stamp
+    (one small request each) and compare it with the version in the warehouse. Unchanged: skip
+    (``stale`` False); a new version, a table not yet loaded or no warehouse: ingest.
+
+    The police publish a month around the middle of the next month, not on a fixed day: asking
+    every run costs one request per table and never leaves a published month waiting two weeks.
+    A source that cannot be asked is no reason to stop a report on the data already loaded: the
+    run goes on with the warehouse as it is, and the reason says so."""
+    from veiligheidsbeeld.errors import SourceError
+    from veiligheidsbeeld.ingest import open_source
+    from veiligheidsbeeld.sources.politie import fetch_modified
+    from veiligheidsbeeld.sources.raw_archive import RawArchive, vintage_from_modified
+    from veiligheidsbeeld.warehouse import db
+
+    path = settings.paths.resolved().warehouse
+    if not path.is_file():
+        return Freshness(True, (f"er is nog geen warehouse op {path}",))
+    wanted = [police_table(t) for t in (tables or settings.ingest.tables)]
+    with db.reader(path) as con:
+        loaded = dict(con.execute("SELECT table_id, vintage FROM table_infos").fetchall())
+    opened = None
+    reasons: list[str] = []
+    unchanged: list[str] = []
+    for spec in wanted:
+        if spec.table_id not in loaded:
+            reasons.append(f"tabel {spec.table_id} staat nog niet in het warehouse")
+            continue
+        try:
+            opened = opened or (source if not isinstance(source, (str, Path, type(None))) else open_source(source, settings))
+            if isinstance(opened, RawArchive):  # another machine's data/raw: its newest complete version
+                complete = [m for m in opened.manifests(spec.table_id) if m.complete]
+                if not complete:
+                    unchanged.append(f"{spec.table_id}: geen volledige versie in {opened.root}")
+                    continue
+                modified = complete[-1].modified
+            else:
+                modified = fetch_modified(opened, spec)
+        except SourceError as exc:
+            unchanged.append(f"{spec.table_id}: bron niet te bevragen ({exc}); rapport op de gegevens in het warehouse")
+            continue
+        if vintage_from_modified(modified) != loaded[spec.table_id]:
+            reasons.append(f"{spec.table_id}: nieuwe versie bij de bron (Modified {modified}, "
+                           f"warehouse {loaded[spec.table_id]})")
+        else:
+            unchanged.append(f"{spec.table_id}: ongewijzigd bij de bron (Modified {modified})")
+    return Freshness(bool(reasons), tuple(reasons) if reasons else tuple(unchanged))
+
+
 # --------------------------------------------------------------------------------------------
 # Steps
 # --------------------------------------------------------------------------------------------
@@ -150,6 +199,8 @@ class IngestResult:
     #: The data checks after the load, per table (Dutch): counts and the first blocking findings.
     validation: tuple[str, ...] = ()
     blocking_findings: int = 0
+    #: What is missing or not covered (Dutch): e.g. gemeenten outside the eenheid, which no report covers.
+    warnings: tuple[str, ...] = ()
 
 
 def ingest(settings: Settings, source: str, tables: Sequence[str] | None = None) -> IngestResult:
@@ -176,8 +227,8 @@ def ingest(settings: Settings, source: str, tables: Sequence[str] | None = None)
         outcomes.append(IngestOutcome(load.table_id, how, load.rows, load.first_month, load.last_month,
                                       tuple(load.vintages), load.suppressed_cells, load.provisional_months))
     findings = list(getattr(report, "findings", ()) or ())
-    return IngestResult(tuple(outcomes), tuple(getattr(report, "geography", ()) or ()), validation_lines(findings),
-                        sum(_is_blocker(f) for f in findings))
+    return IngestResult(tuple(outcomes), (*report.loaded, *report.geography), validation_lines(findings),
+                        sum(_is_blocker(f) for f in findings), tuple(report.warnings))
 
 
 def _is_blocker(finding: Any) -> bool:
@@ -386,7 +437,11 @@ def tweewekelijks_summary(
     gemeenten = crime[(crime["level"] == "gemeente") & crime["significant"].astype(bool)]
     summary.significant_gemeenten = _figures(gemeenten.sort_values(["district_code", "region_code"]), names,
                                              district_names, analysis.crime.lower())
-    summary.warnings = list(dict.fromkeys(analysis.warnings_for(None)))
+    from veiligheidsbeeld.reports.render import banner_view
+
+    # Grouped by meaning and most important first, like the report's banners (one line for a
+    # month missing in every gemeente, not one per gemeente).
+    summary.warnings = [b.text for b in banner_view(analysis, None).all]
     _add_data_warnings(summary, analysis.options.table_id, analysis.info)
     return summary
 
@@ -559,7 +614,7 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.latest_month is not None:
         lines += [f"**Laatste maand met gegevens:** {fmt_month(summary.latest_month)}", ""]
     if summary.freshness is not None:
-        lines += [f"**Actualiteit warehouse vóór deze run:** {summary.freshness.text}", ""]
+        lines += [f"**Nieuwe gegevens bij de bron vóór deze run:** {summary.freshness.text}", ""]
 
     lines += ["## Kerncijfers per district", ""]
     if summary.districts:
@@ -592,6 +647,7 @@ def summary_markdown(summary: RunSummary) -> str:
             span = f"{fmt_month(o.first_month)} t/m {fmt_month(o.last_month)}" if o.first_month and o.last_month else "—"
             lines.append(f"- {o.table_id}: {o.how}; {fmt_int(o.rows)} rijen, {span}, versie {', '.join(o.vintages)}")
         lines += [f"- {line}" for line in summary.ingest.geography]
+        lines += [f"- **Let op:** {line}" for line in summary.ingest.warnings]
         lines += [f"- {line.strip()}" if not line.startswith("  ") else f"  - {line.strip()}"
                   for line in summary.ingest.validation]
     lines += ["", "## Rapporten", ""]

@@ -136,3 +136,24 @@ def test_run_without_network_says_so_in_one_sentence(project, monkeypatch):
     result = run(project, "run")
     assert result.exit_code == 1
     assert "Geen verbinding met de CBS-API" in result.output and "--source" in result.output and "--demo" in result.output
+
+
+def test_ingest_summary_names_what_was_loaded(ingested):
+    out = " ".join(ingested.output.split())
+    assert "Geladen: politiecijfers van 2 van de 76 gemeenten van eenheid Oost-Nederland: Raalte (GM0177), " \
+           "Olst-Wijhe (GM1773)" in out or "Olst-Wijhe (GM1773), Raalte (GM0177)" in out
+    assert "76 gemeenten in de districten" not in out
+    assert "buiten eenheid" not in out
+
+
+def test_ingest_of_a_gemeente_outside_the_eenheid_says_the_reports_leave_it_out(tmp_path, shared_dir):
+    # Schiermonnikoog (GM0088) lies in eenheid Noord-Nederland; its figures here are SYNTHETIC.
+    build_police_snapshot(tmp_path / "snapshot", shared_dir=shared_dir, gemeenten=["GM0088"], tables=("47022NED",),
+                          start="2022-01", end="2023-12", codes={"47022NED": ("0.0.0", "1.1.1")})
+    result = run(tmp_path, "ingest", "--source", "snapshot", "--tables", "47022NED", "--gemeenten", "GM0088")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "Geladen: politiecijfers van 1 gemeente(n) buiten eenheid Oost-Nederland: Schiermonnikoog (GM0088)" in out
+    assert ("Let op: Schiermonnikoog (GM0088) ligt buiten eenheid Oost-Nederland: de rapporten (tweewekelijks en "
+            "jaaranalyse) behandelen alleen de gemeenten van de eenheid en laten deze gemeente weg.") in out
+    assert "76 gemeenten in de districten" not in out and "politiecijfers van alle" not in out

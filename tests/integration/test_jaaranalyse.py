@@ -318,3 +318,35 @@ def test_one_verdict_for_the_same_gemeente_and_period_in_every_product(settings,
         group="Woninginbraak", comparison="12_maanden").set_index("region_code")
     assert default["p_value_vj"] == pytest.approx(plain.loc["GM0147", "p_value"])
     assert bool(default["significant_vj"]) == bool(plain.loc["GM0147", "significant"])
+
+
+def test_the_annual_report_does_not_open_with_banners_about_months_its_figures_do_not_use(settings, tmp_path):
+    """June 2015 missing for every gemeente (the data checks give one finding per gemeente) is
+    about a month none of the 2018-versus-2017-and-2013 comparisons uses: it is in the folded full
+    list only. June 2017 is used (the previous year): one banner on the first screen."""
+    import html as html_lib
+    import re
+    import shutil
+
+    from veiligheidsbeeld.warehouse.validation import store_findings, validate_table
+
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(settings.paths.resolved().warehouse, copy)
+    local = settings.with_paths(warehouse=copy, reports=tmp_path / "reports")
+    with db.writer(copy) as con:
+        con.execute("DELETE FROM facts_monthly WHERE table_id = '47022NED' AND list_contains($g, region_code) "
+                    "AND month IN ('2015-06-01', '2017-06-01')", {"g": list(AREA)})
+        found = validate_table(con, "47022NED", area_gemeenten=list(AREA))
+        assert sum(f.rule == "region_missing_month" for f in found) == len(AREA)
+        store_findings(con, "test-months", found, tables=["47022NED"])
+    files = render_jaaranalyse(local, YEAR, pdf=False)
+    text = html_lib.unescape(next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8"))
+    first_screen = text.split('<details class="banner-list"')[0]
+    banners = re.findall(r'<div class="banner banner-warning" role="alert">(.*?)</div>', first_screen, re.S)
+    assert len(banners) <= 3
+    assert any("juni 2017 ontbreekt voor alle 4 gemeenten" in b for b in banners)
+    assert not any("2015" in b for b in banners)
+    assert not any("mist" in b and "maand(en)" in b for b in banners)  # no banner per gemeente
+    folded = text.split('<details class="banner-list"')[1].split("</details>")[0]
+    assert re.search(r"juni 2015 ontbreekt voor alle 4 gemeenten.*?\(Geen figuur in dit rapport gebruikt deze maand\.\)",
+                     folded, re.S)

@@ -158,8 +158,8 @@ def test_html_is_self_contained_dutch_and_marked_synthetic(out_dir):
         assert not re.search(r"<(script|link|iframe)\b", text) and "http://" not in text and "https://" not in text
         assert 'lang="nl"' in text
         assert "SYNTHETISCHE CIJFERS" in text and "dit rapport bevat synthetische cijfers" in text
-        # The missing month is a visible warning banner, not a gap.
-        assert "Ontbrekende maand(en) in de gegevens: november 2022" in text
+        # The missing month is a visible warning banner, not a gap: one banner for all gemeenten.
+        assert re.search(r"november 2022 ontbreekt voor alle \d+ gemeenten in de gegevens", text), name
         assert 'class="banner banner-warning"' in text
         assert "december 2023" in text and "20 januari 2024" in text
 
@@ -357,3 +357,75 @@ def test_validation_gates_the_report(settings, tmp_path):
     with pytest.raises(DataError, match="niet gepubliceerd"):
         render_tweewekelijks(local, REPORT_DATE, out_dir=tmp_path / "block", pdf=False, today=REPORT_DATE)
     assert not (tmp_path / "block").exists() or not any((tmp_path / "block").iterdir())
+
+
+BANNER_SCRIPT = """<script>
+window.addEventListener('load', () => {
+  const h = window.innerHeight;
+  const banners = [...document.querySelectorAll('.banner-warning')].map(
+    b => ({top: b.getBoundingClientRect().top, text: b.innerText}));
+  const details = document.querySelector('details#meldingen');
+  const summary = details ? details.querySelector('summary') : null;
+  const openBefore = details ? details.open : null;
+  if (summary) summary.click();
+  const items = details ? [...details.querySelectorAll('li')].map(
+    li => ({shown: li.getClientRects().length > 0 && li.offsetHeight > 0, text: li.innerText})) : [];
+  const out = document.createElement('pre');
+  out.id = 'banner-check';
+  out.textContent = JSON.stringify({
+    h, banners, first: document.querySelector('#kernpunten').getBoundingClientRect().top,
+    summaryTop: summary ? summary.getBoundingClientRect().top : null,
+    summary: summary ? summary.innerText : null, openBefore, openAfter: details ? details.open : null, items,
+    notes: [...document.querySelectorAll('.figure-note')].map(n => n.innerText)});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_first_screen_of_a_report_with_several_findings(settings, tmp_path):
+    """Several findings: one missing month for every gemeente (the data checks give one finding per
+    gemeente) plus structural breaks and suppressed cells. The first screen shows a few grouped
+    banners, the most important first; the full list is one click away."""
+    from veiligheidsbeeld.warehouse.validation import Finding, Severity, store_findings, validate_table
+
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(settings.paths.resolved().warehouse, copy)
+    local = settings.with_paths(warehouse=copy)
+    twente = GEMEENTEN["VR05"]
+    with writer(copy) as con:
+        found = validate_table(con, "47022NED", area_gemeenten=ALL)
+        per_gemeente = [f for f in found if f.rule == "region_missing_month" and f.region_code in twente]
+        assert len(per_gemeente) == len(twente)  # the checks find the month once per gemeente
+        extra = [Finding("structural_break", Severity.WARN, "47022NED", g, f"Testbreuk in {g}.", 3.5, 3.0) for g in twente]
+        extra += [Finding("suppressed_share", Severity.WARN, "47022NED", g, f"Veel onderdrukt in {g}.", 0.1, 0.05)
+                  for g in twente]
+        store_findings(con, "test-many", [*found, *extra], tables=["47022NED"])
+    files = render_tweewekelijks(local, REPORT_DATE, districts=["VR05"], out_dir=tmp_path / "out", pdf=False,
+                                 today=REPORT_DATE)
+    page = next(f for f in files if f.name == "twente.html")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", BANNER_SCRIPT + "</body>"), encoding="utf-8")
+    dom = chromium(["--window-size=1280,1000", "--virtual-time-budget=15000", "--dump-dom", probe.as_uri()],
+                   tmp_path / "profile")
+    found_json = re.search(r'<pre id="banner-check">(.*?)</pre>', dom.stdout, re.S)
+    assert found_json, dom.stderr[-2000:]
+    result = json.loads(html.unescape(found_json.group(1)))
+
+    above = [b for b in result["banners"] if b["top"] < result["first"]]
+    assert 1 <= len(above) <= 3, [b["text"] for b in above]  # at most a few before the first finding
+    # One banner for the month, not one per gemeente, and the most important first.
+    assert "november 2022 ontbreekt voor alle 3 gemeenten" in above[0]["text"]
+    assert not any("mist 1 maand" in b["text"] for b in result["banners"])
+    assert result["first"] < 2 * result["h"], "the first finding is pushed off the first screens"
+    # The full list is one click away, closed until clicked, and holds every finding.
+    assert result["summaryTop"] is not None and result["summaryTop"] < result["first"]
+    assert result["openBefore"] is False and result["openAfter"] is True
+    assert result["items"] and all(item["shown"] for item in result["items"])
+    texts = " ".join(item["text"] for item in result["items"])
+    for g in twente:
+        assert f"Testbreuk in {g}." in texts and f"Veel onderdrukt in {g}." in texts
+    assert re.search(r"Alle \d+ meldingen over de gegevens", result["summary"])
+    # Said next to the figure it touches.
+    assert any("november 2022 ontbreekt voor alle 3 gemeenten" in n for n in result["notes"])

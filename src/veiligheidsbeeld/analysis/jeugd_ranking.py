@@ -251,8 +251,8 @@ def jeugd_ranking(
         coverage = f"Landelijke ranglijst over alle {fmt_int(len(with_data))} gemeenten in de politiegegevens."
     else:
         coverage = (
-            f"LET OP: geen volledige landelijke ranglijst. Het warehouse bevat jeugdoverlast van "
-            f"{fmt_int(len(with_data))} van de {fmt_int(len(known))} bekende gemeenten"
+            f"LET OP: geen volledige landelijke ranglijst. Deze ranglijst omvat alleen de {fmt_int(len(with_data))} "
+            f"gemeenten met jeugdoverlast in het warehouse, van de {fmt_int(len(known))} bekende gemeenten"
             + (f", alleen uit {eenheid_naam}" if only_area else "")
             + ". Een plaats in deze lijst is dus geen landelijke plaats. Haal tabel "
             f"{ranking.table_id} op voor alle gemeenten (gemeenterijen) voor een landelijke ranglijst."

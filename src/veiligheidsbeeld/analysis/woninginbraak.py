@@ -319,10 +319,17 @@ class ReportWarning:
     """Something incomplete that a report must show as a banner (Dutch text).
 
     ``district_code`` None: applies to every report (e.g. a month missing from the warehouse).
+    ``kind``, ``months``, ``regions``, ``importance`` (1 most important; see
+    :mod:`veiligheidsbeeld.analysis.findings`): what it means, so that the report can group
+    warnings and show them next to the figures they touch (:mod:`veiligheidsbeeld.reports.banners`).
     """
 
     message: str
     district_code: str | None = None
+    kind: str = ""
+    months: tuple[date, ...] = ()
+    regions: tuple[str, ...] = ()
+    importance: int = 3
 
 
 @dataclass(frozen=True)
@@ -578,7 +585,7 @@ def analyse(
                 ReportWarning(
                     f"Voor district {d.naam} staan geen gegevens in het warehouse: er zijn geen cijfers voor "
                     "dit district (ook niet als 0 geteld).",
-                    d.code,
+                    d.code, kind="no_data", regions=tuple(g.code for g in d.gemeenten), importance=1,
                 )
             )
         elif absent:
@@ -588,14 +595,15 @@ def analyse(
                 ReportWarning(
                     f"Geen gegevens voor {names} in district {d.naam}: de totalen van het district zijn "
                     "onvolledig en worden niet als getal getoond of getoetst.",
-                    d.code,
+                    d.code, kind="no_data", regions=tuple(g.code for g in absent), importance=1,
                 )
             )
     if incomplete_districts:
         warnings.append(
             ReportWarning(
                 f"De totalen van de eenheid {eenheid_naam} zijn onvolledig (geen of onvolledige gegevens voor "
-                f"{', '.join(incomplete_districts)}) en worden niet als getal getoond of getoetst."
+                f"{', '.join(incomplete_districts)}) en worden niet als getal getoond of getoetst.",
+                kind="no_data", importance=1,
             )
         )
     present_months = set(facts["month"])
@@ -609,14 +617,16 @@ def analyse(
                     "Ontbrekende maand(en) in de gegevens: "
                     + ", ".join(fmt_month(m) for m in absent_months)
                     + ". Perioden met deze maand(en) zijn onvolledig: hun totaal wordt niet getoond als getal "
-                    "en niet getoetst, en in de grafieken is de maand gemarkeerd."
+                    "en niet getoetst, en in de grafieken is de maand gemarkeerd.",
+                    kind="missing_month", months=tuple(absent_months), importance=2,
                 )
             )
         if before:
             warnings.append(
                 ReportWarning(
                     f"De gegevens beginnen pas in {fmt_month(min(present_months))}; eerdere maanden "
-                    f"(vanaf {fmt_month(before[0])}) ontbreken, dus vergelijkingen die daarop steunen zijn onvolledig."
+                    f"(vanaf {fmt_month(before[0])}) ontbreken, dus vergelijkingen die daarop steunen zijn onvolledig.",
+                    kind="data_start", months=tuple(before), importance=2,
                 )
             )
     # Police data lag about a month; much more means the warehouse was not refreshed.
@@ -625,7 +635,8 @@ def analyse(
             ReportWarning(
                 f"De gegevens lopen maar tot en met {fmt_month(latest_month)}, terwijl de rapportdatum "
                 f"{fmt_date(report_date)} is: het warehouse is waarschijnlijk niet bijgewerkt (draai "
-                "'veiligheidsbeeld ingest')."
+                "'veiligheidsbeeld ingest').",
+                kind="stale", importance=1,
             )
         )
     suppressed = monthly.loc[(monthly["n_suppressed"] > 0) & monthly["region_code"].isin(gemeenten)
@@ -634,7 +645,8 @@ def analyse(
         warnings.append(
             ReportWarning(
                 f"{len(suppressed)} gemeentelijke maandcijfers bevatten onderdrukte cellen (niet gepubliceerd). "
-                "Die tellen niet als 0: totalen met zo'n maand zijn onvolledig en worden niet getoetst."
+                "Die tellen niet als 0: totalen met zo'n maand zijn onvolledig en worden niet getoetst.",
+                kind="suppressed", importance=3,
             )
         )
 
@@ -663,14 +675,16 @@ def analyse(
             ReportWarning(
                 f"Woningvoorraad onbekend voor {len(missing_dwellings)} gemeente(n) "
                 f"({', '.join(gemeente_names.get(g, g) for g in missing_dwellings[:8])}): "
-                "geen cijfer per 1.000 woningen voor die gemeente(n)."
+                "geen cijfer per 1.000 woningen voor die gemeente(n).",
+                kind="dwellings", regions=tuple(missing_dwellings), importance=3,
             )
         )
     elif missing_dwellings:
         warnings.append(
             ReportWarning(
                 "Er is geen woningvoorraad in het warehouse: cijfers per 1.000 woningen, de trechtergrafiek en "
-                "de kaart ontbreken. Laad eerst de noemers (CBS woningvoorraad)."
+                "de kaart ontbreken. Laad eerst de noemers (CBS woningvoorraad).",
+                kind="dwellings", importance=3,
             )
         )
     rolling_gm = changes_top[(changes_top["comparison"] == ROLLING_12) & (changes_top["group"] == options.crime_label)]
@@ -873,35 +887,11 @@ def build_biweekly(
     return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))
 
 
-#: At most this many validation warnings per report banner; the rest is counted (see 'status').
-MAX_VALIDATION_WARNINGS = 5
-
-
 def validation_banner(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str],
                       district_of: Mapping[str, str]) -> list[ReportWarning]:
     """The data checks of the last ingest: a BLOCKER stops the report (DataError); WARN findings
-    become banners, per district for a gemeente, wijk or buurt finding, else for every report."""
-    from veiligheidsbeeld.warehouse import validation
+    become warnings with their kind, regions and months (see :mod:`veiligheidsbeeld.analysis.findings`);
+    the report groups them (:mod:`veiligheidsbeeld.reports.banners`)."""
+    from veiligheidsbeeld.analysis.findings import validation_warnings
 
-    try:
-        findings = validation.assert_publishable(con, table_ids)
-    except duckdb.CatalogException:
-        return []  # a warehouse from before validation existed
-    out: list[ReportWarning] = []
-    per_district: dict[str | None, int] = {}
-    for f in findings:
-        code = f.region_code or ""
-        gemeente = code if code.startswith("GM") else ("GM" + code[2:6] if code[:2] in ("WK", "BU") else None)
-        if gemeente is not None and gemeente not in district_of:
-            continue  # outside the eenheid (national gemeente rows)
-        district = district_of.get(gemeente) if gemeente else None
-        per_district[district] = per_district.get(district, 0) + 1
-        if per_district[district] <= MAX_VALIDATION_WARNINGS:
-            out.append(ReportWarning(f"Gegevenscontrole: {f.detail}", district))
-    for district, n in per_district.items():
-        if n > MAX_VALIDATION_WARNINGS:
-            out.append(ReportWarning(
-                f"Gegevenscontrole: nog {n - MAX_VALIDATION_WARNINGS} waarschuwingen; zie 'veiligheidsbeeld status'.",
-                district,
-            ))
-    return out
+    return validation_warnings(con, table_ids, district_of)

@@ -30,7 +30,9 @@ from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, MonitorResult, M
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import District
+from veiligheidsbeeld.analysis.findings import validation_warnings
 from veiligheidsbeeld.reports import charts, maps
+from veiligheidsbeeld.reports.banners import BannerView, arrange
 from veiligheidsbeeld.reports.render import (
     TABLES_DIR,
     Geography,
@@ -533,14 +535,32 @@ def report_slug(analysis: JaarAnalyse) -> str:
     return f"jaaranalyse-{analysis.year}-{slugify(analysis.eenheid_naam, analysis.eenheid_code.lower())}"
 
 
+def annual_banners(analysis: JaarAnalyse, checked: Sequence[Any] = ()) -> BannerView:
+    """The annual report's warnings grouped by meaning; only those touching the years it compares
+    (the year, the year before and the comparison year) are on the first screen.
+    ``checked``: the data checks' warnings with their months and regions
+    (:func:`veiligheidsbeeld.analysis.findings.validation_warnings`); the analysis keeps only their text."""
+    from veiligheidsbeeld.analysis.woninginbraak import ReportWarning
+
+    structured = list(checked)
+    texts = {w.message for w in structured}
+    structured += [ReportWarning(w, kind="jaaranalyse") for w in analysis.warnings if w not in texts]
+    years = {analysis.year, analysis.year - 1, analysis.settings.compare_year}
+    months = [date(y, m, 1) for y in years for m in range(1, 13)]
+    names = {g.code: g.naam for d in analysis.districts for g in d.gemeenten}
+    return arrange(structured, district_code=None, scope=list(names), names=names, used_months=months)
+
+
 def write_report(analysis: JaarAnalyse, out_dir: Path, *, geography: Geography | None = None,
-                 pdf: bool = True) -> list[Path]:
+                 pdf: bool = True, banners: BannerView | None = None) -> list[Path]:
     """HTML, PDF, CSV and Excel of an analysis into ``out_dir``."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
     ensure_dir(out_dir, "rapportmap")
     slug = report_slug(analysis)
-    html = render_template(TEMPLATE, **report_context(analysis, geography, slug=slug, pdf=pdf))
+    context = report_context(analysis, geography, slug=slug, pdf=pdf)
+    context["banners"] = banners or annual_banners(analysis)
+    html = render_template(TEMPLATE, **context)
     html_path = safe_path(out_dir, f"{slug}.html")
     atomic_write_bytes(html_path, html.encode("utf-8"))
     files = [html_path]
@@ -565,4 +585,6 @@ def render_jaaranalyse(settings: Settings, year: int, out_dir: Path | None = Non
         analysis = build_jaaranalyse(con, settings, int(year))
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
-    return write_report(analysis, out, geography=geography, pdf=pdf)
+        district_of = {g.code: d.code for d in analysis.districts for g in d.gemeenten}
+        checked = validation_warnings(con, ["47022NED", "47024NED"], district_of)
+    return write_report(analysis, out, geography=geography, pdf=pdf, banners=annual_banners(analysis, checked))

@@ -35,6 +35,7 @@ import pandas as pd
 from babel.dates import format_date
 from matplotlib.figure import Figure
 
+from veiligheidsbeeld.analysis.periods import Period, add_months
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
     BUURT,
@@ -48,10 +49,13 @@ from veiligheidsbeeld.analysis.woninginbraak import (
     BiweeklyAnalysis,
     build_biweekly,
 )
+from veiligheidsbeeld.analysis.whats_new import WhatIsNew, current_stamp, previous_stamp, what_is_new, write_stamps
 from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.files import atomic_write_bytes, check_writable_dir, ensure_dir, write_csv, write_xlsx
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct, fmt_signed_int
 from veiligheidsbeeld.reports import charts, maps
+from veiligheidsbeeld.reports.banners import BannerView, arrange
+from veiligheidsbeeld.sources.raw_archive import RawArchive
 
 log = logging.getLogger(__name__)
 
@@ -649,10 +653,42 @@ def _month_name(month: int) -> str:
     return format_date(date(2000, month, 1), "MMMM", locale="nl_NL")
 
 
+def used_months(analysis: BiweeklyAnalysis) -> set[date]:
+    """The months the figures of a biweekly report use: the five comparisons (both periods) and
+    the monthly series and control charts (from January ``series_years`` back)."""
+    months: set[date] = set()
+    for c in analysis.comparisons:
+        months |= set(c.current.months()) | set(c.previous.months())
+    first = date(analysis.latest_month.year - analysis.options.series_years, 1, 1)
+    months |= set(Period.month_range(min(first, add_months(analysis.latest_month, -35)), analysis.latest_month).months())
+    return months
+
+
+def banner_view(analysis: BiweeklyAnalysis, district_code: str | None) -> BannerView:
+    """The page's warnings grouped by meaning, most important first (see reports.banners)."""
+    scope = (analysis.district(district_code).gemeente_codes if district_code
+             else [c for d in analysis.districts for c in d.gemeente_codes])
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
+    return arrange(analysis.warnings, district_code=district_code, scope=scope, names=names,
+                   used_months=used_months(analysis))
+
+
+def _district_own_banners(analysis: BiweeklyAnalysis, district_code: str) -> list[str]:
+    """The district's own warnings (not those of every report), grouped, for its row on the index."""
+    own = [w for w in analysis.warnings if w.district_code == district_code]
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
+    view = arrange(own, district_code=district_code, scope=analysis.district(district_code).gemeente_codes,
+                   names=names, used_months=used_months(analysis))
+    return [b.text for b in view.first] + ([f"en nog {view.more} melding(en) in het districtsrapport"] if view.more else [])
+
+
 def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dict[str, Any]:
     opts = analysis.options
     info = analysis.info_for(district_code)
+    banners = banner_view(analysis, district_code)
     return {
+        "banners": banners,
+        "figure_notes": banners.notes_for(used_months(analysis)),
         "a": analysis,
         "opts": opts,
         "info": info,
@@ -913,15 +949,18 @@ def render_district(
     *,
     geography: Geography | None = None,
     pdf: bool = True,
+    news: WhatIsNew | None = None,
 ) -> list[Path]:
     """HTML, PDF, CSV and Excel of one district. Independent of the other districts (can run in
-    a worker process)."""
+    a worker process). ``news``: what is new since the previous report (its opening line)."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
     ensure_dir(out_dir, "rapportmap")
     slug = district_slug(analysis, district_code)
     context = district_context(analysis, district_code, geography)
     context["slug"] = slug
+    district = analysis.district(district_code)
+    context["news"] = news.headline(district.gemeente_codes, f"in district {district.naam}") if news else ""
     context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
     html = render_template("district.html.j2", **context)
     files = [_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8"))]
@@ -992,7 +1031,7 @@ def index_context(
                 "month": view["maand"],
                 "rolling": view[ROLLING_12],
                 "n_significant": len(sig),
-                "warnings": [w.message for w in analysis.warnings if w.district_code == d.code],
+                "warnings": _district_own_banners(analysis, d.code),
             }
         )
     return {
@@ -1014,10 +1053,13 @@ def render_index(
     *,
     geography: Geography | None = None,
     pdf: bool = True,
+    news: WhatIsNew | None = None,
 ) -> list[Path]:
     """The eenheid index page (HTML, PDF) and the eenheid tables."""
     geography = geography or Geography()
     context = index_context(analysis, geography, districts, pdf)
+    gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
+    context["news"] = news.headline(gemeenten, f"in eenheid {analysis.eenheid_naam}") if news else ""
     html = render_template("index.html.j2", **context)
     files = [_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8"))]
     if pdf:
@@ -1068,30 +1110,31 @@ def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) ->
     return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
 
 
-_WORKER_INPUTS: tuple[BiweeklyAnalysis, Geography] | None = None
+_WORKER_INPUTS: tuple[BiweeklyAnalysis, Geography, WhatIsNew | None] | None = None
 
 
-def _init_render_worker(analysis: BiweeklyAnalysis, geography: Geography) -> None:
+def _init_render_worker(analysis: BiweeklyAnalysis, geography: Geography, news: WhatIsNew | None = None) -> None:
     """Each worker process receives the analysis and the maps once, not with every job."""
     global _WORKER_INPUTS
-    _WORKER_INPUTS = (analysis, geography)
+    _WORKER_INPUTS = (analysis, geography, news)
 
 
 def _render_worker_job(args: tuple[str, str, Path, bool, tuple[RenderedDistrict, ...]]) -> list[Path]:
     assert _WORKER_INPUTS is not None, "worker not initialised"
     kind, code, out_dir, pdf, districts = args
-    analysis, geography = _WORKER_INPUTS
-    return _render_job((kind, analysis, code, out_dir, geography, pdf, districts))
+    analysis, geography, news = _WORKER_INPUTS
+    return _render_job((kind, analysis, code, out_dir, geography, pdf, districts), news)
 
 
 def _render_job(
     args: tuple[str, BiweeklyAnalysis, str, Path, Geography, bool, tuple[RenderedDistrict, ...]],
+    news: WhatIsNew | None = None,
 ) -> list[Path]:
     """One unit of work: a district report, or the index."""
     kind, analysis, code, out_dir, geography, pdf, districts = args
     if kind == INDEX:
-        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf)
-    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf)
+        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf, news=news)
+    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf, news=news)
 
 
 def render_tweewekelijks(
@@ -1138,6 +1181,10 @@ def render_tweewekelijks(
             analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
+        # What is new since the previous report of this kind: its opening line.
+        stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
+        news = what_is_new(con, RawArchive(paths.raw), stamp,
+                           previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
     rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
     slugs = [r.slug for r in rendered]
     if len(set(slugs)) != len(slugs) or INDEX in slugs:
@@ -1151,10 +1198,12 @@ def render_tweewekelijks(
     if workers > 1:
         light = [(kind, code, directory, as_pdf, names) for kind, _, code, directory, _, as_pdf, names in jobs]
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_render_worker,
-                                 initargs=(analysis, geography)) as pool:
+                                 initargs=(analysis, geography, news)) as pool:
             for result in pool.map(_render_worker_job, light):
                 files += result
     else:
         for job in jobs:
-            files += _render_job(job)
+            files += _render_job(job, news)
+    # Last: the next report compares itself with the data this one was built on.
+    write_stamps(out, [stamp])
     return files

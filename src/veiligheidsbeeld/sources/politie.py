@@ -39,6 +39,7 @@ from veiligheidsbeeld.sources.raw_archive import (
     RawArchive,
     VintageManifest,
     iter_chunks,
+    level_counts,
     partition_name,
     spans_years,
     vintage_from_modified,
@@ -116,6 +117,14 @@ def check_schema(spec: PoliceTable, data_properties: list[dict[str, Any]]) -> No
             f"Tabel {spec.table_id} is van vorm veranderd: {'; '.join(problems)}. Gevonden: {found}. "
             "Er is niets in het warehouse geschreven."
         )
+
+
+def fetch_modified(source: ODataSource, spec: PoliceTable) -> str:
+    """The table's ``Modified`` stamp: one small request (TableInfos), to ask whether it changed."""
+    infos = source.entity(spec.table_id, "TableInfos")
+    if not infos or not str(infos[0].get("Modified") or "").strip():
+        raise SchemaDriftError(f"Tabel {spec.table_id}: TableInfos heeft geen 'Modified'-datum.")
+    return str(infos[0]["Modified"]).strip()
 
 
 def fetch_meta(source: ODataSource, spec: PoliceTable) -> TableMeta:
@@ -541,17 +550,31 @@ def fetch_partition(
             yield _page_to_batch(page, spec, what)
 
 
+def _noting_regions(batches: Iterator[pa.RecordBatch], served: set[str]) -> Iterator[pa.RecordBatch]:
+    """Pass the batches on, adding the distinct region keys they hold to ``served``."""
+    for batch in batches:
+        served.update(batch.column(0).unique().to_pylist())
+        yield batch
+
+
 def check_partition_rows(spec: PoliceTable, partition: Partition, rows: int, n_types: int) -> None:
     """A partition without any row is refused at once: the source is empty, or its keys no longer
     match ours (changed padding). Smaller shortfalls (a subset of codes in a snapshot, a missing
-    month) are weighed by the validation step after the load."""
+    month) are weighed by the validation step after the load.
+
+    The gemeente rows of the rest of the country (``GMNL``) are optional: a snapshot downloaded
+    with a region filter for the eenheid has none, and that is reported by the validation (one
+    warning: the national ranking covers only the gemeenten present), not refused here."""
+    if partition.group == NATIONAL_GEMEENTEN:
+        return
     codes = len(partition.type_keys) if partition.type_keys is not None else n_types
     expected = len(partition.region_keys) * codes * len(partition.period_keys)
     if rows == 0 and expected > 0:
         raise SchemaDriftError(
             f"Tabel {spec.table_id}, partitie {partition.name}: geen enkele rij ontvangen, verwacht ongeveer {expected} "
             f"({len(partition.region_keys)} regio's × {codes} codes × {len(partition.period_keys)} perioden). "
-            "De bron is leeg of de sleutels kloppen niet meer (andere opvulling?); niets geladen."
+            "De bron is leeg of de sleutels kloppen niet meer (andere opvulling?); niets geladen. Een snapshot die "
+            "met een regiofilter is gedownload zonder deze regio: kies met --gemeenten de gemeenten die erin staan."
         )
 
 
@@ -640,16 +663,17 @@ def _run_pull_locked(
 
     n_types = len(plan.meta.types)
 
-    def work(partition: Partition) -> tuple[Partition, int, str, int]:
+    def work(partition: Partition) -> tuple[Partition, int, str, int, set[str]]:
         with slots or nullcontext():
             return fetch(partition)
 
-    def fetch(partition: Partition) -> tuple[Partition, int, str, int]:
+    def fetch(partition: Partition) -> tuple[Partition, int, str, int, set[str]]:
         for attempt in range(settings.retries + 1):
+            served: set[str] = set()  # which regions the source actually has rows for
             try:
                 rows, checksum, duplicates = archive.write_partition(
                     spec.table_id, plan.vintage, partition.name,
-                    fetch_partition(source, spec, partition, settings.max_url_chars),
+                    _noting_regions(fetch_partition(source, spec, partition, settings.max_url_chars), served),
                 )
                 break
             except FeedError:
@@ -658,9 +682,9 @@ def _run_pull_locked(
                     raise
                 time.sleep(min(settings.backoff_seconds * 2**attempt, settings.backoff_max_seconds))
         check_partition_rows(spec, partition, rows, n_types)
-        return partition, rows, checksum, duplicates
+        return partition, rows, checksum, duplicates, served
 
-    def record(partition: Partition, rows: int, checksum: str, duplicates: int) -> None:
+    def record(partition: Partition, rows: int, checksum: str, duplicates: int, served: set[str]) -> None:
         manifest.partitions[partition.name] = PartitionRecord(
             file=f"partitions/{partition.name}.parquet",
             rows=rows,
@@ -670,6 +694,8 @@ def _run_pull_locked(
             regions=len(partition.region_keys),
             codes=len(partition.type_keys) if partition.type_keys is not None else None,
             duplicates=duplicates,
+            levels=level_counts(partition.region_keys),
+            delivered=level_counts(served),
         )
         archive.save_manifest(manifest)  # after every partition: a killed run resumes here
 

@@ -76,6 +76,19 @@ def check_modified(modified: str, *, now: datetime | None = None) -> datetime:
             "echte publicatie overschrijven en wordt niet opgeslagen. Controleer de bron (TableInfos)."
         )
     return parsed
+def region_level(key: str) -> str:
+    """'GM0153    ' -> 'GM'; 'WK015300' -> 'WK'; 'BU01530000' -> 'BU'; anything else (NL00) -> 'NL'."""
+    prefix = key.strip()[:2]
+    return prefix if prefix in ("GM", "WK", "BU") else "NL"
+
+
+def level_counts(keys: Iterable[str]) -> dict[str, int]:
+    """Regions per level of a set of region keys."""
+    out: dict[str, int] = {}
+    for key in keys:
+        level = region_level(key)
+        out[level] = out.get(level, 0) + 1
+    return out
 
 
 def vintage_from_modified(modified: str) -> str:
@@ -105,6 +118,11 @@ class PartitionRecord:
     # Rows served twice and collapsed when the partition was written (``rows`` counts them once).
     # None: written before this check existed; the load then checks the file itself.
     duplicates: int | None = None
+    # Regions asked for and regions served, per level ('NL', 'GM', 'WK', 'BU'): a region-filtered
+    # snapshot lists every Dutch region but serves rows for only some (see validation).
+    # None: written before this was recorded.
+    levels: dict[str, int] | None = None
+    delivered: dict[str, int] | None = None
 
 
 @dataclass

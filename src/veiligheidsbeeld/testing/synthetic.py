@@ -298,6 +298,8 @@ def build_police_snapshot(
     revise_share: float = 0.05,
     revision: int = 1,
     gemeente_level_only: Sequence[str] = (),
+    wijken_buurten_for: Sequence[str] | None = None,
+    full_region_list: bool = False,
 ) -> dict[str, Path]:
     """Write a synthetic-but-realistic snapshot of the police tables; returns table id -> folder.
 
@@ -308,6 +310,9 @@ def build_police_snapshot(
     counts of those months (a later, revised delivery; see :func:`build_revised_snapshot`).
     ``gemeente_level_only``: further gemeenten with their gemeente row only, no wijken or buurten
     (e.g. every other Dutch gemeente, for national rankings); ``"*"`` means all of them.
+    ``wijken_buurten_for``: only these gemeenten get wijk and buurt rows (default: every selected one).
+    ``full_region_list``: the region dimension lists every Dutch region, whatever the data rows hold
+    -- what ``cbsodata.download_data(..., filters=...)`` writes for a region-filtered download.
     """
     politie = politie_dir(shared_dir)
     first, last = _Month.parse(start), _Month.parse(end)
@@ -377,6 +382,8 @@ def build_police_snapshot(
             suppress_share=suppress_share,
             share_per_leaf=share_per_leaf,
             seed=seed,
+            wijken_buurten_for=None if wijken_buurten_for is None else {g.strip().upper() for g in wijken_buurten_for},
+            full_region_rows=regions if full_region_list else None,
         )
         n_rows = builder.write_typed_dataset(directory / "TypedDataSet.json")
         # The full code list, as cbsodata.download_data writes it even when the data are filtered.
@@ -457,8 +464,12 @@ class _TableBuilder:
         suppress_share: float,
         share_per_leaf: float,
         seed: int,
+        wijken_buurten_for: set[str] | None = None,
+        full_region_rows: list[dict[str, str]] | None = None,
     ) -> None:
         self.spec = spec
+        self.wijken_buurten_for = wijken_buurten_for
+        self.full_region_rows = full_region_rows
         self.all_codes = all_codes
         self.wanted = wanted
         self.national = national
@@ -552,6 +563,8 @@ class _TableBuilder:
         """Whether a region row is written: gemeente rows always, wijken/buurten unless excluded."""
         if row["Key"].strip().startswith("GM"):
             return True
+        if self.wijken_buurten_for is not None and gm.code not in self.wijken_buurten_for:
+            return False
         return self.include_wijken_buurten and gm.code not in self.gm_only
 
     def _region_rows(self) -> list[tuple[dict[str, str], _Gemeente | None, int]]:
@@ -573,7 +586,11 @@ class _TableBuilder:
             "CategoryGroupID": None,
         }
         rows = [national]
-        for row, _, _ in self._region_rows():
+        listed = (
+            [r for r in self.full_region_rows if r["Key"].strip() != NATIONAL_KEY.strip()]
+            if self.full_region_rows is not None else [row for row, _, _ in self._region_rows()]
+        )
+        for row in listed:
             rows.append(
                 {
                     "Key": row["Key"],

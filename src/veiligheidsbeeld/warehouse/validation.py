@@ -25,7 +25,12 @@ and the analysis marks every period that touches a missing month as incomplete a
 BLOCKERs are kept for data that are present but wrong (roll-ups, year rows, suppression) or absent
 altogether.
 - ``partition_rows`` (needs the raw archive): a raw partition's row count far from its shape,
-  regions x codes x periods. Too few rows: WARN, BLOCKER beyond 20 %; too many: WARN.
+  regions x codes x periods. Too few rows: WARN, BLOCKER beyond 20 %; too many: WARN. The regions
+  counted are those of the levels the source serves (a region-filtered snapshot lists every Dutch
+  region but has rows for only some): cells missing inside a served level count.
+- ``level_not_delivered`` (WARN, needs the raw archive): a level the source lacks entirely -- no
+  wijk or buurt rows for some gemeenten, no gemeente rows of the rest of the country -- in one
+  finding per kind, naming what is missing and which outputs go without it.
 - ``rollup_mismatch``: the roll-up (``0.0.0``) is not the sum of its parts within the table's
   tolerance, where every part is published. BLOCKER for NL and gemeenten, one WARN for wijken/buurten.
 - ``structural_break`` (WARN): a series of NL or a gemeente jumps by a large factor and stays.
@@ -65,7 +70,7 @@ import duckdb
 from veiligheidsbeeld.config import KNOWN_POLICE_TABLES
 from veiligheidsbeeld.errors import DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
-from veiligheidsbeeld.sources.raw_archive import RawArchive, partition_group
+from veiligheidsbeeld.sources.raw_archive import PartitionRecord, RawArchive, partition_group
 from veiligheidsbeeld.warehouse.sql import query
 
 log = logging.getLogger(__name__)
@@ -246,7 +251,116 @@ def _check_yearly_table(con: duckdb.DuckDBPyConnection, table_id: str, gemeenten
     return out
 
 
-def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThresholds) -> list[Finding]:
+#: The region group of the gemeente rows of the rest of the country (see sources.politie).
+NATIONAL_GROUP = "GMNL"
+#: What a report loses when a table lacks a level: per level, the outputs that go without it.
+_LEVEL_NAMES = {"WK": "wijk", "BU": "buurt"}
+#: Per table, the outputs that go without wijk and buurt rows ('': any other table).
+_WITHOUT_LEVELS = {
+    "47022NED": "Voor die gemeenten ontbreken in de tweewekelijkse rapporten de lijsten van wijken en buurten "
+                "(meeste woninginbraken, grootste stijgingen) en de wijkkaarten.",
+    "": "Voor die gemeenten staan er geen cijfers per wijk en buurt in het warehouse.",
+}
+
+
+@dataclass(frozen=True)
+class SourceCoverage:
+    """Which region levels and gemeenten the source actually served, per region group, from the
+    vintages' manifests. A region-filtered snapshot lists every Dutch region in its region
+    dimension but holds rows only for what the filter asked: a level a group lacks *entirely* is
+    not expected (one warning says so); missing cells inside a served level still count."""
+
+    #: group -> levels planned but not served at all ('WK', 'BU')
+    lacking: dict[str, frozenset[str]]
+    #: gemeenten of the rest of the country: (served, planned); None when not pulled
+    national: tuple[int, int] | None
+    #: gemeente groups (of the area) in the manifests
+    n_gemeenten: int = 0
+
+    def regions_expected(self, group: str, record: PartitionRecord) -> int:
+        if record.levels is None:
+            return record.regions
+        if group == NATIONAL_GROUP:
+            return self.national[0] if self.national else record.regions
+        return record.regions - sum(record.levels.get(level, 0) for level in self.lacking.get(group, ()))
+
+
+def source_coverage(manifests: Sequence[Any]) -> SourceCoverage:
+    planned: dict[str, dict[str, int]] = {}
+    served: dict[str, dict[str, int]] = {}
+    for manifest in manifests:
+        for name, record in manifest.partitions.items():
+            if record.levels is None or record.delivered is None:
+                continue
+            group = partition_group(name)
+            for target, counts in ((planned, record.levels), (served, record.delivered)):
+                own = target.setdefault(group, {})
+                for level, n in counts.items():
+                    own[level] = max(own.get(level, 0), n)
+    lacking: dict[str, frozenset[str]] = {}
+    national = None
+    for group, levels in planned.items():
+        got = served.get(group, {})
+        if group == NATIONAL_GROUP:
+            national = (got.get("GM", 0), levels.get("GM", 0))
+            continue
+        if not got.get("GM") and not got.get("NL"):
+            continue  # nothing of the group itself: not a missing level (see gemeente_without_rows)
+        missing = frozenset(level for level in ("WK", "BU") if levels.get(level) and not got.get(level))
+        if missing:
+            lacking[group] = missing
+    n_gemeenten = sum(1 for g in planned if g.startswith("GM") and g != NATIONAL_GROUP)
+    return SourceCoverage(lacking, national, n_gemeenten)
+
+
+def _coverage_findings(
+    con: duckdb.DuckDBPyConnection | None, table_id: str, coverage: SourceCoverage, t: ValidationThresholds
+) -> list[Finding]:
+    """One warning per kind of thing the source lacks entirely, naming the outputs without it."""
+    out: list[Finding] = []
+    if coverage.lacking:
+        names = _region_names(con, sorted(coverage.lacking))
+        groups = sorted(coverage.lacking, key=lambda g: names.get(g, g))
+        levels = sorted(set().union(*coverage.lacking.values()), key=["WK", "BU"].index)
+        what = " en ".join(f"{_LEVEL_NAMES[level]}cijfers" for level in levels).replace("wijkcijfers en", "wijk- en")
+        shown = ", ".join(names.get(g, g) for g in groups[: t.max_examples])
+        more = f" en {len(groups) - t.max_examples} andere" if len(groups) > t.max_examples else ""
+        out.append(
+            Finding(
+                "level_not_delivered", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: de bron levert geen {what} voor {len(groups)} van de {coverage.n_gemeenten} gemeenten "
+                f"({shown}{more}). {_WITHOUT_LEVELS.get(table_id, _WITHOUT_LEVELS[''])} "
+                "De gemeentecijfers zijn volledig.",
+                float(len(groups)), None,
+            )
+        )
+    if coverage.national is not None and coverage.national[0] < coverage.national[1]:
+        present, planned = coverage.national
+        output = "de landelijke jeugdoverlastranglijst" if table_id == "47024NED" else "landelijke vergelijkingen van gemeenten"
+        out.append(
+            Finding(
+                "level_not_delivered", Severity.WARN, table_id, None,
+                f"Tabel {table_id}: de bron levert de gemeenterijen van {fmt_int(present)} van de {fmt_int(planned)} "
+                f"gemeenten buiten het werkgebied; {output} omvat daardoor alleen de gemeenten die wel in de "
+                "gegevens staan.",
+                float(present), float(planned),
+            )
+        )
+    return out
+
+
+def _region_names(con: duckdb.DuckDBPyConnection | None, codes: Sequence[str]) -> dict[str, str]:
+    if con is None or not codes:
+        return {}
+    try:
+        return dict(_rows(con, "region_names", {"codes": list(codes)}))
+    except duckdb.Error:
+        return {}
+
+
+def _check_partition_rows(
+    table_id: str, archive: RawArchive, t: ValidationThresholds, con: duckdb.DuckDBPyConnection | None = None
+) -> list[Finding]:
     from veiligheidsbeeld.warehouse.load import vintages_in_use
 
     spec = KNOWN_POLICE_TABLES.get(table_id)
@@ -261,6 +375,7 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
                 f"Tabel {table_id}: geen volledige pull in {archive.root}; rijtelling per partitie niet gecontroleerd.",
             )
         ]
+    coverage = source_coverage(manifests)
     out = []
     subsets: list[tuple[str, int, int]] = []
     for manifest in manifests:
@@ -271,6 +386,10 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
             continue
         for name in sorted(manifest.partitions):
             record = manifest.partitions[name]
+            group = partition_group(name)
+            n_regions = coverage.regions_expected(group, record)
+            if n_regions <= 0:
+                continue  # a group the source does not serve at all (reported once, below)
             if record.codes is not None:
                 n_codes = record.codes
             elif isinstance(codes, list):
@@ -282,7 +401,7 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
                 n_codes = min(n_listed, present) if present else n_listed
                 if present and present < n_listed:
                     subsets.append((name, present, n_listed))
-            expected = record.regions * n_codes * len(record.periods)
+            expected = n_regions * n_codes * len(record.periods)
             if expected <= 0:
                 continue
             served = record.rows + (record.duplicates or 0)  # repeats were collapsed when written
@@ -294,13 +413,12 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
             consequence = (
                 "cellen ontbreken" if short else "rijen komen dubbel voor (bij het ophalen samengevoegd)"
             )
-            group = partition_group(name)
             out.append(
                 Finding(
                     "partition_rows", Severity.BLOCKER if blocker else Severity.WARN, table_id,
-                    group if group.startswith(("GM", "NL")) else None,
+                    group if group.startswith(("GM", "NL")) and group != NATIONAL_GROUP else None,
                     f"Tabel {table_id}, versie {manifest.vintage}, partitie {name}: {fmt_int(served)} rijen, "
-                    f"verwacht {fmt_int(expected)} ({record.regions} regio's × {n_codes} codes × "
+                    f"verwacht {fmt_int(expected)} ({n_regions} regio's × {n_codes} codes × "
                     f"{len(record.periods)} perioden), {fmt_pct(deviation, 1, signed=False)} "
                     f"{'te weinig' if short else 'te veel'}: {consequence}.",
                     deviation, t.partition_rows_blocker if blocker else t.partition_rows_warn,
@@ -316,6 +434,7 @@ def _check_partition_rows(table_id: str, archive: RawArchive, t: ValidationThres
                 float(present), float(listed),
             )
         )
+    out += _coverage_findings(con, table_id, coverage, t)
     return out
 
 
@@ -538,7 +657,7 @@ def validate_table(
     t = thresholds
     findings: list[Finding] = []
     if raw_archive is not None:
-        findings += _check_partition_rows(table_id, raw_archive, t)
+        findings += _check_partition_rows(table_id, raw_archive, t, con)
         findings += _check_code_list(table_id, raw_archive)
     spec = KNOWN_POLICE_TABLES.get(table_id)
     if spec is not None and spec.yearly:

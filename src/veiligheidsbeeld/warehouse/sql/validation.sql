@@ -63,6 +63,9 @@ SELECT region_code, CASE WHEN left(region_code, 2) IN ('GM', 'WK', 'BU') THEN le
        count(*) AS n_missing, list(month ORDER BY month)[1:5] AS examples
 FROM gaps GROUP BY region_code ORDER BY region_code;
 
+-- name: region_names
+SELECT code, name FROM regions WHERE list_contains($codes::VARCHAR[], code);
+
 -- name: gemeenten_without_rows
 SELECT g.code, rg.name, rg.code IS NOT NULL AS known
 FROM (SELECT unnest($gemeenten::VARCHAR[]) AS code) g
@@ -231,3 +234,15 @@ SELECT table_id, rule, severity, region_code, detail
 FROM validation_results
 WHERE severity IN ('BLOCKER', 'WARN')
 ORDER BY table_id, CASE severity WHEN 'BLOCKER' THEN 0 ELSE 1 END, rule, region_code NULLS FIRST;
+
+-- name: region_month_gaps
+-- Per region of the given codes: the months the table has but the region lacks (for the report
+-- banners, which group them by month: 'juni 2023 ontbreekt voor alle 14 gemeenten').
+WITH months AS (SELECT DISTINCT month FROM facts_monthly WHERE table_id = $table_id),
+have AS (SELECT DISTINCT region_code, month FROM facts_monthly
+         WHERE table_id = $table_id AND list_contains($regions::VARCHAR[], region_code))
+SELECT r.region_code, m.month
+FROM (SELECT unnest($regions::VARCHAR[]) AS region_code) r CROSS JOIN months m
+ANTI JOIN have h ON h.region_code = r.region_code AND h.month = m.month
+WHERE r.region_code IN (SELECT region_code FROM have)
+ORDER BY r.region_code, m.month;
