@@ -121,6 +121,12 @@ class ReportPeriod:
         return min([self.series_first, self.chart_window.start, *(c.previous.start for c in self.comparisons)])
 
     @property
+    def shown_months(self) -> set[date]:
+        """Every month a figure of the report uses (comparisons, series, control chart): a
+        finding about another month does not belong on the first screen."""
+        return set(Period.month_range(self.shown_first, self.latest_month).months())
+
+    @property
     def first_month(self) -> date:
         """The first month any part of the analysis reads (the history included)."""
         return min(self.history_first, self.shown_first)

@@ -35,7 +35,6 @@ import pandas as pd
 from babel.dates import format_date
 from matplotlib.figure import Figure
 
-from veiligheidsbeeld.analysis.periods import Period, add_months
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
     BUURT,
@@ -653,24 +652,13 @@ def _month_name(month: int) -> str:
     return format_date(date(2000, month, 1), "MMMM", locale="nl_NL")
 
 
-def used_months(analysis: BiweeklyAnalysis) -> set[date]:
-    """The months the figures of a biweekly report use: the five comparisons (both periods) and
-    the monthly series and control charts (from January ``series_years`` back)."""
-    months: set[date] = set()
-    for c in analysis.comparisons:
-        months |= set(c.current.months()) | set(c.previous.months())
-    first = date(analysis.latest_month.year - analysis.options.series_years, 1, 1)
-    months |= set(Period.month_range(min(first, add_months(analysis.latest_month, -35)), analysis.latest_month).months())
-    return months
-
-
 def banner_view(analysis: BiweeklyAnalysis, district_code: str | None) -> BannerView:
     """The page's warnings grouped by meaning, most important first (see reports.banners)."""
     scope = (analysis.district(district_code).gemeente_codes if district_code
              else [c for d in analysis.districts for c in d.gemeente_codes])
     names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
     return arrange(analysis.warnings, district_code=district_code, scope=scope, names=names,
-                   used_months=used_months(analysis))
+                   used_months=analysis.period.shown_months)
 
 
 def _district_own_banners(analysis: BiweeklyAnalysis, district_code: str) -> list[str]:
@@ -678,7 +666,7 @@ def _district_own_banners(analysis: BiweeklyAnalysis, district_code: str) -> lis
     own = [w for w in analysis.warnings if w.district_code == district_code]
     names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
     view = arrange(own, district_code=district_code, scope=analysis.district(district_code).gemeente_codes,
-                   names=names, used_months=used_months(analysis))
+                   names=names, used_months=analysis.period.shown_months)
     return [b.text for b in view.first] + ([f"en nog {view.more} melding(en) in het districtsrapport"] if view.more else [])
 
 
@@ -688,7 +676,7 @@ def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dic
     banners = banner_view(analysis, district_code)
     return {
         "banners": banners,
-        "figure_notes": banners.notes_for(used_months(analysis)),
+        "figure_notes": banners.notes_for(analysis.period.shown_months),
         "a": analysis,
         "opts": opts,
         "info": info,
