@@ -218,3 +218,14 @@ def test_expected_and_p_values_agree_with_the_nrc_within_monte_carlo_error(chica
     # Knox ratios of the finite cells agree within 15% (the first cell's expected count is ~12:
     # its ratio carries the NRC's large Monte Carlo error, checked above).
     assert np.allclose(ratio[1:4], NRC_RATIO[1:4], rtol=0.15)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.37])
+def test_fractional_times_half_days_and_arbitrary(scale):
+    """Midpoints of windows are half days (lookup-table path); other fractions take the search path."""
+    rng = np.random.default_rng(9)
+    x, y = rng.integers(0, 300, 70).astype(float), rng.integers(0, 300, 70).astype(float)
+    t = rng.integers(0, 80, 70) * scale
+    d_edges, t_edges = [0, 50, 150, 250], [0, 3.5, 7, 10.5]
+    r = knox_test(x, y, t, d_edges, t_edges, metric="manhattan", permutations=3)
+    assert (r.matrix("waargenomen").to_numpy() == brute_force(x, y, t, d_edges, t_edges, "manhattan")).all()
