@@ -272,6 +272,8 @@ class Geography:
     gemeenten: gpd.GeoDataFrame | None = None
     wijken: gpd.GeoDataFrame | None = None
     note: str = ""
+    #: Issue 18: the police-internal incident section per district code (template context).
+    incidents: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _source(analysis: BiweeklyAnalysis, district_code: str | None, period: str) -> str:
@@ -671,6 +673,7 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
         "hic_gemeenten": hic_gemeenten,
         "geography_note": geography.note,
         "n_suppressed": info.suppressed_cells,
+        "incidenten": geography.incidents.get(district_code),  # issue 18: None without incident data
     }
 
 
@@ -1178,6 +1181,9 @@ def render_tweewekelijks(
             analysis = build_biweekly(con, settings, report_date, districts, today=today)
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
+        from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
+
+        geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
     rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
     slugs = [r.slug for r in rendered]
     if len(set(slugs)) != len(slugs) or INDEX in slugs:

@@ -27,6 +27,9 @@ class Area:
     bounds: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in RD New
     polygon: object | None = None  # a shapely polygon; points outside it are redrawn
     weight: float = 1.0
+    #: Buurt codes of the area: each incident gets the code of the nearest of one random centre
+    #: per buurt (synthetic Voronoi buurten, for when no buurt boundaries are at hand).
+    buurten: tuple[str, ...] = ()
 
 
 def seasonal_weights(days: pd.DatetimeIndex) -> np.ndarray:
@@ -91,6 +94,7 @@ def generate_incidents(
         pts = _points_in(area, n, rng, centres, 400.0)
         for d, (px, py) in zip(day_index, pts):
             rows.append({"code": "1.1.1", "day": days[d], "x": px, "y": py, "area": area.code, "chain": False})
+        first_row = len(rows) - n
         seeds = np.flatnonzero(rng.random(n) < chain_share)
         for s in seeds:
             for _ in range(int(rng.integers(chain_length[0], chain_length[1] + 1))):
@@ -111,6 +115,14 @@ def generate_incidents(
                 di = rng.choice(len(days), size=m, p=weights / weights.sum())
                 for d, (px, py) in zip(di, _points_in(area, m, rng, centres, 600.0)):
                     rows.append({"code": code, "day": days[d], "x": px, "y": py, "area": area.code, "chain": False})
+        if area.buurten:
+            from scipy.spatial import cKDTree
+
+            buurt_centres = _points_in(area, len(area.buurten), rng, centres, 2000.0)
+            mine = rows[first_row:]
+            _, nearest = cKDTree(buurt_centres).query(np.array([[r["x"], r["y"]] for r in mine]))
+            for r, k in zip(mine, nearest):
+                r["buurt"] = area.buurten[k]
     frame = pd.DataFrame(rows).sort_values(["day", "x"], kind="stable").reset_index(drop=True)
     # Burglary windows: 45% same day, else 1-3 days (found after a weekend or holiday).
     width = np.where(frame["code"] == "1.1.1", np.where(rng.random(len(frame)) < 0.45, 0, rng.integers(1, 4, len(frame))), 0)
@@ -124,6 +136,7 @@ def generate_incidents(
             "pleegdatum_tot": tot.dt.strftime("%Y-%m-%d"),
             "x": frame["x"].round(1),
             "y": frame["y"].round(1),
+            "buurtcode": frame["buurt"] if "buurt" in frame else "",
             "gebied": frame["area"],
             "keten": frame["chain"],
             "synthetisch": True,
