@@ -143,3 +143,28 @@ def test_every_page_marked_politie_intern_and_synthetic(after):
     assert "SYNTHETISCHE incidenten" in html_text
     assert html_text.count("POLITIE-INTERN / VERTROUWELIJK") >= 3
     assert all(s.startswith("data:image/png;base64,") for s in re.findall(r"<img[^>]*\ssrc=\"([^\"]*)\"", html_text))
+
+
+def test_near_repeat_notebook_runs_read_only(setup, after, tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    from pathlib import Path
+
+    settings, root, _, _ = setup
+    warehouse = settings.paths.resolved().warehouse
+    notebook = jupytext.read(Path(__file__).resolve().parents[2] / "notebooks" / "near_repeat.py")
+    index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(f'DISTRICT = "Twente"\nWAREHOUSE = r"{warehouse}"'))
+    before_state = (warehouse.stat().st_mtime_ns, warehouse.stat().st_size)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VEILIGHEIDSBEELD_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text(f'[area]\ndistrict_table = "{root / "districts.csv"}"\n', encoding="utf-8")
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"], [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "SYNTHETISCHE INCIDENTEN" in text and "District Twente: 2 gemeenten" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2
+    assert (warehouse.stat().st_mtime_ns, warehouse.stat().st_size) == before_state
