@@ -326,7 +326,7 @@ def run_demo(
     for line in fetched.validation:
         if not line.startswith("  "):
             say("    " + line)
-    incidents = step("2b/4 Synthetische incidenten (woninginbraken met near-repeat-ketens) importeren",
+    incidents = step("    + synthetische incidenten (woninginbraken met near-repeat-ketens) importeren",
                      lambda: import_demo_incidents(settings, report_date, root / "incidenten", seed=options.seed))
     say("    " + incidents.summary().splitlines()[0])
     districts = pipeline.check_districts(None, settings)
