@@ -316,6 +316,32 @@ def incidenten_import(
     console.print(result.summary(), soft_wrap=True, highlight=False)
 
 
+@incidenten_app.command("status")
+def incidenten_status(warehouse: WarehouseOpt = None) -> None:
+    """Toon de imports van incidentbestanden: bestand, moment, controlegetal, rijen en hoeveel nog gelden."""
+    from veiligheidsbeeld.incidents.importer import import_history
+    from veiligheidsbeeld.warehouse.db import reader
+
+    settings = settings_for(warehouse)
+
+    def history():
+        with reader(settings.paths.resolved().warehouse) as con:
+            return import_history(con)
+
+    frame = run_safely(history)
+    if frame.empty:
+        console.print("Nog geen incidentbestanden geïmporteerd ('veiligheidsbeeld incidenten import BESTAND').")
+        return
+    console.print("[bold]Incidentimports[/] (politie-intern)")
+    for r in frame.itertuples():
+        console.print(
+            f"  {r.import_id}: {r.file_name}" + (" (SYNTHETISCH)" if r.synthetic else "")
+            + f" — {r.imported_at:%d-%m-%Y %H:%M}, controlegetal {r.checksum}…; {r.rows_in_file} rijen, "
+            f"{r.rows_imported} geïmporteerd, {r.rows_unusable} onbruikbaar, {r.current_rows} nog geldend; {r.coordinates}",
+            soft_wrap=True, highlight=False,
+        )
+
+
 @app.command("near-repeat")
 def near_repeat(
     input_file: Annotated[Optional[Path], typer.Argument(help="CSV/Excel/Parquet met x, y en datum per incident.")] = None,

@@ -37,6 +37,8 @@ def test_import_then_near_repeat_from_the_warehouse(tmp_path, export):
     assert "incidenten geïmporteerd" in first.output and "SYNTHETISCHE" in first.output
     again = invoke("incidenten", "import", str(export), "--warehouse", str(wh))
     assert again.exit_code == 0 and "al geïmporteerd" in again.output
+    status = invoke("incidenten", "status", "--warehouse", str(wh))
+    assert status.exit_code == 0 and "export.csv (SYNTHETISCH)" in status.output
     out = tmp_path / "nr"
     result = invoke("near-repeat", "--from-warehouse", "--type", "1.1.1", "--since", "2023-01-01",
                     "--permutations", "19", "--out", str(out), "--warehouse", str(wh))

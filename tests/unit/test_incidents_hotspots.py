@@ -81,3 +81,29 @@ def test_bh_adjustment():
     adj = flag_fdr(p)
     assert np.allclose(adj[:4], [0.04, 0.16 / 3, 0.16 / 3, 0.2])  # 0.03*4/2 > 0.04*4/3: monotone
     assert np.isnan(adj[4])
+
+
+def test_buurt_level_hotspots_on_polygons():
+    """SYNTHETIC: a 10 x 10 lattice of square 'buurten'; one corner block holds most incidents."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from veiligheidsbeeld.incidents.hotspots import buurt_hotspots
+
+    codes, geoms = [], []
+    for c in range(10):
+        for r in range(10):
+            codes.append(f"BU0153{c:02d}{r:02d}")
+            geoms.append(box(200_000 + c * 500, 450_000 + r * 500, 200_000 + (c + 1) * 500, 450_000 + (r + 1) * 500))
+    buurten = gpd.GeoDataFrame({"region_code": codes}, geometry=geoms, crs="EPSG:28992")
+    rng = np.random.default_rng(3)
+    counts = {code: int(rng.poisson(2)) for code in codes}
+    for c in range(2):
+        for r in range(2):
+            counts[f"BU0153{c:02d}{r:02d}"] = 40
+    incidents = pd.DataFrame({"buurt_code": [code for code, k in counts.items() for _ in range(k)]})
+    result = buurt_hotspots(incidents, buurten)
+    hot = set(result.areas.loc[result.areas["klasse"] == HOT, "region_code"])
+    assert {"BU01530000", "BU01530101"} <= hot
+    assert all(code[6:8] in ("00", "01", "02") and code[8:10] in ("00", "01", "02") for code in hot)
+    assert result.areas["count"].sum() == sum(counts.values())

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from veiligheidsbeeld.analysis.stats import compare_frame
-from veiligheidsbeeld.incidents.hotspots import Hotspots, flag_fdr, grid_counts, grid_hotspots
+from veiligheidsbeeld.incidents.hotspots import Hotspots, buurt_hotspots, flag_fdr, grid_counts, grid_hotspots
 from veiligheidsbeeld.incidents.importer import has_incidents, read_incidents
 from veiligheidsbeeld.incidents.knox import KnoxResult, days_since, knox_test, raised_risk_zone
 from veiligheidsbeeld.incidents.settings import IncidentSettings
@@ -140,6 +140,7 @@ def build_section(
     district: tuple[str, str],
     gemeenten: Sequence[tuple[str, str]],
     area: gpd.GeoDataFrame | None = None,
+    buurten: gpd.GeoDataFrame | None = None,
     names: dict[str, str] | None = None,
     alpha: float = 0.05,
     method: str = "etest",
@@ -171,7 +172,15 @@ def build_section(
     history = Period(report_date - timedelta(days=settings.alert_historie_dagen), report_date)
     last_year = own[history.mask(moments)]
     hotspots = None
-    if len(last_year) >= 20:
+    by_buurt = settings.hotspot_niveau == "buurt"
+    if by_buurt and (buurten is None or len(buurten) < 3):
+        by_buurt = False
+        notes.append("Hotspots op het raster: er staan geen buurtgrenzen van deze gemeenten in het warehouse "
+                     "(hotspot_niveau = 'buurt' vraagt ze).")
+    if len(last_year) >= 20 and by_buurt:
+        hotspots = buurt_hotspots(last_year, buurten, permutations=settings.hotspot_permutaties, seed=settings.seed,
+                                  alpha=settings.hotspot_alpha)
+    elif len(last_year) >= 20:
         hotspots = grid_hotspots(last_year, settings.cel_grootte_m, area=area, permutations=settings.hotspot_permutaties,
                                  seed=settings.seed, alpha=settings.hotspot_alpha)
     else:
@@ -228,6 +237,11 @@ def build_sections(con: Any, settings: Any, report_date: date, districts: Sequen
     if frame.empty:
         return {}
     names = dict(names or {})
+    buurt_areas = None
+    if inc.hotspot_niveau == "buurt":
+        from veiligheidsbeeld.incidents.importer import _warehouse_boundaries
+
+        buurt_areas = _warehouse_boundaries(con).get("buurt")
     sections = {}
     for d in districts:
         area = None
@@ -235,6 +249,9 @@ def build_sections(con: Any, settings: Any, report_date: date, districts: Sequen
             area = gemeente_areas[gemeente_areas["region_code"].isin(list(d.gemeente_codes))]
         gemeenten = [(g.code, g.naam) for g in d.gemeenten]
         names.update(dict(gemeenten))
+        own_buurten = None
+        if buurt_areas is not None and not buurt_areas.empty:
+            own_buurten = buurt_areas[buurt_areas["region_code"].str[2:6].isin([c[2:6] for c in d.gemeente_codes])]
         sections[d.code] = build_section(frame, report_date, inc, district=(d.code, d.naam), gemeenten=gemeenten,
-                                         area=area, names=names, alpha=alpha, method=method)
+                                         area=area, buurten=own_buurten, names=names, alpha=alpha, method=method)
     return sections

@@ -486,3 +486,20 @@ def has_incidents(con: Any) -> bool:
     except Exception:
         return False
 
+
+
+def import_history(con: Any) -> pd.DataFrame:
+    """Every import: file, time, checksum (first 12 hex digits), row counts, and how many of its
+    rows are still current (not replaced by a newer import)."""
+    from veiligheidsbeeld.warehouse.sql import query
+
+    if not has_incidents(con) and not _has_imports(con):
+        return pd.DataFrame()
+    return con.execute(query(SQL_FILE, "import_history")).df()
+
+
+def _has_imports(con: Any) -> bool:
+    try:
+        return bool(con.execute("SELECT count(*) FROM incident_imports").fetchone()[0])
+    except Exception:
+        return False

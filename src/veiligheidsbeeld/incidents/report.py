@@ -47,13 +47,14 @@ def section_context(section: IncidentSection, *, district_naam: str, gemeente_ar
         fig = plot_grid_map(
             hs.areas, "count",
             title=f"Hotspots woninginbraak — district {district_naam}",
-            subtitle=f"Getis-Ord Gi* op {cell} m-cellen, {section.hotspot_period.label}; Benjamini–Hochberg, α = {fmt_num(hs.alpha, 2)}",
+            subtitle=(f"Getis-Ord Gi* op {cell} m-cellen" if hs.level == "grid" else "Getis-Ord Gi* op buurten")
+            + f", {section.hotspot_period.label}; Benjamini–Hochberg, α = {fmt_num(hs.alpha, 2)}",
             context=context, source=source, hotspots=hs,
         )
         images["hotspots"] = Image(
             data_uri(fig), f"Kaart: hotspots van woninginbraak in district {district_naam}",
-            f"{hs.n_hot} cellen zijn een hotspot: de cel en haar buren samen tellen significant meer woninginbraken "
-            "dan gemiddeld in het district, na correctie voor het aantal getoetste cellen.",
+            f"{hs.n_hot} {'cellen' if hs.level == 'grid' else 'buurten'} zijn een hotspot: samen met hun buren tellen ze "
+            "significant meer woninginbraken dan gemiddeld in het district, na correctie voor het aantal getoetste gebieden.",
         )
     if section.knox is not None:
         fig = plot_knox(section.knox, title=f"Near-repeat woninginbraak — district {district_naam}",
@@ -67,6 +68,7 @@ def section_context(section: IncidentSection, *, district_naam: str, gemeente_ar
         "rows": rows,
         "images": images,
         "n_hot": section.hotspots.n_hot if section.hotspots is not None else None,
+        "hotspot_level": section.hotspots.level if section.hotspots is not None else "grid",
         "hot_cells": int((section.hotspots.areas["klasse"] == HOT).sum()) if section.hotspots is not None else 0,
         "knox_period": section.knox_period.label,
         "knox_n": section.knox.n_incidents if section.knox is not None else 0,

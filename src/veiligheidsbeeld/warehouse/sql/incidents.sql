@@ -82,3 +82,10 @@ ORDER BY pleeg_midden, registratie_id;
 
 -- name: has_incidents
 SELECT count(*) FROM incidenten;
+
+-- name: import_history
+SELECT import_id, file_name, imported_at, left(checksum, 12) AS checksum, rows_in_file, rows_imported,
+       rows_unusable, duplicates, coordinates, synthetic,
+       (SELECT count(*) FROM incidenten v WHERE v.import_id = i.import_id) AS current_rows
+FROM incident_imports i
+ORDER BY import_id;
