@@ -54,7 +54,9 @@ def test_flow_runs_by_hand_with_files(tmp_path):
         "print('\\n'.join(f(files=[sys.argv[2]], warehouse=sys.argv[3])))"
     )
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING",
+           # A shared 2-core machine can take longer than the default 20 s to start the ephemeral API.
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
     env.pop("PREFECT_API_URL", None)
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "flows" / "incidenten.py"), str(path),
                           str(tmp_path / "vb.duckdb")], capture_output=True, text=True, env=env, timeout=300)
