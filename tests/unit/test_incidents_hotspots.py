@@ -107,3 +107,24 @@ def test_buurt_level_hotspots_on_polygons():
     assert {"BU01530000", "BU01530101"} <= hot
     assert all(code[6:8] in ("00", "01", "02") and code[8:10] in ("00", "01", "02") for code in hot)
     assert result.areas["count"].sum() == sum(counts.values())
+
+
+def test_sparse_grid_gives_no_false_hotspots_and_exact_p_values():
+    """SYNTHETIC: 300 uniform incidents on 10,000 cells of 200 m. The normal approximation of Gi*
+    calls many lone incidents 'hotspots' here; the exact binomial p-value does not."""
+    from scipy.stats import binom, norm
+
+    rng = np.random.default_rng(5)
+    inc = pd.DataFrame({"x": rng.uniform(200_000, 219_999, 300), "y": rng.uniform(460_000, 479_999, 300)})
+    result = grid_hotspots(inc, 200)
+    areas = result.areas
+    assert len(areas) == 100 * 100
+    assert (areas["klasse"] == HOT).sum() == 0
+    # What the normal approximation would have flagged (the reason for the exact p-value).
+    assert (flag_fdr(2 * norm.sf(np.abs(areas["gi_z"].to_numpy()))) <= 0.05).sum() > 0
+    # The exact p-value of one interior cell by hand: its 3 x 3 neighbourhood sum ~ Binomial(300, 9 / 10,000).
+    i = areas.index[(areas["col"] == 1050) & (areas["row"] == 2350)][0]
+    block = areas[(areas["col"].between(1049, 1051)) & (areas["row"].between(2349, 2351))]
+    s = int(block["count"].sum())
+    expected = min(1.0, 2 * min(binom.sf(s - 1, 300, 9 / 10_000), binom.cdf(s, 300, 9 / 10_000)))
+    assert areas.loc[i, "p_value"] == pytest.approx(expected)
