@@ -96,3 +96,10 @@ def test_import_bad_file_is_one_sentence_and_nothing_written(tmp_path, export):
     assert result.exit_code == 1
     assert "rij 5" in result.output and "Traceback" not in result.output
     assert not wh.exists()  # checked before the warehouse was even opened
+
+
+def test_incident_commands_have_help():
+    for args in (["incidenten", "--help"], ["incidenten", "import", "--help"], ["incidenten", "status", "--help"],
+                 ["near-repeat", "--help"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
