@@ -20,16 +20,18 @@ from veiligheidsbeeld.incidents.hotspots import (
     lattice_weights,
 )
 
-# esda's own test case for G_Local (esda/tests/test_getisord.py): six points, a distance band of
-# 15, binary weights with the star (the area itself included). Its published answers:
-# Zs[0] = -1.39727626 and, with seed 10, p_sim[0] = 0.102.
+# PySAL's own example for G_Local (esda's docstring and esda/tests/test_getisord.py): six points,
+# a distance band of 15, binary weights with the star (the area itself included). Its published
+# answers: Zs = [-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331] and,
+# with seed 10, p_sim[0] = 0.102.
 POINTS = np.array([(10, 10), (20, 10), (40, 10), (15, 20), (30, 20), (30, 30)])
 VALUES = np.array([2, 3, 3.2, 5, 8, 7])
 
 
 def test_gi_star_matches_pysals_published_example():
     result = gi_star(VALUES, DistanceBand(POINTS, threshold=15), permutations=999, seed=10)
-    assert result["gi_z"].iloc[0] == pytest.approx(-1.39727626, rel=1e-6)
+    published = [-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331]
+    assert result["gi_z"].to_numpy() == pytest.approx(published, rel=1e-6)
     assert result["p_sim"].iloc[0] == pytest.approx(0.102)
     assert (result["klasse"] == NOT_SIGNIFICANT).all()  # six areas: nothing survives the correction
 
