@@ -79,7 +79,7 @@ incidenten.groupby("gemeente_code").size().rename("aantal")
 # ## Knox-toets
 #
 # Banden zijn halfopen, `[a, b)`; de laatste band is open. De Near Repeat Calculator noemt zijn
-# banden één eenheid anders (zie de README): met `AFSTANDSBANDEN = [0, 1, 100, 200, 300]` en
+# banden één eenheid anders (zie de README): met `AFSTANDSBANDEN = [0, 0.001, 100, 200, 300]` en
 # `TIJDSBANDEN = [0, 2, 4]` krijg je de tabel van een NRC-run met 100 m × 3 en 2 dagen × 2.
 
 # %%

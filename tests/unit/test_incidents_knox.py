@@ -185,20 +185,21 @@ def test_reproduces_the_near_repeat_calculators_observed_counts(chicago_knox):
     # The two finite time bands and the open distance band: exactly the NRC's counts.
     assert (observed[:, :2] == NRC_OBSERVED[:, :2]).all()
     assert (observed[4] == NRC_OBSERVED[4]).all()
-    # The open time band [4, ∞) within 300 m: the same total, but 8 pairs sit on the other side of
-    # 1 m and a handful on 100/200/300 m. The NRC computes in single precision: rounding our
-    # coordinates to float32 reproduces its 100-300 m rows there exactly (see README), but not the
-    # 8 pairs at 1 m. Documented, not hidden: each cell within 8 pairs.
+    # The open time band [4, ∞) within 300 m: the same total, but 8 pairs are 0 < d < 1 m apart
+    # (the NRC's "Same location" is exactly 0 m) and a handful sit on 100/200 m in single
+    # precision; the next test reproduces every cell with the NRC's conventions.
     assert observed[:4, 2].sum() == NRC_OBSERVED[:4, 2].sum()
     assert np.abs(observed[:4, 2] - NRC_OBSERVED[:4, 2]).max() <= 8
 
 
-def test_float32_coordinates_reproduce_more_of_the_nrc_table(chicago_2016):
+def test_nrc_table_reproduced_exactly_with_its_conventions(chicago_2016):
+    """All 15 observed counts, exactly: the NRC's "Same location" is a distance of exactly 0 (so its
+    "1 to 100" is 0 < d < 100, here the band [1e-6, 100)), and it computes in single precision
+    (coordinates as float32: about 3 cm at Chicago's 360,000 m)."""
     x, y, t = chicago_2016
     r = knox_test(x.astype(np.float32).astype(float), y.astype(np.float32).astype(float), t,
-                  [0, 1, 100, 200, 300], [0, 2, 4], metric="euclidean", permutations=1)
-    observed = r.matrix("waargenomen").to_numpy()
-    assert (observed[1:, 2][1:] == NRC_OBSERVED[2:, 2]).all()  # 100-300 m and beyond: exact
+                  [0, 1e-6, 100, 200, 300], [0, 2, 4], metric="euclidean", permutations=1)
+    assert (r.matrix("waargenomen").to_numpy() == NRC_OBSERVED).all()
 
 
 def test_expected_and_p_values_agree_with_the_nrc_within_monte_carlo_error(chicago_knox):
