@@ -27,6 +27,20 @@ def shared_dir() -> Path:
     return _shared_dir()
 
 
+#: Where the public near-repeat reference (Chicago 2016 burglaries with the Near Repeat
+#: Calculator's published table, from Toby Davies' NearRepeat repository, MIT licence) belongs:
+#: reference data live in ../shared, not in this repository (see tests/data/README.md).
+CHICAGO_REFERENCE = Path("data") / "incidenten" / "chicago_burglary_2016.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def chicago_reference(shared_dir) -> Path:
+    path = shared_dir / CHICAGO_REFERENCE
+    if not path.is_file():
+        pytest.skip(f"public near-repeat reference not in shared/ ({CHICAGO_REFERENCE}); see tests/data/README.md")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _no_user_config(monkeypatch):
     # Tests never pick up a developer's own veiligheidsbeeld.toml.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from veiligheidsbeeld.errors import ConfigError
+from veiligheidsbeeld.incidents.settings import IncidentSettings
 
 #: The CBS catalog that hosts the police tables ("Politie" catalog, third-party data).
 POLITIE_CATALOG = "dataderden.cbs.nl"
@@ -267,6 +268,8 @@ class Settings:
     #: The overlast target ([doel_overlast]: base_year, target_year, reduction, milestones);
     #: validated by analysis.overlast_doel.OverlastTargetSettings. Empty: the strategy's targets.
     doel_overlast: dict[str, Any] = field(default_factory=dict)
+    #: Incident extracts (issue 18): import mapping, grid, Knox and alert settings.
+    incidenten: IncidentSettings = field(default_factory=IncidentSettings)
 
     def with_paths(self, **kwargs: Any) -> "Settings":
         return dataclasses.replace(self, paths=dataclasses.replace(self.paths, **kwargs))
@@ -383,6 +386,7 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("concurrency moet minstens 1 zijn.")
     settings.tweewekelijks.validate()
     settings.statistiek.validate()
+    settings.incidenten.validate()
     if settings.doel_overlast:
         # Imported here: the analysis package imports this module.
         from veiligheidsbeeld.analysis.overlast_doel import OverlastTargetSettings
@@ -424,6 +428,7 @@ def load_settings(path: Path | None = None, **path_overrides: Any) -> Settings:
         "tweewekelijks": TweewekelijksSettings,
         "statistiek": StatistiekSettings,
         "paths": Paths,
+        "incidenten": IncidentSettings,
     }
     unknown = set(data) - set(sections) - {"doel_overlast"}
     if unknown:

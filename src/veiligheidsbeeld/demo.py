@@ -329,6 +329,9 @@ def run_demo(
     for line in fetched.validation:
         if not line.startswith("  "):
             say("    " + line)
+    incidents = step("    + synthetische incidenten (woninginbraken met near-repeat-ketens) importeren",
+                     lambda: import_demo_incidents(settings, report_date, root / "incidenten", seed=options.seed))
+    say("    " + incidents.summary().splitlines()[0])
     districts = pipeline.check_districts(None, settings)
     written = step(f"3/4 Tweewekelijkse rapporten voor {len(districts)} districten (rapportdatum {report_date:%d-%m-%Y})",
                    lambda: pipeline.render_tweewekelijks_reports(settings, report_date, districts))
@@ -346,6 +349,38 @@ def run_demo(
     summary.reports = list(annual)
     result.summaries.append(summary)
     return result
+
+
+def import_demo_incidents(settings: Settings, report_date: date, folder: Path, *, seed: int = 18,
+                          burglaries_per_year: float = 3000.0):
+    """SYNTHETIC incidents for the demo (issue 18): two years up to the report date, inside the
+    real gemeente boundaries in the demo warehouse (weighted by area), with the demo's buurt codes
+    as synthetic Voronoi buurten, a seasonal pattern and planted near-repeat chains; written as
+    ``synthetisch_incidenten.csv`` and imported marked synthetic."""
+    from veiligheidsbeeld.incidents.importer import import_incidents
+    from veiligheidsbeeld.testing.synthetic_incidents import Area, generate_incidents
+    from veiligheidsbeeld.warehouse.db import reader
+    from veiligheidsbeeld.warehouse.geography import read_boundaries
+
+    with reader(settings.paths.resolved().warehouse) as con:
+        year = con.execute("SELECT max(layout_year) FROM boundaries WHERE level = 'gemeente'").fetchone()[0]
+        if year is None:
+            raise ConfigError("Het demo-warehouse heeft geen gemeentegrenzen: de synthetische incidenten hebben er een nodig.")
+        gemeenten = read_boundaries(con, "gemeente", year).to_crs("EPSG:28992")
+        wanted = con.execute("SELECT DISTINCT gemeente_code FROM districts").df()["gemeente_code"]
+        buurten = con.execute("SELECT code FROM regions WHERE level = 'BU' ORDER BY code").df()["code"]
+    gemeenten = gemeenten[gemeenten["region_code"].isin(set(wanted))]
+    areas = [
+        Area(row.region_code, tuple(row.geometry.bounds), row.geometry, weight=float(row.geometry.area),
+             buurten=tuple(b for b in buurten if b[2:6] == row.region_code[2:6]))
+        for row in gemeenten.itertuples()
+    ]
+    start = date(report_date.year - 2, report_date.month, 1)
+    frame = generate_incidents(areas, start, report_date, burglaries_per_year=burglaries_per_year, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "synthetisch_incidenten.csv"
+    frame.to_csv(path, index=False)
+    return import_incidents(settings, path, synthetic=True)
 
 
 def demo_overview(result: DemoResult, limit: Sequence[str] = (".html", ".pdf")) -> str:

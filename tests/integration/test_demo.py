@@ -162,3 +162,20 @@ def test_demo_command_refuses_bad_input(tmp_path):
     result = CliRunner().invoke(app, ["--map", str(tmp_path / "d"), "--einde", "2024-13"])
     assert result.exit_code == 1
     assert "geen maand in de vorm JJJJ-MM" in result.output
+
+
+def test_demo_imports_synthetic_incidents_and_marks_the_reports(demo):
+    """Issue 18: the demo's SYNTHETIC incidents reach the district reports as a police-internal section."""
+    result, lines = demo
+    assert any("synthetische incidenten" in line for line in lines)
+    con = duckdb.connect(str(result.settings.paths.warehouse), read_only=True)
+    try:
+        synthetic, n, ids = con.execute(
+            "SELECT bool_and(synthetic), count(*), bool_and(registratie_id LIKE 'SYN-%') FROM incidenten").fetchone()
+        assert synthetic and ids and n > 1000
+        assert con.execute("SELECT count(*) FROM incidenten WHERE gemeente_code IS NULL").fetchone()[0] == 0
+    finally:
+        con.close()
+    twente = next(p for p in result.reports if p.name == "twente.html").read_text(encoding="utf-8")
+    assert "POLITIE-INTERN / VERTROUWELIJK" in twente and "SYNTHETISCHE incidenten" in twente
+    assert "Near-repeat-waarschuwing per buurt" in twente

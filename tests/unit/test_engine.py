@@ -150,3 +150,24 @@ def test_statistiek_settings_from_toml(tmp_path) -> None:
     path.write_text("[statistiek]\nfdr = 0.1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="fdr_q"):  # a misspelt key names the valid ones
         load_settings(path)
+
+
+def test_incident_fourteen_days_use_the_engine_family() -> None:
+    # Both 14-day comparisons of a district form one family; each region keeps its monthly phi.
+    from veiligheidsbeeld.analysis.stats import compare_counts, fdr_adjust
+    from veiligheidsbeeld.incidents.biweekly import judge_fourteen_days
+
+    table = pd.DataFrame({"region_code": ["VR05", "GM0153", "GM0168"], "name": ["Twente", "Enschede", "Losser"],
+                          "level": ["district", "gemeente", "gemeente"], "current": [60, 40, 3],
+                          "previous": [30, 18, 4]})
+    year_table = table.assign(previous=[58, 30, 2])
+    phi = {"VR05": 1.5, "GM0153": 1.2}
+    vs_prev, vs_year = judge_fourteen_days(table, year_table, "VR05", STATS, phi)
+    p = [compare_counts(c, q, phi=phi.get(r, 1.0)).p_value
+         for frame in (table, year_table) for r, c, q in zip(frame["region_code"], frame["current"], frame["previous"])]
+    q = fdr_adjust(p)
+    assert list(vs_prev["p_value"]) + list(vs_year["p_value"]) == pytest.approx(p)
+    assert list(vs_prev["q_value"]) + list(vs_year["q_value"]) == pytest.approx(list(q))
+    assert list(vs_prev["significant"]) == [bool(x < 0.10) for x in q[:3]]
+    assert vs_prev.loc[2, "phi"] == 1.0 and vs_prev.loc[0, "phi"] == 1.5
+    assert (vs_prev["family_tests"] == 6).all()

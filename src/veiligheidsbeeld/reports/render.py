@@ -247,6 +247,8 @@ class Geography:
     gemeenten: gpd.GeoDataFrame | None = None
     wijken: gpd.GeoDataFrame | None = None
     note: str = ""
+    #: Issue 18: the police-internal incident section per district code (template context).
+    incidents: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _source(analysis: BiweeklyAnalysis, district_code: str | None, period: str) -> str:
@@ -645,6 +647,7 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
         "hic_gemeenten": hic_gemeenten,
         "geography_note": geography.note,
         "n_suppressed": info.suppressed_cells,
+        "incidenten": geography.incidents.get(district_code),  # issue 18: None without incident data
     }
 
 
@@ -1173,6 +1176,9 @@ def render_tweewekelijks(
         stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
         news = what_is_new(con, RawArchive(paths.raw), stamp,
                            previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
+        from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
+
+        geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
     rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
     slugs = [r.slug for r in rendered]
     if len(set(slugs)) != len(slugs) or INDEX in slugs:

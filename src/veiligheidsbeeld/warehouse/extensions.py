@@ -10,7 +10,7 @@ from importlib import resources
 
 from veiligheidsbeeld.warehouse.sql import queries
 
-SCHEMA_FILES: tuple[str, ...] = ("geography.sql", "validation.sql")
+SCHEMA_FILES: tuple[str, ...] = ("geography.sql", "validation.sql", "incidents.sql")
 
 
 def schema_statements() -> list[str]:
