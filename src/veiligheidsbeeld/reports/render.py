@@ -33,11 +33,10 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
+import numpy as np
 import pandas as pd
 from babel.dates import format_date
 from matplotlib.figure import Figure
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
@@ -571,6 +570,7 @@ def district_images(
             )
 
     per_gemeente: dict[str, dict[str, Image | str]] = {}
+    wijk_rolling = analysis.changes_for(level=WIJK, comparison=ROLLING_12, group=crime)
     window_start = analysis.period.chart_window.start
     baseline_end = analysis.period.chart_baseline.end
     for g in district.gemeenten:
@@ -590,14 +590,15 @@ def district_images(
             entry["control_note"] = _chart_notes(analysis, g.code) or "Geen regelkaart: geen gegevens."
         wijken = geography.wijken
         own = wijken[wijken["gemeente_code"] == g.code] if wijken is not None and not wijken.empty else None
-        if own is not None and len(own):
-            tops = analysis.changes_for(level=WIJK, comparison=ROLLING_12, group=crime)
-            tops = tops[tops["gemeente_code"] == g.code].set_index("region_code")
-            dwell = (
-                analysis.dwellings.set_index("region_code")["dwellings"]
-                if len(analysis.dwellings)
-                else pd.Series(dtype=float)
+        tops = wijk_rolling[wijk_rolling["gemeente_code"] == g.code].set_index("region_code")
+        if own is not None and len(own) and tops.empty:
+            # Boundaries but no wijk figures (a warehouse of gemeenten only): a map in which every
+            # wijk is hatched says nothing and costs a drawing; say so instead.
+            entry["wijk_map_note"] = (
+                f"Geen wijkkaart: er staan geen cijfers per wijk van {g.naam} in het warehouse "
+                "(alleen gemeentecijfers opgehaald)."
             )
+        elif own is not None and len(own):
             rate = analysis.rate_12m(tops.index)
             fig = maps.plot_choropleth(
                 own,
@@ -912,21 +913,59 @@ def write_tables(
 
 
 def _write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Sheets in openpyxl's write-only mode (about twice as fast as ``DataFrame.to_excel``);
-    missing values become empty cells, never 0."""
-    book = Workbook(write_only=True)
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
-        sheet.freeze_panes = "A2"
-        for i, col in enumerate(frame.columns, start=1):
-            sample = frame[col].head(200).astype(str)
-            width = max([len(str(col)), *sample.str.len().tolist()])
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 80)
-        sheet.append([str(c) for c in frame.columns])
-        values = frame.astype(object).where(frame.notna(), None)
-        for row in values.itertuples(index=False, name=None):
-            sheet.append(row)
-    book.save(path)
+    """Every cell of the workbook is written here (xlsxwriter, rows streamed in order).
+
+    Text from the sources is always written as text (``write_string``), never parsed as a
+    formula or a link; numbers as numbers, booleans as booleans, dates as dates; a missing value
+    is an empty cell, never 0. One writer per column is chosen from its dtype, so the common
+    numeric columns cost no type test per cell."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False,
+                                           "nan_inf_to_errors": True})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    try:
+        for name, frame in sheets.items():
+            sheet = book.add_worksheet(name[:31])
+            sheet.freeze_panes(1, 0)
+            for i, col in enumerate(frame.columns):
+                sample = frame[col].head(200).astype(str)
+                width = max([len(str(col)), *sample.str.len().tolist()])
+                sheet.set_column(i, i, min(max(10, width + 2), 80))
+            sheet.write_row(0, 0, [str(c) for c in frame.columns])
+
+            def cell_writer(series: pd.Series) -> Any:
+                if pd.api.types.is_bool_dtype(series.dtype):
+                    return lambda r, c, v: sheet.write_boolean(r, c, bool(v))
+                if pd.api.types.is_numeric_dtype(series.dtype):
+                    return sheet.write_number
+
+                def any_value(r: int, c: int, v: Any) -> None:
+                    if isinstance(v, str):
+                        sheet.write_string(r, c, v)
+                    elif isinstance(v, bool | np.bool_):
+                        sheet.write_boolean(r, c, bool(v))
+                    elif isinstance(v, int | float | np.integer | np.floating):
+                        sheet.write_number(r, c, v)
+                    elif isinstance(v, datetime):
+                        sheet.write_datetime(r, c, v, date_format)
+                    elif isinstance(v, date):
+                        sheet.write_datetime(r, c, datetime(v.year, v.month, v.day), date_format)
+                    else:
+                        sheet.write_string(r, c, str(v))
+
+                return any_value
+
+            writers = [cell_writer(frame[c]) for c in frame.columns]
+            present = [frame[c].notna().to_numpy() for c in frame.columns]
+            columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+            for r in range(len(frame)):
+                for c, write in enumerate(writers):
+                    if present[c][r]:
+                        write(r + 1, c, columns[c][r])
+    finally:
+        book.close()
 
 
 def write_pdf(html: str, pdf_path: Path) -> Path:
@@ -962,29 +1001,35 @@ def render_district(
     *,
     geography: Geography | None = None,
     pdf: bool = True,
+    parts: Sequence[str] = ("pages", "tables"),
 ) -> list[Path]:
     """HTML, PDF, CSV and Excel of one district. Independent of the other districts (can run in
-    a worker process)."""
+    a worker process). ``parts``: ``"pages"`` (HTML and PDF) and/or ``"tables"`` (CSV and
+    Excel), so that a pool can spread one district over two processes."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     slug = district_slug(analysis, district_code)
-    context = district_context(analysis, district_code, geography)
-    context["slug"] = slug
-    context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
-    html = render_template("district.html.j2", **context)
-    files = [_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8"))]
-    if pdf:
-        files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
-    info = analysis.info_for(district_code)
-    files += write_tables(
-        district_tables(analysis, district_code),
-        explanation_frame(analysis, district_code),
-        out_dir,
-        slug,
-        synthetic=info.synthetic,
-        vintage=info.vintage,
-    )
+    files: list[Path] = []
+    if "pages" in parts:
+        context = district_context(analysis, district_code, geography)
+        context["slug"] = slug
+        context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
+        # The charts are drawn once, into the HTML; the PDF is made from that same HTML.
+        html = render_template("district.html.j2", **context)
+        files.append(_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8")))
+        if pdf:
+            files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
+    if "tables" in parts:
+        info = analysis.info_for(district_code)
+        files += write_tables(
+            district_tables(analysis, district_code),
+            explanation_frame(analysis, district_code),
+            out_dir,
+            slug,
+            synthetic=info.synthetic,
+            vintage=info.vintage,
+        )
     return files
 
 
@@ -1063,22 +1108,27 @@ def render_index(
     *,
     geography: Geography | None = None,
     pdf: bool = True,
+    parts: Sequence[str] = ("pages", "tables"),
 ) -> list[Path]:
-    """The eenheid index page (HTML, PDF) and the eenheid tables."""
+    """The eenheid index page (HTML, PDF) and the eenheid tables (``parts`` as for
+    :func:`render_district`)."""
     geography = geography or Geography()
-    context = index_context(analysis, geography, districts, pdf)
-    html = render_template("index.html.j2", **context)
-    files = [_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8"))]
-    if pdf:
-        files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
-    files += write_tables(
-        district_tables(analysis, None),
-        explanation_frame(analysis, None),
-        out_dir,
-        context["eenheid_slug"],
-        synthetic=analysis.info.synthetic,
-        vintage=analysis.info.vintage,
-    )
+    files: list[Path] = []
+    if "pages" in parts:
+        context = index_context(analysis, geography, districts, pdf)
+        html = render_template("index.html.j2", **context)
+        files.append(_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8")))
+        if pdf:
+            files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
+    if "tables" in parts:
+        files += write_tables(
+            district_tables(analysis, None),
+            explanation_frame(analysis, None),
+            out_dir,
+            slugify(analysis.eenheid_naam, analysis.eenheid_code.lower()),
+            synthetic=analysis.info.synthetic,
+            vintage=analysis.info.vintage,
+        )
     return files
 
 
@@ -1117,30 +1167,59 @@ def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) ->
     return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
 
 
-_WORKER_INPUTS: tuple[BiweeklyAnalysis, Geography] | None = None
+#: One unit of work: (kind, district code or "", part); kind "district" or INDEX, part "pages"
+#: (HTML + PDF) or "tables" (CSV + Excel).
+Job = tuple[str, str, str]
+
+#: In a worker: the inputs of the last run it served, keyed by the run's token.
+_WORKER_INPUTS: dict[str, tuple[BiweeklyAnalysis, Geography]] = {}
 
 
-def _init_render_worker(analysis: BiweeklyAnalysis, geography: Geography) -> None:
-    """Each worker process receives the analysis and the maps once, not with every job."""
-    global _WORKER_INPUTS
-    _WORKER_INPUTS = (analysis, geography)
+def _warm_worker() -> int:
+    """Run in each worker while the parent builds the analysis: the imports and the font and
+    template caches every job needs, so the first job does not pay for them."""
+    import weasyprint  # noqa: F401  (seconds on a cold start)
+
+    environment().get_template("district.html.j2")
+    environment().get_template("index.html.j2")
+    fig = charts.new_figure(1.0, 2.0)
+    fig.add_subplot().set_title("0123456789 Regelkaart")
+    charts.figure_png(fig, dpi=72)
+    return os.getpid()
 
 
-def _render_worker_job(args: tuple[str, str, Path, bool, tuple[RenderedDistrict, ...]]) -> list[Path]:
-    assert _WORKER_INPUTS is not None, "worker not initialised"
-    kind, code, out_dir, pdf, districts = args
-    analysis, geography = _WORKER_INPUTS
-    return _render_job((kind, analysis, code, out_dir, geography, pdf, districts))
+def _render_worker_job(token: str, payload: bytes, job: Job, out_dir: Path, pdf: bool,
+                       districts: tuple[RenderedDistrict, ...]) -> list[Path]:
+    # The analysis travels pickled with every job, but each worker unpickles it once per run.
+    if token not in _WORKER_INPUTS:
+        import pickle
+
+        _WORKER_INPUTS.clear()
+        _WORKER_INPUTS[token] = pickle.loads(payload)
+    analysis, geography = _WORKER_INPUTS[token]
+    return _render_job(job, analysis, geography, out_dir, pdf, districts)
 
 
-def _render_job(
-    args: tuple[str, BiweeklyAnalysis, str, Path, Geography, bool, tuple[RenderedDistrict, ...]],
-) -> list[Path]:
-    """One unit of work: a district report, or the index."""
-    kind, analysis, code, out_dir, geography, pdf, districts = args
+def _render_job(job: Job, analysis: BiweeklyAnalysis, geography: Geography, out_dir: Path, pdf: bool,
+                districts: tuple[RenderedDistrict, ...]) -> list[Path]:
+    kind, code, part = job
     if kind == INDEX:
-        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf)
-    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf)
+        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf, parts=(part,))
+    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf, parts=(part,))
+
+
+def render_jobs(analysis: BiweeklyAnalysis) -> list[Job]:
+    """Every unit of work of a run, the longest first (so that two processes finish together):
+    the eenheid's tables (the largest workbook), the pages of the districts with the most
+    gemeenten, the index page, then the districts' tables."""
+    by_size = sorted(analysis.districts, key=lambda d: -len(d.gemeente_codes))
+    return ([(INDEX, "", "tables")] + [("district", d.code, "pages") for d in by_size] + [(INDEX, "", "pages")]
+            + [("district", d.code, "tables") for d in by_size])
+
+
+def default_workers() -> int:
+    """Processes for rendering: every core (the work is CPU-bound: charts, PDF, Excel)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def render_tweewekelijks(
@@ -1149,7 +1228,7 @@ def render_tweewekelijks(
     districts: Sequence[str] | None = None,
     out_dir: Path | None = None,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     pdf: bool = True,
     today: date | None = None,
     analysis: BiweeklyAnalysis | None = None,
@@ -1157,36 +1236,56 @@ def render_tweewekelijks(
     """Build the analysis and write every district report plus the eenheid index.
 
     ``settings``: :class:`~veiligheidsbeeld.config.Settings`. ``districts``: names or codes
-    (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers`` > 1
-    renders districts in that many processes. ``analysis``: one already built for the same
-    arguments (the flow's summary uses it too), else it is built here. Returns the files written.
+    (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers``:
+    processes (default every core; 1 renders in this process). The worker processes start
+    before the analysis is built and warm up (imports, fonts, templates) while it is; then the
+    pages and the tables of every district and of the index are rendered as separate jobs.
+    ``analysis``: one already built for the same arguments (the flow's summary uses it too),
+    else it is built here. Returns the files written.
     """
     from veiligheidsbeeld.warehouse.db import reader
 
+    workers = default_workers() if workers is None else max(1, int(workers))
     report_date = report_date or date.today()
     paths = settings.paths.resolved()
     out = Path(out_dir) if out_dir is not None else paths.reports / report_date.isoformat() / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    with reader(paths.warehouse) as con:
-        if analysis is None:
-            analysis = build_biweekly(con, settings, report_date, districts, today=today)
-        gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
-        geography = read_geography(con, settings.area.layout_year, gemeenten)
-    rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
-    slugs = [r.slug for r in rendered]
-    if len(set(slugs)) != len(slugs) or INDEX in slugs:
-        raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
-    # The index needs only the districts' names and file names, so it renders alongside them.
-    jobs = [("district", analysis, d.code, out, geography, pdf, ()) for d in analysis.districts]
-    jobs.append((INDEX, analysis, "", out, geography, pdf, tuple(rendered)))
-    files: list[Path] = []
+    pool = None
     if workers > 1:
-        light = [(kind, code, directory, as_pdf, names) for kind, _, code, directory, _, as_pdf, names in jobs]
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_render_worker,
-                                 initargs=(analysis, geography)) as pool:
-            for result in pool.map(_render_worker_job, light):
-                files += result
-    else:
-        for job in jobs:
-            files += _render_job(job)
-    return files
+        import multiprocessing
+
+        # Started before the warehouse is opened (no DuckDB threads to fork), warming up while
+        # the analysis is built below.
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        for _ in range(workers):
+            pool.submit(_warm_worker)
+    try:
+        with reader(paths.warehouse) as con:
+            if analysis is None:
+                analysis = build_biweekly(con, settings, report_date, districts, today=today)
+            gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
+            geography = read_geography(con, settings.area.layout_year, gemeenten)
+        rendered = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
+        slugs = [r.slug for r in rendered]
+        if len(set(slugs)) != len(slugs) or INDEX in slugs:
+            raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
+        # The index needs only the districts' names and file names, so it renders alongside them.
+        jobs = render_jobs(analysis)
+        files: list[Path] = []
+        if pool is None:
+            for job in jobs:
+                files += _render_job(job, analysis, geography, out, pdf, rendered)
+            return files
+        import pickle
+        import uuid
+
+        payload = pickle.dumps((analysis, geography), protocol=pickle.HIGHEST_PROTOCOL)
+        token = uuid.uuid4().hex
+        futures = [pool.submit(_render_worker_job, token, payload, job, out, pdf, rendered) for job in jobs]
+        for future in futures:
+            files += future.result()
+        return files
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
