@@ -205,9 +205,20 @@ def change_view(row: Mapping[str, Any], min_base: int = MIN_BASE_FOR_PCT) -> Cha
 
 def _view_at(frame: pd.DataFrame, key: Any) -> ChangeView | None:
     """The change view of the row at index label ``key`` (None when there is no such row)."""
-    if key not in frame.index:
+    index = frame.index
+    if key not in index:
         return None
-    return change_view(records(frame.loc[[key]].reset_index())[0])
+    # The first row with that label, read by position (a .loc/reset_index/to_dict round trip per
+    # cell cost more than the rest of a report's tables).
+    pos = index.get_loc(key)
+    if isinstance(pos, slice):
+        pos = pos.start
+    elif isinstance(pos, np.ndarray):
+        pos = int(np.flatnonzero(pos)[0])
+    row: dict[str, Any] = dict(zip(index.names, key if isinstance(key, tuple) else (key,), strict=True))
+    for column in frame.columns:
+        row[column] = frame[column].iat[pos]
+    return change_view({k: (None if _missing(v) else v) for k, v in row.items()})
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -913,59 +924,68 @@ def write_tables(
 
 
 def _write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Every cell of the workbook is written here (xlsxwriter, rows streamed in order).
+    """Every cell of the workbook is written here (xlsxwriter).
 
     Text from the sources is always written as text (``write_string``), never parsed as a
     formula or a link; numbers as numbers, booleans as booleans, dates as dates; a missing value
-    is an empty cell, never 0. One writer per column is chosen from its dtype, so the common
-    numeric columns cost no type test per cell."""
+    is an empty cell, never 0. The kind of each column is decided once (not per cell), and each
+    column is written in one loop over its known values."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                           "strings_to_urls": False, "strings_to_numbers": False,
-                                           "nan_inf_to_errors": True})
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False, "nan_inf_to_errors": True})
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     try:
         for name, frame in sheets.items():
             sheet = book.add_worksheet(name[:31])
             sheet.freeze_panes(1, 0)
-            for i, col in enumerate(frame.columns):
-                sample = frame[col].head(200).astype(str)
-                width = max([len(str(col)), *sample.str.len().tolist()])
-                sheet.set_column(i, i, min(max(10, width + 2), 80))
             sheet.write_row(0, 0, [str(c) for c in frame.columns])
-
-            def cell_writer(series: pd.Series) -> Any:
-                if pd.api.types.is_bool_dtype(series.dtype):
-                    return lambda r, c, v: sheet.write_boolean(r, c, bool(v))
-                if pd.api.types.is_numeric_dtype(series.dtype):
-                    return sheet.write_number
-
-                def any_value(r: int, c: int, v: Any) -> None:
-                    if isinstance(v, str):
-                        sheet.write_string(r, c, v)
-                    elif isinstance(v, bool | np.bool_):
-                        sheet.write_boolean(r, c, bool(v))
-                    elif isinstance(v, int | float | np.integer | np.floating):
-                        sheet.write_number(r, c, v)
-                    elif isinstance(v, datetime):
+            for c, column in enumerate(frame.columns):
+                series = frame[column]
+                sample = series.head(200).astype(str)
+                width = max([len(str(column)), *sample.str.len().tolist()])
+                sheet.set_column(c, c, min(max(10, width + 2), 80))
+                known = series.notna().to_numpy()
+                rows = (np.flatnonzero(known) + 1).tolist()
+                values = series.to_numpy(dtype=object)[known].tolist()
+                kind = _cell_kind(series)
+                if kind == "string":
+                    write = sheet.write_string
+                elif kind == "number":
+                    write = sheet.write_number
+                elif kind == "boolean":
+                    write = sheet.write_boolean
+                elif kind == "date":
+                    values = [v if isinstance(v, datetime) else datetime(v.year, v.month, v.day) for v in values]
+                    for r, v in zip(rows, values, strict=True):
                         sheet.write_datetime(r, c, v, date_format)
-                    elif isinstance(v, date):
-                        sheet.write_datetime(r, c, datetime(v.year, v.month, v.day), date_format)
-                    else:
-                        sheet.write_string(r, c, str(v))
-
-                return any_value
-
-            writers = [cell_writer(frame[c]) for c in frame.columns]
-            present = [frame[c].notna().to_numpy() for c in frame.columns]
-            columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
-            for r in range(len(frame)):
-                for c, write in enumerate(writers):
-                    if present[c][r]:
-                        write(r + 1, c, columns[c][r])
+                    continue
+                else:
+                    write = sheet.write_string
+                    values = [str(v) for v in values]
+                for r, v in zip(rows, values, strict=True):
+                    write(r, c, v)
     finally:
         book.close()
+
+
+def _cell_kind(series: pd.Series) -> str:
+    """How a column's cells are written: "number", "boolean", "date", "string" or "text" (any
+    other object, written as its text)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return "number"
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred in ("string", "empty"):
+        return "string"
+    if inferred == "boolean":
+        return "boolean"
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return "number"
+    if inferred in ("date", "datetime", "datetime64"):
+        return "date"
+    return "text"
 
 
 def write_pdf(html: str, pdf_path: Path) -> Path:
