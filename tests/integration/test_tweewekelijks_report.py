@@ -399,7 +399,7 @@ def test_counts_from_duckdb_equal_the_pandas_sums(settings):
                    info=fast.info, district_infos=fast.district_infos, dwellings_label=fast.dwellings_label)
     pd.testing.assert_frame_equal(fast.monthly, slow.monthly)
     pd.testing.assert_frame_equal(fast.changes, slow.changes)
-    assert fast.changes["significant"].any()
+    assert fast.changes["p_value"].notna().sum() > 50  # the flags compared above come from real tests
     for code in [None, *GEMEENTEN]:
         a, b = district_tables(fast, code), district_tables(slow, code)
         assert a.keys() == b.keys()
