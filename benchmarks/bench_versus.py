@@ -231,10 +231,11 @@ def run(cfg: dict[str, Any], work: Path, repeat: int) -> dict[str, Any]:
     cores = int(cfg.get("workers") or psutil.cpu_count() or 2)
     result: dict[str, Any] = {"description": __doc__.split("\n\n")[0], "base_commit": BASE_COMMIT,
                               "report_date": REPORT_DATE.isoformat()}
+    if cfg.get("demo_only"):
+        log("versus: demo end to end")
+        result["demo"] = demo_end_to_end(base, work)
+        return result
     for kind in cfg.get("warehouses", ("gemeente", "demo")):
         log(f"versus: report on the {kind} warehouse")
         result[kind] = compare_reports(kind, base, work, min(repeat, cfg.get("repeat", repeat)), cores)
-    if cfg.get("demo", True):
-        log("versus: demo end to end")
-        result["demo"] = demo_end_to_end(base, work)
     return result

@@ -127,7 +127,7 @@ def table(record: dict[str, Any]) -> list[str]:
                                   f"{_num(c.get('render_seconds', {}).get('median'))} s, summary "
                                   f"{_num(c.get('summary_seconds', {}).get('median'))} s"
                                   + (f"; **{rel}×** its render step" if rel else "")))
-        elif name == "versus":
+        elif name in ("versus", "demo"):
             base = sec.get("base_commit", "83889bd")
             for kind in ("gemeente", "demo"):
                 c = sec.get(kind)
