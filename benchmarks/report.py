@@ -127,6 +127,36 @@ def table(record: dict[str, Any]) -> list[str]:
                                   f"{_num(c.get('render_seconds', {}).get('median'))} s, summary "
                                   f"{_num(c.get('summary_seconds', {}).get('median'))} s"
                                   + (f"; **{rel}×** its render step" if rel else "")))
+        elif name in ("versus", "demo"):
+            base = sec.get("base_commit", "83889bd")
+            for kind in ("gemeente", "demo"):
+                c = sec.get(kind)
+                if not c:
+                    continue
+                what = f"versus {base} · report tweewekelijks, all districts, {kind} warehouse"
+                for side, label in (("base_default", f"{base}, its default (1 process)"),
+                                    ("base_workers", f"{base}, --workers {c.get('cores')}")):
+                    lines.append(_row(f"{what} · {label}, s", c[side]["seconds"],
+                                      f"CPU {_num(c[side]['cpu_s']['median'])} s; peak (process tree) "
+                                      f"{_num(c[side]['peak_rss_mb']['median'], 0)} MB"))
+                lines.append(_row(f"{what} · ours (default: every core), s", c["ours"]["seconds"],
+                                  f"**{c.get('ratio_vs_base_default')}×** vs its default, "
+                                  f"**{c.get('ratio_vs_base_workers')}×** vs --workers (paired: "
+                                  f"{c.get('paired_ratios_vs_base_default')} / {c.get('paired_ratios_vs_base_workers')}); "
+                                  f"CPU {_num(c['ours']['cpu_s']['median'])} s; peak (process tree) "
+                                  f"{_num(c['ours']['peak_rss_mb']['median'], 0)} MB; files {c.get('files', {}).get('ours')}"))
+            d = sec.get("demo")
+            if d:
+                for side in ("base", "ours"):
+                    r = d[side]
+                    note = (f"first biweekly report after {_num(r.get('first_report_seconds'))} s; CPU "
+                            f"{_num(r.get('cpu_s'))} s; peak {_num(r.get('peak_rss_mb'), 0)} MB")
+                    if side == "ours":
+                        note += (f"; **{d.get('ratio')}×** end to end, **{d.get('first_report_ratio')}×** "
+                                 "to the first report")
+                    lines.append(_row(f"versus {base} · demo end to end · {base if side == 'base' else 'ours'}, s",
+                                      {"min": r["seconds"], "median": r["seconds"], "max": r["seconds"], "n": 1},
+                                      note))
     lines.append("")
     return lines
 

@@ -25,7 +25,10 @@ from _common import BENCH_DIR, Skipped, load_average, log, machine_info, scratch
 
 from veiligheidsbeeld.config import IngestSettings  # noqa: E402
 
-SECTIONS = ("ingest", "warehouse", "reports", "e2e")
+SECTIONS = ("ingest", "warehouse", "reports", "e2e", "versus", "demo")
+#: What runs without --only. "versus" (the whole report against commit 83889bd, with a checkout
+#: and environment of its own) and "demo" (the demo end to end against 83889bd) run when asked.
+DEFAULT_SECTIONS = ("ingest", "warehouse", "reports", "e2e")
 
 DISTRICT = "VR04"  # IJsselland: 11 gemeenten, 708 regions (gemeente + wijken + buurten)
 EENHEID = "RE02"  # Oost-Nederland: 76 gemeenten, 3,562 regions
@@ -62,6 +65,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "reports": {"gemeenten": TINY_GEMEENTEN, "start": "2021-01", "end": "2023-11", "districts": ["VR04"],
                     "workers": 2, "pdf": False},
         "e2e": {"latency": 0.1, "districts": ["VR04"]},
+        "versus": {"warehouses": ("gemeente",), "repeat": 1},
+        "demo": {"demo_only": True},
     },
     # About 15 minutes on 2 cores: the recorded run. Scaled down from the sizes (see README).
     "small": {
@@ -85,6 +90,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "reports": {"area": EENHEID, "start": "2020-01", "end": "2023-11", "districts": None, "workers": 2,
                     "pdf": True, "repeat": 1},
         "e2e": {"latency": 0.1, "districts": [DISTRICT], "repeat": 1},
+        "versus": {"warehouses": ("gemeente", "demo"), "repeat": 3},
+        "demo": {"demo_only": True},
     },
     # The sizes (an hour or more on 2 cores; needs ~10 GB free memory).
     "full": {
@@ -105,6 +112,8 @@ SIZES: dict[str, dict[str, Any]] = {
         },
         "reports": {"area": EENHEID, "start": "2020-01", "end": "2023-11", "districts": None, "workers": 2, "pdf": True},
         "e2e": {"latency": 0.1, "districts": None},
+        "versus": {"warehouses": ("gemeente", "demo"), "repeat": 3},
+        "demo": {"demo_only": True},
     },
 }
 
@@ -129,6 +138,10 @@ def run_section(name: str, cfg: dict[str, Any], work: Path, repeat: int, shared:
             import bench_e2e
 
             result = bench_e2e.run(cfg["e2e"], cfg["reports"], work, repeat, shared)
+        elif name in ("versus", "demo"):
+            import bench_versus
+
+            result = bench_versus.run(cfg[name], work, repeat)
         else:
             raise ValueError(name)
         result["status"] = "ok"
@@ -161,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or cfg["repeat"]
     work = args.work_dir.resolve()
     scratch = scratch_dir(work)
-    sections = args.only or list(SECTIONS)
+    sections = args.only or list(DEFAULT_SECTIONS)
     log(f"benchmarks: size {args.size}, repeat {repeat}, sections {', '.join(sections)}, work {work}")
 
     today = dt.date.today().isoformat()

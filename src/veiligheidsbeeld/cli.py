@@ -228,7 +228,9 @@ def report_tweewekelijks(
     district: Annotated[
         Optional[list[str]], typer.Option("--district", help="District (naam of code), herhaalbaar; standaard alle.")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Aantal districten tegelijk (processen).")] = 1,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", min=1, help="Aantal processen (standaard: alle kernen).")
+    ] = None,
     warehouse: WarehouseOpt = None,
     reports: Annotated[Optional[Path], typer.Option("--reports", help="Map voor de rapporten (standaard reports).")] = None,
 ) -> None:

@@ -363,21 +363,24 @@ def judge(
     (default: every group)."""
     levels = monthly.drop_duplicates("region_code").set_index("region_code")
     gemeente_col = levels["gemeente_code"] if "gemeente_code" in levels else pd.Series(dtype="object")
-    pool = [
-        (lvl if lvl in (EENHEID, DISTRICT) else hierarchy.family(code, lvl, gemeente_col.get(code)))
-        for code, lvl in zip(monthly["region_code"], monthly["level"], strict=True)
-    ]
-    phi = dispersion_table(monthly, dispersion_pairs, stats, pd.Series(pool, index=monthly.index))
+    # Pool and family are properties of a region: decided once per region, then mapped onto the
+    # rows (a Python call per monthly row cost seconds for the eenheid).
+    pool_of = {
+        code: (lvl if lvl in (EENHEID, DISTRICT) else hierarchy.family(code, lvl, gemeente_col.get(code)))
+        for code, lvl in zip(levels.index, levels["level"], strict=True)
+    }
+    phi = dispersion_table(monthly, dispersion_pairs, stats, monthly["region_code"].map(pool_of))
     if groups_for is None:
         changes = compare(monthly, comparisons, stats, phi)
     else:
         changes = pd.concat(
             [compare(monthly[monthly["group"].isin(list(groups_for.get(c.key, ())))], [c], stats, phi)
              for c in comparisons], ignore_index=True)
-    lvl = changes["region_code"].map(levels["level"])
-    gm = changes["region_code"].map(gemeente_col) if len(gemeente_col) else pd.Series(None, index=changes.index)
-    family = pd.Series([hierarchy.family(c, lv, g) for c, lv, g in zip(changes["region_code"], lvl, gm, strict=True)],
-                       index=changes.index)
+    family_of = {
+        code: hierarchy.family(code, lvl, gemeente_col.get(code) if len(gemeente_col) else None)
+        for code, lvl in zip(levels.index, levels["level"], strict=True)
+    }
+    family = changes["region_code"].map(family_of)
     return flag(changes, family, stats)
 
 

@@ -9,10 +9,10 @@ false discovery rate over all comparisons of a report (:func:`fdr_adjust`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -404,6 +404,19 @@ def _count_distribution(mean: np.ndarray, phi: float = 1.0) -> stats.rv_discrete
     return stats.poisson(mean)
 
 
+def _count_quantile(p: float, mean: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """The whole-count p-quantile of every element: Poisson(mean) where its phi is 1, the
+    negative binomial with variance phi x mean where it is above 1 (vectorised over both)."""
+    mean = np.asarray(mean, dtype="float64")
+    phi = np.broadcast_to(np.asarray(phi, dtype="float64"), mean.shape)
+    out = stats.poisson.ppf(p, mean)
+    over = (phi > 1) & (mean > 0)
+    if over.any():
+        size = mean[over] / (phi[over] - 1)
+        out[over] = stats.nbinom.ppf(p, size, size / (size + mean[over]))
+    return out
+
+
 def _poisson_quantile_interpolated(p: float, mean: np.ndarray, phi: float = 1.0) -> np.ndarray:
     """Continuous p-quantile of Poisson(mean), interpolated between integers; with ``phi`` > 1
     of the negative binomial with that mean and variance phi x mean (gamma-mixed Poisson, the
@@ -656,8 +669,53 @@ def control_chart(
     Missing values (NaN) stay missing — never 0 — and, like a month absent from a month-like
     index, break runs and windows. Missing values in the baseline are ignored.
     """
+    return control_charts({0: counts}, baseline=baseline, sigma=sigma, seasonal={0: seasonal},
+                          phi={0: phi})[0]
+
+
+def control_charts(
+    counts: Mapping[Any, pd.Series],
+    *,
+    baseline: slice | None = None,
+    sigma: float = 3.0,
+    seasonal: Mapping[Any, Sequence[float] | np.ndarray | None] | None = None,
+    phi: Mapping[Any, float] | None = None,
+) -> dict[Any, ControlChart]:
+    """:func:`control_chart` for many series at once (per key its counts, seasonal index and
+    phi): the Poisson quantiles of every chart are computed in one vectorised pass, so a chart
+    per gemeente of the eenheid costs milliseconds, not a scipy call per limit per chart (each
+    element with its own chart's phi).
+    Every chart is the same as :func:`control_chart` gives for its series alone."""
     if sigma <= 0:
         raise ValueError("sigma must be positive")
+    prepared = {key: _chart_inputs(series, baseline, (seasonal or {}).get(key), (phi or {}).get(key, 1.0))
+                for key, series in counts.items()}
+    if not prepared:
+        return {}
+    # One array of every chart's expected counts (and levels) through each quantile: the
+    # elementwise results are those of a call per chart.
+    expected = np.concatenate([p["expected"] for p in prepared.values()])
+    phis = np.concatenate([np.full(len(p["expected"]), p["phi"]) for p in prepared.values()])
+    levels = np.array([p["level"] for p in prepared.values()], dtype="float64")
+    level_phis = np.array([p["phi"] for p in prepared.values()], dtype="float64")
+    quantiles = {z: _count_quantile(float(stats.norm.cdf(z)), expected, phis) for z in (sigma, -sigma, 2.0, -2.0)}
+    flat_quantiles = {z: _count_quantile(float(stats.norm.cdf(z)), levels, level_phis)
+                      for z in (sigma, -sigma, 2.0, -2.0)}
+    medians = stats.poisson.ppf(0.5, expected)
+    out: dict[Any, ControlChart] = {}
+    offset = 0
+    for i, (key, p) in enumerate(prepared.items()):
+        n = len(p["expected"])
+        part = slice(offset, offset + n)
+        offset += n
+        out[key] = _chart_from(p, sigma, {z: q[part] for z, q in quantiles.items()},
+                               {z: float(q[i]) for z, q in flat_quantiles.items()}, medians[part])
+    return out
+
+
+def _chart_inputs(counts: pd.Series, baseline: slice | None, seasonal: Sequence[float] | np.ndarray | None,
+                  phi: float) -> dict[str, Any]:
+    """The series, its expected counts and level (everything before the Poisson quantiles)."""
     series = pd.to_numeric(counts, errors="coerce").astype("float64").sort_index()
     if series.index.has_duplicates:
         raise ValueError("control_chart needs one value per period (duplicate index labels)")
@@ -679,8 +737,15 @@ def control_chart(
     if not base_mask.any():
         raise DataError("Geen gegevens in de basisperiode; de middellijn kan niet worden bepaald.")
     level = float(series[base_mask].sum() / season[base_mask].sum())
-    phi = max(float(phi), 1.0)
-    expected = (level * season).to_numpy()
+    return {"series": series, "level": level, "expected": (level * season).to_numpy(),
+            "phi": max(float(phi), 1.0), "n_baseline": int(base_mask.sum()),
+            "seasonal": seasonal is not None and bool(np.any(np.abs(np.asarray(seasonal) - 1) > 1e-9))}
+
+
+def _chart_from(p: Mapping[str, Any], sigma: float, quantiles: Mapping[float, np.ndarray],
+                flat_quantiles: Mapping[float, float], median: np.ndarray) -> ControlChart:
+    """One chart from its inputs and its Poisson quantiles: limits, run rules, points."""
+    series, level, expected, phi = p["series"], p["level"], p["expected"], p["phi"]
     spread = np.sqrt(phi * expected)
 
     def limit(z: float) -> np.ndarray:
@@ -688,8 +753,7 @@ def control_chart(
         # (Poisson, or negative binomial with variance phi x expected). A count beyond it is at
         # most that rare whatever the expected value: with small counts an interpolated or a
         # sigma limit would be passed far more often (at 0.4 expected, 2 is 6% likely, not 2%).
-        dist = _count_distribution(expected, phi)
-        return np.maximum(dist.ppf(stats.norm.cdf(z)), 0.0)
+        return np.maximum(quantiles[z], 0.0)
 
     ucl_t, lcl_t = limit(sigma), limit(-sigma)
     up2_t, low2_t = limit(2.0), limit(-2.0)
@@ -708,7 +772,6 @@ def control_chart(
         # Sides of the Poisson median, not the mean: for a small expected count a month is below
         # its mean far more often than half the time (skewed counts), which would make runs of
         # nine below common without any change.
-        median = stats.poisson.ppf(0.5, expected)
         above, below = x > median, x < median
         flags = {
             ("rule_1", "boven"): x > ucl_t,
@@ -735,8 +798,9 @@ def control_chart(
         )
         for i in range(len(x))
     ]
+
     def flat_limit(z: float) -> float:
-        return float(max(_count_distribution(np.array([level]), phi).ppf(stats.norm.cdf(z))[0], 0.0))
+        return float(max(flat_quantiles[z], 0.0))
 
     return ControlChart(
         center=level,
@@ -745,8 +809,8 @@ def control_chart(
         lcl=flat_limit(-sigma),
         upper_2sigma=flat_limit(2.0),
         lower_2sigma=flat_limit(-2.0),
-        n_baseline=int(base_mask.sum()),
+        n_baseline=p["n_baseline"],
         points=points,
         phi=phi,
-        seasonal=seasonal is not None and bool(np.any(np.abs(np.asarray(seasonal) - 1) > 1e-9)),
+        seasonal=p["seasonal"],
     )

@@ -34,7 +34,7 @@ from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, to
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
 from veiligheidsbeeld.analysis.stats import (
     ControlChart,
-    control_chart,
+    control_charts,
     funnel_classify,
     funnel_dispersion,
     funnel_limits,
@@ -257,8 +257,8 @@ def gemeente_control_charts(
     window = period.chart_window.months()
     baseline = slice(period.chart_baseline.start, period.chart_baseline.end)
     n_baseline = period.chart_baseline.n_months
-    charts: dict[str, ControlChart] = {}
     reasons: dict[str, str] = {}
+    wanted: dict[str, pd.Series] = {}
     for code, rows in monthly[monthly["month"].isin(window)].groupby("region_code", sort=True):
         series = rows.set_index("month")["count"].reindex(window)
         known_baseline = series.loc[baseline].notna().sum()
@@ -267,8 +267,11 @@ def gemeente_control_charts(
                 f"te weinig maanden met gegevens voor een regelkaart ({known_baseline} van {n_baseline})"
             )
             continue
-        charts[str(code)] = control_chart(series, baseline=baseline, sigma=sigma,
-                                          seasonal=(seasonal or {}).get(str(code)), phi=(phi or {}).get(str(code), 1.0))
+        wanted[str(code)] = series
+    # All charts in one pass (the Poisson limits vectorised over every gemeente).
+    charts: dict[str, ControlChart] = control_charts(
+        wanted, baseline=baseline, sigma=sigma, seasonal={c: (seasonal or {}).get(c) for c in wanted},
+        phi={c: (phi or {}).get(c, 1.0) for c in wanted})
     return charts, reasons
 
 
@@ -496,6 +499,8 @@ def analyse(
     district_infos: Mapping[str, DataInfo] | None = None,
     district_codes: Sequence[str] | None = None,
     dwellings_label: str = "",
+    gemeente_counts: pd.DataFrame | None = None,
+    area_counts: pd.DataFrame | None = None,
 ) -> BiweeklyAnalysis:
     """The whole analysis from frames (no warehouse access).
 
@@ -505,6 +510,10 @@ def analyse(
     :func:`~veiligheidsbeeld.regions.load_district_table`. ``dwellings``: ``region_code``,
     ``dwellings``, ``year`` (one row per region). ``district_codes``: the districts that get a
     report (default all); the eenheid totals always cover every gemeente of the eenheid.
+    ``gemeente_counts`` / ``area_counts``: the monthly group counts of the gemeenten (every
+    group) and of the wijken/buurten (the crime only) as the warehouse sums them
+    (:func:`~veiligheidsbeeld.warehouse.queries.group_month_counts`); default: :func:`group_counts`
+    on ``facts`` (the same figures).
     """
     from veiligheidsbeeld.regions import districts_of
 
@@ -562,10 +571,16 @@ def analyse(
 
     # --- monthly counts ----------------------------------------------------------------------
     gemeenten = hierarchy.gemeenten
-    gm_monthly = group_counts(facts, groups, gemeenten, months)
-    top_monthly = hierarchy.level_counts(gm_monthly)
     areas = list(sub["region_code"])
-    area_monthly = group_counts(facts, {options.crime_label: groups[options.crime_label]}, areas, months)
+    if gemeente_counts is None:
+        gm_monthly = group_counts(facts, groups, gemeenten, months)
+    else:
+        gm_monthly = _with_count(gemeente_counts)
+    top_monthly = hierarchy.level_counts(gm_monthly)
+    if area_counts is None:
+        area_monthly = group_counts(facts, {options.crime_label: groups[options.crime_label]}, areas, months)
+    else:
+        area_monthly = _with_count(area_counts)
     area_levels = sub.set_index("region_code")
     area_monthly = area_monthly.assign(
         level=area_monthly["region_code"].map(area_levels["level"]),
@@ -819,7 +834,7 @@ def build_biweekly(
     comparison.
     """
     from veiligheidsbeeld.regions import load_district_table
-    from veiligheidsbeeld.warehouse.queries import data_info, monthly_counts, regions
+    from veiligheidsbeeld.warehouse.queries import data_info, group_month_counts, monthly_counts, regions
 
     options = (options or options_from(settings)).validate()
     report_date = report_date or today_local()
@@ -869,6 +884,13 @@ def build_biweekly(
         members = [g for g, d in district_of.items() if d == code]
         member_areas = list(areas.loc[areas["gemeente_code"].isin(members), "code"])
         district_infos[code] = info_for(members + member_areas)
+    # The sums per region, group and month come from DuckDB (the facts above only say which
+    # regions and months are present, for the warnings).
+    months_first = period.first_month
+    gemeente_counts = group_month_counts(con, table_id, groups, {label: gemeenten for label in groups},
+                                         months_first, latest)
+    crime_only = {options.crime_label: groups[options.crime_label]}
+    area_counts = group_month_counts(con, table_id, crime_only, {options.crime_label: area_codes}, months_first, latest)
     dwellings, label = read_dwellings(con, gemeenten + area_codes, latest.year, options.dwellings_measure)
     checked = validation_banner(con, [table_id], district_of)
     analysis = analyse(
@@ -883,6 +905,8 @@ def build_biweekly(
         district_infos=district_infos,
         district_codes=wanted,
         dwellings_label=label,
+        gemeente_counts=gemeente_counts,
+        area_counts=area_counts,
     )
     return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))
 

@@ -13,6 +13,7 @@ break, and the month is marked "ontbreekt".
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from typing import Any
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,12 @@ FUNNEL_COLOURS: dict[str, str] = {
 
 
 def _int_axis(value: float, _pos: object = None) -> str:
+    return _int_label(float(value))
+
+
+@lru_cache(maxsize=4096)
+def _int_label(value: float) -> str:
+    # Tick labels repeat across a report's charts; Babel's formatting is slow enough to matter.
     return fmt_int(value)
 
 
@@ -105,10 +112,28 @@ def add_source(fig: Figure, source: str | None) -> None:
 
 
 def figure_png(fig: Figure, dpi: int = 144) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes: RGB on white (no alpha channel), light compression.
+
+    Drawn once per report and embedded in the HTML, which is also the PDF's source. 144 dpi is
+    1.5 pixels per CSS pixel (sharp on high-density screens) and about 150 dpi on an A4 page.
+    Without an alpha channel WeasyPrint can put the PNG's data into the PDF as it is instead of
+    decoding and re-compressing it, and compression level 3 costs a fraction of the default 6
+    for files a few percent larger."""
+    from PIL import Image
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return buffer.getvalue()
+    fig.savefig(buffer, format="raw", dpi=dpi, facecolor="white")
+    raw = buffer.getvalue()
+    width = int(round(fig.get_figwidth() * dpi))
+    height = len(raw) // (4 * width)
+    if width * height * 4 != len(raw):  # pragma: no cover - matplotlib rounds the size otherwise
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        return buffer.getvalue()
+    image = Image.frombuffer("RGBA", (width, height), raw, "raw", "RGBA", 0, 1).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="png", compress_level=3)
+    return out.getvalue()
 
 
 def empty_figure(message: str, *, title: str = "", source: str | None = None, height: float = 2.2) -> Figure:

@@ -31,6 +31,7 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
+import numpy as np
 import pandas as pd
 from babel.dates import format_date
 from matplotlib.figure import Figure
@@ -185,9 +186,20 @@ def change_view(row: Mapping[str, Any], min_base: int = MIN_BASE_FOR_PCT) -> Cha
 
 def _view_at(frame: pd.DataFrame, key: Any) -> ChangeView | None:
     """The change view of the row at index label ``key`` (None when there is no such row)."""
-    if key not in frame.index:
+    index = frame.index
+    if key not in index:
         return None
-    return change_view(records(frame.loc[[key]].reset_index())[0])
+    # The first row with that label, read by position (a .loc/reset_index/to_dict round trip per
+    # cell cost more than the rest of a report's tables).
+    pos = index.get_loc(key)
+    if isinstance(pos, slice):
+        pos = pos.start
+    elif isinstance(pos, np.ndarray):
+        pos = int(np.flatnonzero(pos)[0])
+    row: dict[str, Any] = dict(zip(index.names, key if isinstance(key, tuple) else (key,), strict=True))
+    for column in frame.columns:
+        row[column] = frame[column].iat[pos]
+    return change_view({k: (None if _missing(v) else v) for k, v in row.items()})
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -552,6 +564,7 @@ def district_images(
             )
 
     per_gemeente: dict[str, dict[str, Image | str]] = {}
+    wijk_rolling = analysis.changes_for(level=WIJK, comparison=ROLLING_12, group=crime)
     window_start = analysis.period.chart_window.start
     baseline_end = analysis.period.chart_baseline.end
     for g in district.gemeenten:
@@ -571,14 +584,15 @@ def district_images(
             entry["control_note"] = _chart_notes(analysis, g.code) or "Geen regelkaart: geen gegevens."
         wijken = geography.wijken
         own = wijken[wijken["gemeente_code"] == g.code] if wijken is not None and not wijken.empty else None
-        if own is not None and len(own):
-            tops = analysis.changes_for(level=WIJK, comparison=ROLLING_12, group=crime)
-            tops = tops[tops["gemeente_code"] == g.code].set_index("region_code")
-            dwell = (
-                analysis.dwellings.set_index("region_code")["dwellings"]
-                if len(analysis.dwellings)
-                else pd.Series(dtype=float)
+        tops = wijk_rolling[wijk_rolling["gemeente_code"] == g.code].set_index("region_code")
+        if own is not None and len(own) and tops.empty:
+            # Boundaries but no wijk figures (a warehouse of gemeenten only): a map in which every
+            # wijk is hatched says nothing and costs a drawing; say so instead.
+            entry["wijk_map_note"] = (
+                f"Geen wijkkaart: er staan geen cijfers per wijk van {g.naam} in het warehouse "
+                "(alleen gemeentecijfers opgehaald)."
             )
+        elif own is not None and len(own):
             rate = analysis.rate_12m(tops.index)
             fig = maps.plot_choropleth(
                 own,
@@ -941,31 +955,38 @@ def render_district(
     geography: Geography | None = None,
     pdf: bool = True,
     news: WhatIsNew | None = None,
+    parts: Sequence[str] = ("pages", "tables"),
 ) -> list[Path]:
     """HTML, PDF, CSV and Excel of one district. Independent of the other districts (can run in
-    a worker process). ``news``: what is new since the previous report (its opening line)."""
+    a worker process). ``news``: what is new since the previous report (its opening line).
+    ``parts``: ``"pages"`` (HTML and PDF) and/or ``"tables"`` (CSV and Excel), so that a pool can
+    spread one district over two processes."""
     geography = geography or Geography()
     out_dir = Path(out_dir)
     ensure_dir(out_dir, "rapportmap")
     slug = district_slug(analysis, district_code)
-    context = district_context(analysis, district_code, geography)
-    context["slug"] = slug
-    district = analysis.district(district_code)
-    context["news"] = news.headline(district.gemeente_codes, f"in district {district.naam}") if news else ""
-    context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
-    html = render_template("district.html.j2", **context)
-    files = [_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8"))]
-    if pdf:
-        files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
-    info = analysis.info_for(district_code)
-    files += write_tables(
-        district_tables(analysis, district_code),
-        explanation_frame(analysis, district_code),
-        out_dir,
-        slug,
-        synthetic=info.synthetic,
-        vintage=info.vintage,
-    )
+    files: list[Path] = []
+    if "pages" in parts:
+        context = district_context(analysis, district_code, geography)
+        context["slug"] = slug
+        district = analysis.district(district_code)
+        context["news"] = news.headline(district.gemeente_codes, f"in district {district.naam}") if news else ""
+        context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
+        # The charts are drawn once, into the HTML; the PDF is made from that same HTML.
+        html = render_template("district.html.j2", **context)
+        files.append(_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8")))
+        if pdf:
+            files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
+    if "tables" in parts:
+        info = analysis.info_for(district_code)
+        files += write_tables(
+            district_tables(analysis, district_code),
+            explanation_frame(analysis, district_code),
+            out_dir,
+            slug,
+            synthetic=info.synthetic,
+            vintage=info.vintage,
+        )
     return files
 
 
@@ -1045,24 +1066,29 @@ def render_index(
     geography: Geography | None = None,
     pdf: bool = True,
     news: WhatIsNew | None = None,
+    parts: Sequence[str] = ("pages", "tables"),
 ) -> list[Path]:
-    """The eenheid index page (HTML, PDF) and the eenheid tables."""
+    """The eenheid index page (HTML, PDF) and the eenheid tables (``parts`` as for
+    :func:`render_district`)."""
     geography = geography or Geography()
-    context = index_context(analysis, geography, districts, pdf)
-    gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
-    context["news"] = news.headline(gemeenten, f"in eenheid {analysis.eenheid_naam}") if news else ""
-    html = render_template("index.html.j2", **context)
-    files = [_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8"))]
-    if pdf:
-        files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
-    files += write_tables(
-        district_tables(analysis, None),
-        explanation_frame(analysis, None),
-        out_dir,
-        context["eenheid_slug"],
-        synthetic=analysis.info.synthetic,
-        vintage=analysis.info.vintage,
-    )
+    files: list[Path] = []
+    if "pages" in parts:
+        context = index_context(analysis, geography, districts, pdf)
+        gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
+        context["news"] = news.headline(gemeenten, f"in eenheid {analysis.eenheid_naam}") if news else ""
+        html = render_template("index.html.j2", **context)
+        files.append(_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8")))
+        if pdf:
+            files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
+    if "tables" in parts:
+        files += write_tables(
+            district_tables(analysis, None),
+            explanation_frame(analysis, None),
+            out_dir,
+            slugify(analysis.eenheid_naam, analysis.eenheid_code.lower()),
+            synthetic=analysis.info.synthetic,
+            vintage=analysis.info.vintage,
+        )
     return files
 
 
@@ -1101,31 +1127,61 @@ def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) ->
     return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
 
 
-_WORKER_INPUTS: tuple[BiweeklyAnalysis, Geography, WhatIsNew | None] | None = None
+#: One unit of work: (kind, district code or "", part); kind "district" or INDEX, part "pages"
+#: (HTML + PDF) or "tables" (CSV + Excel).
+Job = tuple[str, str, str]
+
+#: In a worker: the inputs of the last run it served, keyed by the run's token.
+_WORKER_INPUTS: dict[str, tuple[BiweeklyAnalysis, Geography, WhatIsNew | None]] = {}
 
 
-def _init_render_worker(analysis: BiweeklyAnalysis, geography: Geography, news: WhatIsNew | None = None) -> None:
-    """Each worker process receives the analysis and the maps once, not with every job."""
-    global _WORKER_INPUTS
-    _WORKER_INPUTS = (analysis, geography, news)
+def _warm_worker() -> int:
+    """Run in each worker while the parent builds the analysis: the imports and the font and
+    template caches every job needs, so the first job does not pay for them."""
+    import weasyprint  # noqa: F401  (seconds on a cold start)
+
+    environment().get_template("district.html.j2")
+    environment().get_template("index.html.j2")
+    fig = charts.new_figure(1.0, 2.0)
+    fig.add_subplot().set_title("0123456789 Regelkaart")
+    charts.figure_png(fig, dpi=72)
+    return os.getpid()
 
 
-def _render_worker_job(args: tuple[str, str, Path, bool, tuple[RenderedDistrict, ...]]) -> list[Path]:
-    assert _WORKER_INPUTS is not None, "worker not initialised"
-    kind, code, out_dir, pdf, districts = args
-    analysis, geography, news = _WORKER_INPUTS
-    return _render_job((kind, analysis, code, out_dir, geography, pdf, districts), news)
+def _render_worker_job(token: str, payload: bytes, job: Job, out_dir: Path, pdf: bool,
+                       districts: tuple[RenderedDistrict, ...]) -> list[Path]:
+    # The inputs travel pickled with every job, but each worker unpickles them once per run.
+    if token not in _WORKER_INPUTS:
+        import pickle
+
+        _WORKER_INPUTS.clear()
+        _WORKER_INPUTS[token] = pickle.loads(payload)
+    analysis, geography, news = _WORKER_INPUTS[token]
+    return _render_job(job, analysis, geography, out_dir, pdf, districts, news)
 
 
-def _render_job(
-    args: tuple[str, BiweeklyAnalysis, str, Path, Geography, bool, tuple[RenderedDistrict, ...]],
-    news: WhatIsNew | None = None,
-) -> list[Path]:
-    """One unit of work: a district report, or the index."""
-    kind, analysis, code, out_dir, geography, pdf, districts = args
+def _render_job(job: Job, analysis: BiweeklyAnalysis, geography: Geography, out_dir: Path, pdf: bool,
+                districts: tuple[RenderedDistrict, ...], news: WhatIsNew | None = None) -> list[Path]:
+    kind, code, part = job
     if kind == INDEX:
-        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf, news=news)
-    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf, news=news)
+        return render_index(analysis, out_dir, districts, geography=geography, pdf=pdf, news=news, parts=(part,))
+    return render_district(analysis, code, out_dir, geography=geography, pdf=pdf, news=news, parts=(part,))
+
+
+def render_jobs(analysis: BiweeklyAnalysis, asked: Sequence[str] | None = None) -> list[Job]:
+    """Every unit of work of a run, the longest first (so that two processes finish together):
+    the eenheid's tables (the largest workbook), the pages of the districts with the most
+    gemeenten, the index page, then the districts' tables. ``asked``: only these districts'
+    reports (the index still lists every district with a report)."""
+    by_size = sorted((d for d in analysis.districts if asked is None or d.code in asked),
+                     key=lambda d: -len(d.gemeente_codes))
+    return ([(INDEX, "", "tables")] + [("district", d.code, "pages") for d in by_size] + [(INDEX, "", "pages")]
+            + [("district", d.code, "tables") for d in by_size])
+
+
+def default_workers() -> int:
+    """Processes for rendering: every core (the work is CPU-bound: charts, PDF, Excel)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def render_tweewekelijks(
@@ -1134,7 +1190,7 @@ def render_tweewekelijks(
     districts: Sequence[str] | None = None,
     out_dir: Path | None = None,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     pdf: bool = True,
     today: date | None = None,
     analysis: BiweeklyAnalysis | None = None,
@@ -1142,9 +1198,12 @@ def render_tweewekelijks(
     """Build the analysis and write every district report plus the eenheid index.
 
     ``settings``: :class:`~veiligheidsbeeld.config.Settings`. ``districts``: names or codes
-    (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers`` > 1
-    renders districts in that many processes. ``analysis``: one already built for the same
-    arguments (the flow's summary uses it too), else it is built here. Returns the files written.
+    (default all). ``out_dir`` default ``<reports>/<report date>/tweewekelijks``. ``workers``:
+    processes (default every core; 1 renders in this process). The worker processes start
+    before the analysis is built and warm up (imports, fonts, templates) while it is; then the
+    pages and the tables of every district and of the index are rendered as separate jobs.
+    ``analysis``: one already built for the same arguments (the flow's summary uses it too),
+    else it is built here. Returns the files written.
     """
     from veiligheidsbeeld.analysis.periods import check_report_date
     from veiligheidsbeeld.analysis.woninginbraak import select_districts
@@ -1153,6 +1212,7 @@ def render_tweewekelijks(
 
     # Checked before anything is written: a refused date or district leaves no empty folder.
     report_date = check_report_date(report_date, today=today)
+    workers = default_workers() if workers is None else max(1, int(workers))
     paths = settings.paths.resolved()
     out = Path(out_dir) if out_dir is not None else paths.reports / report_date.isoformat() / REPORT_DIR
     check_writable_dir(out, "rapportmap")
@@ -1167,37 +1227,52 @@ def render_tweewekelijks(
         index_codes = [c for c in names if c in set(asked) | set(existing)]
         if analysis is not None and {d.code for d in analysis.districts} != set(index_codes):
             analysis = None
-    with reader(paths.warehouse) as con:
-        if analysis is None:
-            analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
-        gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
-        geography = read_geography(con, settings.area.layout_year, gemeenten)
-        # What is new since the previous report of this kind: its opening line.
-        stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
-        news = what_is_new(con, RawArchive(paths.raw), stamp,
-                           previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
-        from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
-
-        geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
-    rendered = [RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts]
-    slugs = [r.slug for r in rendered]
-    if len(set(slugs)) != len(slugs) or INDEX in slugs:
-        raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
-    ensure_dir(out, "rapportmap")
-    # The index needs only the districts' names and file names, so it renders alongside them.
-    jobs = [("district", analysis, d.code, out, geography, pdf, ()) for d in analysis.districts
-            if asked is None or d.code in asked]
-    jobs.append((INDEX, analysis, "", out, geography, pdf, tuple(rendered)))
-    files: list[Path] = []
+    pool = None
     if workers > 1:
-        light = [(kind, code, directory, as_pdf, names) for kind, _, code, directory, _, as_pdf, names in jobs]
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_render_worker,
-                                 initargs=(analysis, geography, news)) as pool:
-            for result in pool.map(_render_worker_job, light):
-                files += result
-    else:
-        for job in jobs:
-            files += _render_job(job, news)
-    # Last: the next report compares itself with the data this one was built on.
-    write_stamps(out, [stamp])
-    return files
+        import multiprocessing
+
+        # Started before the warehouse is opened (no DuckDB threads to fork), warming up while
+        # the analysis is built below.
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        for _ in range(workers):
+            pool.submit(_warm_worker)
+    try:
+        with reader(paths.warehouse) as con:
+            if analysis is None:
+                analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
+            gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
+            geography = read_geography(con, settings.area.layout_year, gemeenten)
+            # What is new since the previous report of this kind: its opening line.
+            stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
+            news = what_is_new(con, RawArchive(paths.raw), stamp,
+                               previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
+            from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
+
+            geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
+        rendered = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
+        slugs = [r.slug for r in rendered]
+        if len(set(slugs)) != len(slugs) or INDEX in slugs:
+            raise ConfigError(f"Districtnamen geven dubbele bestandsnamen: {', '.join(slugs)}.")
+        ensure_dir(out, "rapportmap")
+        # The index needs only the districts' names and file names, so it renders alongside them.
+        jobs = render_jobs(analysis, asked)
+        files: list[Path] = []
+        if pool is None:
+            for job in jobs:
+                files += _render_job(job, analysis, geography, out, pdf, rendered, news)
+        else:
+            import pickle
+            import uuid
+
+            payload = pickle.dumps((analysis, geography, news), protocol=pickle.HIGHEST_PROTOCOL)
+            token = uuid.uuid4().hex
+            futures = [pool.submit(_render_worker_job, token, payload, job, out, pdf, rendered) for job in jobs]
+            for future in futures:
+                files += future.result()
+        # Last: the next report compares itself with the data this one was built on.
+        write_stamps(out, [stamp])
+        return files
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

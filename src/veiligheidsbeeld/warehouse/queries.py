@@ -8,7 +8,7 @@ without it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -146,3 +146,30 @@ def check_type_codes(con: duckdb.DuckDBPyConnection, table_id: str, codes: Seque
     unknown = [c for c in codes if c not in valid]
     if unknown:
         raise ConfigError(f"Onbekende code(s) {', '.join(unknown)} voor tabel {table_id}. Geldig: {', '.join(valid)}.")
+
+
+def group_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Mapping[str, Sequence[str]],
+                       regions_per_group: Mapping[str, Sequence[str]], first: date, last: date) -> pd.DataFrame:
+    """Monthly counts per region and group, summed in DuckDB on the complete grid (SQL:
+    ``analysis.sql``, ``group_month_counts``).
+
+    ``groups``: label -> its (leaf) codes; ``regions_per_group``: label -> the regions to count it
+    for. Rows in the order of ``regions_per_group`` (group, then region), then month. Columns:
+    ``region_code``, ``group``, ``month`` (date), ``count_known``, ``n_suppressed``, ``n_missing``;
+    the same figures as :func:`veiligheidsbeeld.analysis.woninginbraak.group_counts` on the facts.
+    """
+    from veiligheidsbeeld.warehouse.sql import query
+
+    cell_regions, cell_groups = [], []
+    for label, codes in regions_per_group.items():
+        cell_regions += [str(c) for c in codes]
+        cell_groups += [label] * len(codes)
+    code_groups = [label for label, codes in groups.items() for _ in codes]
+    code_types = [str(c) for codes in groups.values() for c in codes]
+    frame = con.execute(query("analysis.sql", "group_month_counts"), {
+        "table_id": table_id, "cell_regions": cell_regions, "cell_groups": cell_groups,
+        "cell_order": list(range(len(cell_regions))), "code_groups": code_groups, "code_types": code_types,
+        "first": first, "last": last,
+    }).df()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
