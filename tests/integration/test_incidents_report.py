@@ -15,7 +15,6 @@ import subprocess
 from datetime import date, timedelta
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 

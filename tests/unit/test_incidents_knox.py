@@ -7,7 +7,6 @@ Synthetic incidents are generated here deterministically and are labelled SYNTHE
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -34,7 +34,6 @@ from veiligheidsbeeld.analysis.periods import (
 from veiligheidsbeeld.analysis.stats import (
     compare_frame,
     fdr_adjust,
-    pearson_dispersion,
     seasonal_index,
     shrink_dispersion,
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
