@@ -129,7 +129,7 @@ def table(record: dict[str, Any]) -> list[str]:
                                   + (f"; **{rel}×** its render step" if rel else "")))
         elif name in ("versus", "demo"):
             base = sec.get("base_commit", "83889bd")
-            for kind in ("gemeente", "demo"):
+            for kind in ("gemeente", "demo") if name == "versus" else ():
                 c = sec.get(kind)
                 if not c:
                     continue
@@ -145,7 +145,7 @@ def table(record: dict[str, Any]) -> list[str]:
                                   f"{c.get('paired_ratios_vs_base_default')} / {c.get('paired_ratios_vs_base_workers')}); "
                                   f"CPU {_num(c['ours']['cpu_s']['median'])} s; peak (process tree) "
                                   f"{_num(c['ours']['peak_rss_mb']['median'], 0)} MB; files {c.get('files', {}).get('ours')}"))
-            d = sec.get("demo")
+            d = sec.get("demo") if name == "demo" else None
             if d:
                 for side in ("base", "ours"):
                     r = d[side]

@@ -179,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
 
     today = dt.date.today().isoformat()
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    out_path = args.results_dir / (f"{today}.json" if args.size == "small" else f"{today}-{args.size}.json")
+    # The comparisons with 83889bd get a results file (and README table) of their own, so that a
+    # run of them does not replace the table of the other sections.
+    label = "versus" if set(sections) <= {"versus", "demo"} else args.size
+    out_path = args.results_dir / (f"{today}.json" if label == "small" else f"{today}-{label}.json")
     previous = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
     record: dict[str, Any] = {
         "date": today,
-        "size": args.size,
+        "size": label,
         "repeat": repeat,
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": machine_info(),
