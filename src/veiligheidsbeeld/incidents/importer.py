@@ -10,7 +10,6 @@ registration id, the row of the newest import.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import pandas as pd
 
 from veiligheidsbeeld.errors import DataError, SourceError
 from veiligheidsbeeld.incidents.settings import IncidentSettings
+from veiligheidsbeeld.sources.raw_archive import sha256_file
 
 SQL_FILE = "incidents.sql"
 #: The Netherlands in RD New (EPSG:28992), with a margin for the coast and the islands.
@@ -88,14 +88,6 @@ class ImportResult:
 # --------------------------------------------------------------------------------------------
 # Reading the file
 # --------------------------------------------------------------------------------------------
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sniff_separator(text: str) -> str:
@@ -413,7 +405,7 @@ def import_incidents(settings: Any, path: Path, *, synthetic: bool = False, now:
     path = Path(path)
     inc: IncidentSettings = settings.incidenten
     frame = read_extract(path, inc)
-    checksum = file_checksum(path)
+    checksum = sha256_file(path)
     row_offset = 1 if path.suffix.lower() == ".parquet" else 2
     prepared = prepare_incidents(frame, inc, path.name, row_offset=row_offset)
     warehouse = settings.paths.resolved().warehouse
