@@ -35,7 +35,7 @@ from veiligheidsbeeld.analysis.overlast_doel import OVERLAST_TABLE, complete_yea
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
 from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.errors import ConfigError, DataError
-from veiligheidsbeeld.formatting import fmt_int, fmt_num
+from veiligheidsbeeld.formatting import fmt_int
 from veiligheidsbeeld.regions import UNKNOWN_GEMEENTE, load_district_table
 from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
 from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, check_type_codes, data_info, monthly_counts
@@ -328,28 +328,3 @@ def _note(r: Any, s: RankingSettings) -> str:
     if r.provisional:
         parts.append("voorlopige cijfers")
     return "; ".join(parts)
-
-
-def format_ranking(result: RankingResult, year: int, top: int | None = None) -> str:
-    """The top of ``year`` and the eenheid's gemeenten as Dutch text (for the command line)."""
-    s = result.settings
-    frame = result.for_year(year)
-    n = top or s.top_n
-    lines = [f"Jeugdoverlast ({s.type_code}) per {fmt_int(s.per)} inwoners — {year}", result.coverage_text, result.rule_text, ""]
-    shown = frame[frame["rank"].notna() & (frame["rank"] <= n)]
-    lines.append(f"{'rang':>4}  {'gemeente':<28} {'meldingen':>9} {'inwoners':>9} {'per 1.000':>9}  95%-interval")
-    for r in shown.itertuples():
-        mark = f"  ← {result.eenheid_naam}" if r.in_area else ""
-        lines.append(
-            f"{int(r.rank):>4}  {r.gemeente_naam[:28]:<28} {fmt_int(r.count):>9} {fmt_int(r.inhabitants):>9} "
-            f"{fmt_num(r.rate, 2):>9}  {fmt_num(r.ci_lower, 2)}–{fmt_num(r.ci_upper, 2)}{mark}"
-        )
-    small = result.small_above_cutoff(year)
-    for r in small.itertuples():
-        lines.append(f"  klein, maar aantoonbaar boven de topgrens: {r.gemeente_naam} ({fmt_int(r.count)} meldingen, "
-                     f"{fmt_int(r.inhabitants)} inwoners, {fmt_num(r.rate, 2)} per 1.000)")
-    lines.append("")
-    lines.append(f"Doel {s.target_year}: {result.target_status()}")
-    lines.extend(result.notes)
-    lines.append(result.source_line())
-    return "\n".join(lines) + "\n"

@@ -511,25 +511,6 @@ class MonitorResult:
                 return r
         raise KeyError((region, category, period))
 
-    def baseline_frame(self) -> pd.DataFrame:
-        """The baseline per region and category (base-year count; None when there is none)."""
-        label = str(self.target.base_year)
-        rows = [
-            {"region_code": r.region_code, "region_name": r.region_name, "level": r.level, "category": r.category,
-             "category_name": r.category_name, "baseline": r.baseline,
-             "flags": "; ".join(r.flags)}
-            for r in self.rows if r.period == label
-        ]
-        frame = pd.DataFrame(rows)
-        if not frame.empty:
-            frame["baseline"] = frame["baseline"].astype("Int64")
-        return frame
-
-    @property
-    def latest_year(self) -> int | None:
-        years = [p.year for p in self.periods if p.kind == "jaar"]
-        return max(years) if years else None
-
     def source_line(self) -> str:
         return self.info.source_line()
 
@@ -978,7 +959,6 @@ __all__ = [
     "run_doel_overlast",
     "target_settings_for",
 ]
-
 
 
 def run_doel_overlast(settings: Settings, region: str | None = None, fmt: OutputFormat | str = "table") -> str:

@@ -16,7 +16,7 @@ import io
 from functools import lru_cache
 from typing import Any
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import matplotlib
@@ -54,7 +54,6 @@ EARLIER_YEARS = ("#9ca3af", "#c4b5a5", "#b8c7d9", "#d1d5db")
 
 MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 WIDTH = 8.0  # inches; the reports show charts at about 800 CSS pixels
-FONT = "DejaVu Sans"
 
 FUNNEL_COLOURS: dict[str, str] = {
     BINNEN: BLUE,
@@ -514,7 +513,3 @@ def signal_summary(chart: ControlChart, since: date) -> list[tuple[date, str]]:
         if m >= since:
             out.append((m, str(row["description"])))
     return out
-
-
-def legend_items(colours: Mapping[str, str]) -> list[Patch]:
-    return [Patch(color=c, label=label) for label, c in colours.items()]

@@ -686,10 +686,3 @@ def _type_untyped(row: dict[str, Any]) -> dict[str, Any]:
                 continue
         out[key] = value
     return out
-
-
-def make_source(spec: str | Path | None, *, catalog_url: str, use_https: bool = True, **api_kwargs: Any) -> ODataSource:
-    """``None``/``'api'``: the live API on ``catalog_url``; anything else: a snapshot directory."""
-    if spec is None or str(spec) == "api":
-        return CbsApiSource(catalog_url, use_https=use_https, **api_kwargs)
-    return SnapshotSource(Path(spec))

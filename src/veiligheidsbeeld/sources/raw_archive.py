@@ -34,7 +34,6 @@ from veiligheidsbeeld.errors import SchemaDriftError, SourceError
 from veiligheidsbeeld.files import atomic_path, atomic_write_bytes, atomic_write_json, umask  # noqa: F401
 
 MANIFEST = "provenance.json"
-RAW_COLUMNS = ("region_key", "type_key", "period_key", "value")
 RAW_SCHEMA = pa.schema(
     [
         ("region_key", pa.string()),
