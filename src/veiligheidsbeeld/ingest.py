@@ -52,18 +52,25 @@ def area_gemeenten(settings: Settings) -> list[str]:
     return sorted(load_district_table(settings.area)["gemeente_code"])
 
 
+def api_source(catalog_url: str, settings: Settings) -> CbsApiSource:
+    """The live CBS API of ``catalog_url`` with the ingest's connection settings (the one way a
+    live source is built: police tables and denominators alike)."""
+    ing = settings.ingest
+    return CbsApiSource(
+        catalog_url,
+        use_https=ing.use_https,
+        retries=ing.retries,
+        backoff_seconds=ing.backoff_seconds,
+        backoff_max_seconds=ing.backoff_max_seconds,
+        timeout_seconds=ing.timeout_seconds,
+    )
+
+
 def open_source(spec: str | Path | None, settings: Settings) -> ODataSource | RawArchive:
     """``'api'`` (or None): the live CBS API; a directory: a cbsodata snapshot or a ``data/raw`` copy."""
     ing = settings.ingest
     if spec is None or str(spec) == "api":
-        return CbsApiSource(
-            ing.catalog_url,
-            use_https=ing.use_https,
-            retries=ing.retries,
-            backoff_seconds=ing.backoff_seconds,
-            backoff_max_seconds=ing.backoff_max_seconds,
-            timeout_seconds=ing.timeout_seconds,
-        )
+        return api_source(ing.catalog_url, settings)
     path = Path(spec)
     if not path.is_dir():
         raise SourceError(f"Bron '{spec}' is geen map en niet 'api'.")
@@ -184,10 +191,8 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
         wijk_years = geo.wijk_buurt_years or tuple(known[-2:])
         den_settings = DenominatorSettings(tables=geo.denominator_tables, wijk_buurt_years=wijk_years)
         try:
-            cbs = cbs_source or (SnapshotSource(snapshot_dir) if offline else CbsApiSource(
-                den_settings.catalog_url, retries=settings.ingest.retries,
-                backoff_seconds=settings.ingest.backoff_seconds, timeout_seconds=settings.ingest.timeout_seconds,
-            ))
+            cbs = cbs_source or (SnapshotSource(snapshot_dir) if offline
+                                 else api_source(den_settings.catalog_url, settings))
             # CBS publishes year Y on the layout of that year: pull the predecessors too, so the
             # denominators can be put on the police layout (geography.police_layout_denominators).
             frame = pull_denominators(cbs, geography.police_layout_codes(gemeenten, years), years, paths.raw, den_settings)
