@@ -179,7 +179,7 @@ def test_3_a_future_report_date_is_refused_by_run_and_report_alike(project, comm
 
 
 def test_3_the_flow_uses_the_same_date_guard(project):
-    from veiligheidsbeeld.cli_flows import load_flow
+    from veiligheidsbeeld.deployments import load_flow
     from veiligheidsbeeld.errors import ConfigError
 
     flow = load_flow("tweewekelijks")
