@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cbs_builders import write_population_snapshot
+from testkit import write_population_snapshot
 
 from veiligheidsbeeld import regions as R
 from veiligheidsbeeld.config import AreaSettings

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cbs_builders import write_population_snapshot
+from testkit import write_population_snapshot
 
 from veiligheidsbeeld.analysis.jaaranalyse import build_jaaranalyse
 from veiligheidsbeeld.config import AreaSettings, Settings, load_settings

@@ -1,11 +1,24 @@
-"""Builders of CBS-shaped test input that several test modules share (importable from tests/ as
-``cbs_builders``, next to conftest.py). Every value they write is SYNTHETIC and labelled so."""
+"""Test helpers that several test modules share (importable as ``testkit``: pytest puts tests/,
+the folder of conftest.py, on the path). Every value they write is SYNTHETIC and labelled so."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+
+import duckdb
+
+
+@contextmanager
+def read_warehouse(root: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse of the project folder ``root`` (default path), closed after."""
+    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def write_population_snapshot(
