@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from testkit import write_population_snapshot
+import testkit
 
 from veiligheidsbeeld import regions as R
 from veiligheidsbeeld.config import AreaSettings
@@ -37,6 +36,13 @@ def inhabitants(code: str, year: int) -> int:
     return 5_000 + zlib.crc32(f"{code}{year}".encode()) % 150_000
 
 
+def write_population_snapshot(root: Path, gemeenten: list[str]) -> Path:
+    """A 03759ned-shaped snapshot holding only the total categories (SYNTHETIC values)."""
+    return testkit.write_population_snapshot(
+        root, gemeenten, YEARS, lambda c, y: None if (c, y) == SUPPRESSED else inhabitants(c, y)
+    )
+
+
 def _snapshot(con, table: str, order: str) -> pd.DataFrame:
     return con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {table} ORDER BY {order}").df()
 
@@ -48,10 +54,7 @@ def test_geography_in_the_warehouse(tmp_path: Path, shared_dir: Path) -> None:
     raw = tmp_path / "data" / "raw"
     path = tmp_path / "warehouse.duckdb"
 
-    snapshot = write_population_snapshot(
-        tmp_path / "snapshot", gemeenten + ["GM0363"], YEARS,
-        lambda c, y: None if (c, y) == SUPPRESSED else inhabitants(c, y),
-    )
+    snapshot = write_population_snapshot(tmp_path / "snapshot", gemeenten + ["GM0363"])
     D.pull_denominators(SnapshotSource(snapshot), gemeenten, YEARS, raw, D.DenominatorSettings(tables=("bevolking",)))
     assert len(list((raw / "denominators" / "03759ned" / "20240628T020000").glob("*.parquet"))) == 1
 
