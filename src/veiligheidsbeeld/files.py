@@ -103,7 +103,7 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException:
         # An OSError (disk full, no permission) goes up as it is: the ingest turns it into its own
-        # sentence (what was kept, how to resume), the CLI into one about the file (see cli.py).
+        # sentence (what was kept, how to resume), the CLI into one about the file (see cli/core.py).
         Path(tmp).unlink(missing_ok=True)
         raise
 

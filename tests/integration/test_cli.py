@@ -120,7 +120,7 @@ def test_every_command_has_help(project):
 
 def test_run_demo_runs_the_demo(project, monkeypatch):
     calls = []
-    monkeypatch.setattr("veiligheidsbeeld.cli_flows.demo", lambda: calls.append("demo"))
+    monkeypatch.setattr("veiligheidsbeeld.cli.flows.demo", lambda: calls.append("demo"))
     result = run(project, "run", "--demo")
     assert result.exit_code == 0, result.output
     assert calls == ["demo"]
@@ -132,7 +132,7 @@ def test_run_without_network_says_so_in_one_sentence(project, monkeypatch):
     def flow(**kwargs):
         raise SourceUnavailableError("dataderden.cbs.nl is niet bereikbaar")
 
-    monkeypatch.setattr("veiligheidsbeeld.cli_flows.load_flow", lambda name, project_dir=None: flow)
+    monkeypatch.setattr("veiligheidsbeeld.cli.flows.load_flow", lambda name, project_dir=None: flow)
     result = run(project, "run")
     assert result.exit_code == 1
     assert "Geen verbinding met de CBS-API" in result.output and "--source" in result.output and "--demo" in result.output

@@ -155,7 +155,7 @@ def test_demo_command_refuses_bad_input(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from veiligheidsbeeld.cli_flows import demo
+    from veiligheidsbeeld.cli.flows import demo
 
     app = typer.Typer()
     app.command()(demo)

@@ -648,7 +648,8 @@ def test_disk_full_while_writing_a_partition(tmp_path, stub, clean, monkeypatch)
     assert state(tmp_path) == clean["overlast"]
 
 
-def test_disk_full_while_saving_the_manifest_is_a_clear_error(tmp_path, stub, monkeypatch):
+def _disk_full_on_manifest_write(monkeypatch) -> Any:
+    """From the fourth JSON write on, saving provenance.json fails with ENOSPC; returns the real writer."""
     real = raw_archive_module.atomic_write_json
     calls = {"n": 0}
 
@@ -659,22 +660,18 @@ def test_disk_full_while_saving_the_manifest_is_a_clear_error(tmp_path, stub, mo
         real(path, data)
 
     monkeypatch.setattr(raw_archive_module, "atomic_write_json", failing)
+    return real
+
+
+def test_disk_full_while_saving_the_manifest_is_a_clear_error(tmp_path, stub, monkeypatch):
+    _disk_full_on_manifest_write(monkeypatch)
     with pytest.raises(VeiligheidsbeeldError):
         ingest(tmp_path, stub, concurrency=1)
 
 
 def test_disk_full_after_a_failed_manifest_write_resumes_cleanly(tmp_path, stub, clean, monkeypatch):
     # Whatever the error type above, nothing half-written stays and the next run resumes.
-    real = raw_archive_module.atomic_write_json
-    calls = {"n": 0}
-
-    def failing(path: Path, data: Any) -> None:
-        calls["n"] += 1
-        if path.name == "provenance.json" and calls["n"] >= 4:
-            _enospc()
-        real(path, data)
-
-    monkeypatch.setattr(raw_archive_module, "atomic_write_json", failing)
+    real = _disk_full_on_manifest_write(monkeypatch)
     with pytest.raises((OSError, VeiligheidsbeeldError)):  # OSError today: see the xfail above
         ingest(tmp_path, stub, concurrency=1)
     assert is_empty(state(tmp_path))

@@ -24,6 +24,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from testkit import read_warehouse
+
 from veiligheidsbeeld.cli import app
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 
@@ -78,12 +80,9 @@ def stored(root: Path) -> dict[str, str]:
 
 
 def warehouse_state(root: Path) -> list[tuple]:
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return con.execute("SELECT * FROM facts_monthly ORDER BY ALL").fetchall() + \
             con.execute("SELECT table_id, vintage FROM pulls ORDER BY ALL").fetchall()
-    finally:
-        con.close()
 
 
 def tampered(project: Path, name: str, *, modified: str, table: str = "47022NED") -> Path:
@@ -179,7 +178,7 @@ def test_3_a_future_report_date_is_refused_by_run_and_report_alike(project, comm
 
 
 def test_3_the_flow_uses_the_same_date_guard(project):
-    from veiligheidsbeeld.cli_flows import load_flow
+    from veiligheidsbeeld.deployments import load_flow
     from veiligheidsbeeld.errors import ConfigError
 
     flow = load_flow("tweewekelijks")

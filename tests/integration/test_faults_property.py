@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
+
+from testkit import read_warehouse
 
 from veiligheidsbeeld.cli import app
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
@@ -62,25 +63,19 @@ def correct_or_one_sentence(result) -> bool:
 
 
 def warehouse(root: Path) -> list[tuple]:
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return (con.execute("SELECT * FROM facts_monthly ORDER BY ALL").fetchall()
                 + con.execute("SELECT * FROM regions ORDER BY ALL").fetchall()
                 + con.execute("SELECT * FROM offence_types ORDER BY ALL").fetchall()
                 + con.execute("SELECT * FROM periods ORDER BY ALL").fetchall())
-    finally:
-        con.close()
 
 
 def count_in_warehouse(root: Path) -> Any:
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return con.execute(
             "SELECT count FROM facts_monthly WHERE table_id = $t AND region_code = $r AND type_code = $c "
             "AND month = $m", {"t": TABLE, "r": CELL[0], "c": CELL[1], "m": datetime(2023, 3, 1)}
         ).fetchone()[0]
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ snapshot's TableInfos); the gemeente codes and boundaries are real.
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import testkit
 
 from veiligheidsbeeld import regions as R
 from veiligheidsbeeld.config import AreaSettings
@@ -38,37 +38,9 @@ def inhabitants(code: str, year: int) -> int:
 
 def write_population_snapshot(root: Path, gemeenten: list[str]) -> Path:
     """A 03759ned-shaped snapshot holding only the total categories (SYNTHETIC values)."""
-    directory = root / "03759ned"
-    directory.mkdir(parents=True)
-    entities = {
-        "TableInfos": [{"Identifier": "03759ned", "Title": "Bevolking (SYNTHETISCH, testgegevens)", "Modified": "2024-06-28T02:00:00"}],
-        "DataProperties": [
-            {"ID": 0, "Type": "Dimension", "Key": "Geslacht", "Title": "Geslacht"},
-            {"ID": 1, "Type": "Dimension", "Key": "Leeftijd", "Title": "Leeftijd"},
-            {"ID": 2, "Type": "Dimension", "Key": "BurgerlijkeStaat", "Title": "Burgerlijke staat"},
-            {"ID": 3, "Type": "GeoDimension", "Key": "RegioS", "Title": "Regio's"},
-            {"ID": 4, "Type": "TimeDimension", "Key": "Perioden", "Title": "Perioden"},
-            {"ID": 5, "Type": "Topic", "Key": "BevolkingOp1Januari_1", "Title": "Bevolking op 1 januari"},
-            {"ID": 6, "Type": "Topic", "Key": "GemiddeldeBevolking_2", "Title": "Gemiddelde bevolking"},
-        ],
-        "Geslacht": [{"Key": "T001038", "Title": "Totaal mannen en vrouwen"}],
-        "Leeftijd": [{"Key": "10000", "Title": "Totaal"}],
-        "BurgerlijkeStaat": [{"Key": "T001019", "Title": "Totaal burgerlijke staat"}],
-        "RegioS": [{"Key": c, "Title": c} for c in gemeenten],
-        "Perioden": [{"Key": f"{y}JJ00", "Title": str(y), "Status": "Definitief"} for y in YEARS],
-        "TypedDataSet": [
-            {
-                "Geslacht": "T001038", "Leeftijd": "10000", "BurgerlijkeStaat": "T001019", "RegioS": c, "Perioden": f"{y}JJ00",
-                "BevolkingOp1Januari_1": None if (c, y) == SUPPRESSED else inhabitants(c, y),
-                "GemiddeldeBevolking_2": None if (c, y) == SUPPRESSED else inhabitants(c, y) + 10,
-            }
-            for c in gemeenten
-            for y in YEARS
-        ],
-    }
-    for name, data in entities.items():
-        (directory / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
-    return root
+    return testkit.write_population_snapshot(
+        root, gemeenten, YEARS, lambda c, y: None if (c, y) == SUPPRESSED else inhabitants(c, y)
+    )
 
 
 def _snapshot(con, table: str, order: str) -> pd.DataFrame:

@@ -13,6 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from testkit import read_warehouse
+
 from veiligheidsbeeld.config import load_settings
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError, VeiligheidsbeeldError
 from veiligheidsbeeld.ingest import run_ingest
@@ -40,22 +42,16 @@ def settings_in(root: Path, **ingest):
 
 
 def facts(root: Path, table_id: str) -> pd.DataFrame:
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return con.execute(
             "SELECT region_code, type_code, month, count, suppressed, provisional, vintage FROM facts_monthly "
             "WHERE table_id = $t ORDER BY ALL", {"t": table_id}
         ).df()
-    finally:
-        con.close()
 
 
 def sql(root: Path, text: str, params: dict | None = None):
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return con.execute(text, params or {}).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

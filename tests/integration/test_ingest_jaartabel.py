@@ -11,8 +11,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from testkit import read_warehouse
 
 from veiligheidsbeeld.config import load_settings
 from veiligheidsbeeld.ingest import run_ingest
@@ -35,12 +36,9 @@ def settings_in(root: Path):
 
 
 def warehouse_rows(root: Path) -> list[tuple]:
-    con = duckdb.connect(str(root / "data/warehouse/veiligheidsbeeld.duckdb"), read_only=True)
-    try:
+    with read_warehouse(root) as con:
         return con.execute("SELECT region_code, type_code, year, count FROM facts_yearly_reported "
                            "WHERE table_id = $t ORDER BY ALL", {"t": JAAR}).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -356,7 +356,7 @@ def test_serve_runs_the_deployments_in_one_process(server, data, tmp_path):
     api.client.delete(f"/deployments/{api.deployment('ingest', 'maandelijks')['id']}").raise_for_status()
     out = tmp_path / "serve"
     env = {**server["env"], "VEILIGHEIDSBEELD_CONFIG": str(data["config"])}
-    code = ("import typer; from veiligheidsbeeld.cli_flows import serve; app = typer.Typer(); "
+    code = ("import typer; from veiligheidsbeeld.cli.flows import serve; app = typer.Typer(); "
             "app.command()(serve); app()")
     args = ["--alleen", "ingest", "--source", str(data["snapshot"]), "--warehouse", str(out / "vb.duckdb"),
             "--raw", str(out / "raw"), "--project", str(REPO)]

@@ -9,7 +9,6 @@ number of inhabitants is SYNTHETIC (deterministic, labelled so in the snapshot).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import zlib
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from testkit import write_population_snapshot
 
 from veiligheidsbeeld.analysis.jaaranalyse import build_jaaranalyse
 from veiligheidsbeeld.config import AreaSettings, Settings, load_settings
@@ -50,40 +51,6 @@ def inhabitants(code: str, year: int) -> int:
     return 8_000 + zlib.crc32(f"{code}{year}".encode()) % 40_000
 
 
-def write_population_snapshot(root: Path) -> None:
-    """03759ned with one row per region and year like CBS: null where the code is not in that year's layout."""
-    directory = root / "03759ned"
-    directory.mkdir(parents=True)
-    entities = {
-        "TableInfos": [{"Identifier": "03759ned", "Title": "Bevolking (SYNTHETISCH, testgegevens)", "Modified": "2024-06-28T02:00:00"}],
-        "DataProperties": [
-            {"ID": 0, "Type": "Dimension", "Key": "Geslacht", "Title": "Geslacht"},
-            {"ID": 1, "Type": "Dimension", "Key": "Leeftijd", "Title": "Leeftijd"},
-            {"ID": 2, "Type": "Dimension", "Key": "BurgerlijkeStaat", "Title": "Burgerlijke staat"},
-            {"ID": 3, "Type": "GeoDimension", "Key": "RegioS", "Title": "Regio's"},
-            {"ID": 4, "Type": "TimeDimension", "Key": "Perioden", "Title": "Perioden"},
-            {"ID": 5, "Type": "Topic", "Key": "BevolkingOp1Januari_1", "Title": "Bevolking op 1 januari"},
-            {"ID": 6, "Type": "Topic", "Key": "GemiddeldeBevolking_2", "Title": "Gemiddelde bevolking"},
-        ],
-        "Geslacht": [{"Key": "T001038", "Title": "Totaal mannen en vrouwen"}],
-        "Leeftijd": [{"Key": "10000", "Title": "Totaal"}],
-        "BurgerlijkeStaat": [{"Key": "T001019", "Title": "Totaal burgerlijke staat"}],
-        "RegioS": [{"Key": c, "Title": c} for c in ALL_CODES],
-        "Perioden": [{"Key": f"{y}JJ00", "Title": str(y), "Status": "Definitief"} for y in YEARS],
-        "TypedDataSet": [
-            {
-                "Geslacht": "T001038", "Leeftijd": "10000", "BurgerlijkeStaat": "T001019", "RegioS": c, "Perioden": f"{y}JJ00",
-                "BevolkingOp1Januari_1": inhabitants(c, y) if c in LAYOUT[y] else None,
-                "GemiddeldeBevolking_2": inhabitants(c, y) + 10 if c in LAYOUT[y] else None,
-            }
-            for c in ALL_CODES
-            for y in YEARS
-        ],
-    }
-    for name, data in entities.items():
-        (directory / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory, shared_dir) -> Settings:
     root = tmp_path_factory.mktemp("layout")
@@ -92,7 +59,7 @@ def settings(tmp_path_factory, shared_dir) -> Settings:
                           include_wijken_buurten=False,
                           codes={"47022NED": ["0.0.0", "1.1.1", "1.4.3", "1.4.4", "1.4.5", "1.4.6", "1.4.7"],
                                  "47024NED": ["0.0.0", "E35"]})
-    write_population_snapshot(snapshot)
+    write_population_snapshot(snapshot, ALL_CODES, YEARS, lambda c, y: inhabitants(c, y) if c in LAYOUT[y] else None)
     # The ingest also reads one "Kerncijfers wijken en buurten" table (SYNTHETIC, real wijk codes).
     tables = build_cbs_snapshot(root / "cbs", region_list=politie_dir(shared_dir) / "47022NED_WijkenEnBuurten.csv",
                                 gemeenten=list(AREA), years=[2018], wijk_buurt_years=(2018,))

@@ -168,7 +168,7 @@ def test_flows_are_thin_and_typed(name, expected):
 
 
 def test_serve_builds_the_deployments_of_prefect_yaml(monkeypatch, tmp_path):
-    from veiligheidsbeeld.cli_flows import runner_deployments
+    from veiligheidsbeeld.deployments import runner_deployments
 
     monkeypatch.chdir(REPO)
     deployments = runner_deployments(REPO, parameters={"warehouse": str(tmp_path / "w.duckdb"), "reports": None,
@@ -190,7 +190,7 @@ def test_serve_command_starts_prefect_serve_with_the_deployments(monkeypatch, tm
     import typer
     from typer.testing import CliRunner
 
-    from veiligheidsbeeld.cli_flows import serve
+    from veiligheidsbeeld.cli.flows import serve
 
     served = []
     monkeypatch.setattr(prefect, "serve", lambda *deps, **kw: served.extend(deps))

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from prefect.server.schemas import schedules as server_schedules
 
-from veiligheidsbeeld.cli_flows import deployment_specs, schedule_from_config
+from veiligheidsbeeld.deployments import deployment_specs, schedule_from_config
 
 REPO = Path(__file__).resolve().parents[2]
 AMS = ZoneInfo("Europe/Amsterdam")

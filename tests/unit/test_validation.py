@@ -351,6 +351,17 @@ def test_yearly_rows_that_differ_from_the_monthly_sum(wh: Path):
     assert "code 0.0.0 in 2020" in findings[0].detail
 
 
+def test_yearly_rows_of_a_buurt_that_differ_are_summarised_as_one_warning(wh: Path):
+    facts = clean_facts()
+    yearly = yearly_from(facts)
+    sel = (yearly["region_code"] == "BU01530000") & (yearly["year"].isin([2020, 2021])) & (yearly["type_code"] == ROLLUP)
+    yearly.loc[sel, "count"] = yearly.loc[sel, "count"] * 2  # doubled, but a buurt: never a blocker
+    findings = of(run(build_warehouse(wh, facts=facts, yearly=yearly)), "yearly_reconciliation")
+    assert [(f.severity, f.region_code) for f in findings] == [(Severity.WARN, None)]
+    assert "in 1 wijken/buurten wijken 2 jaarcijfers af" in findings[0].detail and "BU01530000" in findings[0].detail
+    assert findings[0].value == 2.0
+
+
 def test_reconciliation_skips_incomplete_years(wh: Path):
     facts = clean_facts()
     yearly = yearly_from(facts)

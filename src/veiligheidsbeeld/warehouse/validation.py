@@ -170,6 +170,15 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> 
     return con.execute(query(SQL_FILE, name), params).fetchall()
 
 
+def _by_level(rows: Iterable[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[str], int]:
+    """Split check rows ``(region, level, n, ...)``: the rows of a report level (NL, GM) get one
+    finding each; the wijken/buurten, too many to list, get one summary warning: their codes and
+    the sum of their ``n``."""
+    rows = list(rows)
+    minor = [r for r in rows if r[1] not in REPORT_LEVELS]
+    return [r for r in rows if r[1] in REPORT_LEVELS], [r[0] for r in minor], sum(r[2] for r in minor)
+
+
 def _months(months: Iterable[date]) -> str:
     return ", ".join(f"{m:%Y-%m}" for m in months)
 
@@ -192,21 +201,20 @@ def _check_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, t: Vali
 
 def _check_region_missing_months(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
     out: list[Finding] = []
-    minor: list[tuple[str, int]] = []
-    for region, level, n_missing, examples in _rows(con, "region_missing_months", {"table_id": table_id}):
-        if level in REPORT_LEVELS:
-            out.append(
-                Finding(
-                    "region_missing_month", Severity.WARN, table_id, region,
-                    f"Tabel {table_id}: {region} mist {n_missing} maand(en) die de tabel wel heeft "
-                    f"({_months(examples)}{' …' if n_missing > len(examples) else ''}).",
-                    float(n_missing), 0.0,
-                )
+    rows = _rows(con, "region_missing_months", {"table_id": table_id})
+    report, minor, _ = _by_level(rows)
+    missing = {r[0]: r[2] for r in rows}
+    for region, _level, n_missing, examples in report:
+        out.append(
+            Finding(
+                "region_missing_month", Severity.WARN, table_id, region,
+                f"Tabel {table_id}: {region} mist {n_missing} maand(en) die de tabel wel heeft "
+                f"({_months(examples)}{' …' if n_missing > len(examples) else ''}).",
+                float(n_missing), 0.0,
             )
-        else:
-            minor.append((region, n_missing))
+        )
     if minor:
-        examples = ", ".join(f"{r} ({n})" for r, n in minor[: t.max_examples])
+        examples = ", ".join(f"{r} ({missing[r]})" for r in minor[: t.max_examples])
         out.append(
             Finding(
                 "region_missing_month", Severity.WARN, table_id, None,
@@ -487,23 +495,18 @@ def _check_rollup(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationTh
     bound = f"totaal ≥ som van de delen{f' − {slack}' if slack else ''}"
     bound += f" en ≤ som + {fmt_pct(share, 0, signed=False)} van het totaal{f' + {slack}' if slack else ''}" if share or slack else " en gelijk eraan"
     out: list[Finding] = []
-    minor: list[str] = []
-    n_minor_cells = 0
-    for region, level, n_cells, month, total, parts, n_checked in rows:
-        if level in REPORT_LEVELS:
-            gap = (total - parts) / total if total else math.inf
-            out.append(
-                Finding(
-                    "rollup_mismatch", Severity.BLOCKER, table_id, region,
-                    f"Tabel {table_id}, {region}: het totaal (0.0.0) klopt in {n_cells} maand(en) niet met de som "
-                    f"van de codes; het ergst in {fmt_month(month)}: totaal {fmt_int(total)}, som {fmt_int(parts)} "
-                    f"(verwacht: {bound}).",
-                    gap if math.isfinite(gap) else None, share,
-                )
+    report, minor, n_minor_cells = _by_level(rows)
+    for region, _level, n_cells, month, total, parts, _n_checked in report:
+        gap = (total - parts) / total if total else math.inf
+        out.append(
+            Finding(
+                "rollup_mismatch", Severity.BLOCKER, table_id, region,
+                f"Tabel {table_id}, {region}: het totaal (0.0.0) klopt in {n_cells} maand(en) niet met de som "
+                f"van de codes; het ergst in {fmt_month(month)}: totaal {fmt_int(total)}, som {fmt_int(parts)} "
+                f"(verwacht: {bound}).",
+                gap if math.isfinite(gap) else None, share,
             )
-        else:
-            minor.append(region)
-            n_minor_cells += n_cells
+        )
     if minor:
         out.append(
             Finding(
@@ -608,26 +611,19 @@ def _check_provisional(con: duckdb.DuckDBPyConnection, table_id: str, t: Validat
 def _check_reconciliation(con: duckdb.DuckDBPyConnection, table_id: str, t: ValidationThresholds) -> list[Finding]:
     params = {"table_id": table_id, "abs_tol": t.reconcile_abs_tolerance, "rel_tol": t.reconcile_rel_tolerance}
     out: list[Finding] = []
-    minor: list[str] = []
-    n_minor = 0
     tolerance = f"max({t.reconcile_abs_tolerance}, {fmt_pct(t.reconcile_rel_tolerance, 0, signed=False)})"
-    for region, level, n_rows, rel, type_code, year, year_count, month_sum, _checked in _rows(
-        con, "yearly_reconciliation", params
-    ):
-        if level in REPORT_LEVELS:
-            blocker = rel > t.reconcile_blocker_rel
-            out.append(
-                Finding(
-                    "yearly_reconciliation", Severity.BLOCKER if blocker else Severity.WARN, table_id, region,
-                    f"Tabel {table_id}, {region}: {n_rows} gepubliceerde jaarcijfer(s) wijken af van de som van de "
-                    f"maanden; het ergst code {type_code} in {year}: jaar {fmt_int(year_count)}, som van de maanden "
-                    f"{fmt_int(month_sum)} ({fmt_pct(rel, 1, signed=False)}; toegestaan {tolerance}).",
-                    float(rel), t.reconcile_blocker_rel if blocker else t.reconcile_rel_tolerance,
-                )
+    report, minor, n_minor = _by_level(_rows(con, "yearly_reconciliation", params))
+    for region, _level, n_rows, rel, type_code, year, year_count, month_sum, _checked in report:
+        blocker = rel > t.reconcile_blocker_rel
+        out.append(
+            Finding(
+                "yearly_reconciliation", Severity.BLOCKER if blocker else Severity.WARN, table_id, region,
+                f"Tabel {table_id}, {region}: {n_rows} gepubliceerde jaarcijfer(s) wijken af van de som van de "
+                f"maanden; het ergst code {type_code} in {year}: jaar {fmt_int(year_count)}, som van de maanden "
+                f"{fmt_int(month_sum)} ({fmt_pct(rel, 1, signed=False)}; toegestaan {tolerance}).",
+                float(rel), t.reconcile_blocker_rel if blocker else t.reconcile_rel_tolerance,
             )
-        else:
-            minor.append(region)
-            n_minor += n_rows
+        )
     if minor:
         out.append(
             Finding(
