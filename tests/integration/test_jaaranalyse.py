@@ -28,7 +28,7 @@ from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.reports.jaaranalyse import TEMPLATE, render_jaaranalyse, report_context
-from veiligheidsbeeld.reports.render import Geography, render_template
+from veiligheidsbeeld.reports.kit import Geography, render_template
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse import db
 from veiligheidsbeeld.warehouse.geography import load_boundaries, load_denominators

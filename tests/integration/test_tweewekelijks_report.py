@@ -31,7 +31,8 @@ from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
 from veiligheidsbeeld.config import Settings, load_settings
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.regions import load_district_table
-from veiligheidsbeeld.reports.render import Geography, read_geography, render_district, render_tweewekelijks
+from veiligheidsbeeld.reports.kit import Geography, read_geography
+from veiligheidsbeeld.reports.tweewekelijks import render_district, render_tweewekelijks
 from veiligheidsbeeld.sources.boundaries import read_boundaries_file
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse.db import writer
@@ -453,7 +454,7 @@ def test_counts_from_duckdb_equal_the_pandas_sums(settings):
     """The analysis sums its monthly counts in DuckDB; the reference path sums the same facts in
     pandas (group_counts). Every figure and flag must be the same."""
     from veiligheidsbeeld.analysis.woninginbraak import analyse, group_counts, month_grid
-    from veiligheidsbeeld.reports.render import district_tables
+    from veiligheidsbeeld.reports.tweewekelijks import district_tables
 
     with duckdb.connect(str(settings.paths.resolved().warehouse), read_only=True) as con:
         fast = build_biweekly(con, settings, REPORT_DATE, today=REPORT_DATE)
