@@ -226,7 +226,9 @@ def _gemeente_rows(analysis: BiweeklyAnalysis, district_code: str) -> list[dict[
 def _area_lists(analysis: BiweeklyAnalysis, gemeente_code: str) -> list[dict[str, Any]]:
     tops = analysis.top_areas
     tops = tops[tops["gemeente_code"] == gemeente_code] if len(tops) else tops
-    wijk_names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    # A buurt's wijk as the warehouse's regions table records it (not read from the code here).
+    wijk_of = dict(zip(analysis.regions["region_code"], analysis.regions["wijk_code"], strict=True))
     lists = []
     for level, level_label in ((WIJK, "Wijken"), (BUURT, "Buurten")):
         for kind, title in ((LIST_MOST, "meeste woninginbraken"), (LIST_INCREASE, "grootste significante stijgingen")):
@@ -235,7 +237,7 @@ def _area_lists(analysis: BiweeklyAnalysis, gemeente_code: str) -> list[dict[str
             for r in records(part.sort_values("rank")) if len(part) else []:
                 wijk = ""
                 if level == BUURT:
-                    wijk = wijk_names.get("WK" + str(r["region_code"])[2:8], "")
+                    wijk = names.get(wijk_of.get(r["region_code"]), "")
                 rows.append(
                     {
                         "rank": r["rank"],
@@ -321,7 +323,7 @@ def district_images(
         years=opts.series_years,
         title=f"{crime} per maand — district {district.naam}",
         subtitle=f"{latest.year} (donkerblauw) naast dezelfde maanden van "
-        f"{latest.year - opts.series_years}–{latest.year - 1}",
+        f"{series_first.year}–{latest.year - 1}",
         provisional=info.provisional_months,
         source=_source(analysis, district_code, series_period),
     )
