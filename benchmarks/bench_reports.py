@@ -7,7 +7,7 @@ gemeente boundaries with synthetic wijk boundaries (maps). It is built once, off
 snapshot directory, with the project's ``run_ingest`` (not timed; its time is recorded as
 ``fixture``).
 
-Measured: ``veiligheidsbeeld.reports.render.render_tweewekelijks(settings, report_date,
+Measured: ``veiligheidsbeeld.reports.tweewekelijks.render_tweewekelijks(settings, report_date,
 workers=1)`` against ``workers=<cores>`` (a ``ProcessPoolExecutor`` over the districts), each in
 its own process: wall time, peak memory of the process tree, and the split into the analysis
 (``build_biweekly``), the district reports and the eenheid index.
@@ -42,12 +42,12 @@ def report_date_for(end: str) -> date:
 def render_api() -> Any:
     """``render_tweewekelijks`` if the colleague's module provides it (with ``workers``)."""
     try:
-        from veiligheidsbeeld.reports import render
+        from veiligheidsbeeld.reports import tweewekelijks
     except ImportError as exc:
-        raise Skipped(f"veiligheidsbeeld.reports.render is not importable yet ({exc})") from None
-    fn = getattr(render, "render_tweewekelijks", None)
+        raise Skipped(f"veiligheidsbeeld.reports.tweewekelijks is not importable yet ({exc})") from None
+    fn = getattr(tweewekelijks, "render_tweewekelijks", None)
     if fn is None:
-        raise Skipped("veiligheidsbeeld.reports.render.render_tweewekelijks does not exist yet")
+        raise Skipped("veiligheidsbeeld.reports.tweewekelijks.render_tweewekelijks does not exist yet")
     if "workers" not in inspect.signature(fn).parameters:
         raise Skipped("render_tweewekelijks has no 'workers' parameter yet (parallel rendering not available)")
     return fn
@@ -176,7 +176,7 @@ def task_setup(p: dict[str, Any], meter: PhaseMeter) -> dict[str, Any]:
 
 def task_render(p: dict[str, Any], meter: PhaseMeter) -> dict[str, Any]:
     fn = render_api()
-    from veiligheidsbeeld.reports import render
+    from veiligheidsbeeld.reports import tweewekelijks as render
 
     # Phase marks only: the analysis and the index; the rest is the district reports.
     for name, phase in (("build_biweekly", "analysis"), ("render_index", "index")):

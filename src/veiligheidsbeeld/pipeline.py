@@ -296,7 +296,7 @@ def render_tweewekelijks_reports(
 ) -> list[Path]:
     """The biweekly woninginbraak report for each district and the eenheid index (HTML, PDF when
     ``pdf``, Excel and CSV tables), in ``<reports>/<report date>/tweewekelijks/``."""
-    render = _report_function("veiligheidsbeeld.reports.render", "render_tweewekelijks", "tweewekelijkse rapport")
+    render = _report_function("veiligheidsbeeld.reports.tweewekelijks", "render_tweewekelijks", "tweewekelijkse rapport")
     # One process per district (at most the cores of the machine): the PDFs dominate the time.
     workers = max(1, min(len(districts) or 1, os.cpu_count() or 1))
     today = today_local()
@@ -316,28 +316,8 @@ def render_overlast_monitor(settings: Settings, year: int) -> list[Path]:
     """The overlast target monitor (the strategy's reduction against its base year) for the eenheid,
     its districts and gemeenten, as of ``year``: written as text table, CSV and JSON to
     ``<reports>/<year>/overlastdoel/``. (The annual report shows the same monitor in its chapters.)"""
-    from veiligheidsbeeld.analysis.overlast_doel import format_monitor, overlast_monitor
-    from veiligheidsbeeld.files import atomic_write_bytes, csv_text, ensure_dir
-    from veiligheidsbeeld.warehouse import db
-
-    paths = settings.paths.resolved()
-    with db.reader(paths.warehouse) as con:
-        result = overlast_monitor(con, settings, with_gemeenten=True)
-    out = ensure_dir(paths.reports / str(int(year)) / "overlastdoel", "rapportmap")
-    written = []
-    synthetic = result.info.synthetic
-    notice = "SYNTHETISCHE CIJFERS (demo/test) — deze aantallen zijn kunstmatig.\n\n" if synthetic else ""
-    # Like the report tables, the CSV carries a 'synthetisch' column so a file on its own says what it is.
-    texts = {
-        "txt": notice + format_monitor(result, "table"),
-        "csv": csv_text(result.export_frame().assign(synthetisch=synthetic)),
-        "json": format_monitor(result, "json"),
-    }
-    for suffix, text in texts.items():
-        path = out / f"overlastdoel-{result.target.base_year}-{int(year)}.{suffix}"
-        atomic_write_bytes(path, text.encode("utf-8"))
-        written.append(path)
-    return written
+    render = _report_function("veiligheidsbeeld.reports.overlast", "render_overlast_monitor", "overlastmonitor")
+    return _paths(render(settings, year))
 
 
 def _report_function(module: str, name: str, what: str) -> Callable[..., Any]:
@@ -437,7 +417,7 @@ def tweewekelijks_summary(
     gemeenten = crime[(crime["level"] == "gemeente") & crime["significant"].astype(bool)]
     summary.significant_gemeenten = _figures(gemeenten.sort_values(["district_code", "region_code"]), names,
                                              district_names, analysis.crime.lower())
-    from veiligheidsbeeld.reports.render import banner_view
+    from veiligheidsbeeld.reports.tweewekelijks import banner_view
 
     # Grouped by meaning and most important first, like the report's banners (one line for a
     # month missing in every gemeente, not one per gemeente).

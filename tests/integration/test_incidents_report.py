@@ -24,7 +24,7 @@ from veiligheidsbeeld.incidents.biweekly import fourteen_day_periods
 from veiligheidsbeeld.incidents.importer import import_incidents
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.regions import load_district_table
-from veiligheidsbeeld.reports.render import render_tweewekelijks
+from veiligheidsbeeld.reports.tweewekelijks import render_tweewekelijks
 from veiligheidsbeeld.sources.boundaries import read_boundaries_file
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.testing.synthetic_incidents import Area, generate_incidents

@@ -10,6 +10,8 @@ stay fast.
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 from pathlib import Path
 
 import duckdb
@@ -28,7 +30,7 @@ from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.reports.jaaranalyse import TEMPLATE, render_jaaranalyse, report_context
-from veiligheidsbeeld.reports.render import Geography, render_template
+from veiligheidsbeeld.reports.kit import Geography, render_template
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse import db
 from veiligheidsbeeld.warehouse.geography import load_boundaries, load_denominators
@@ -220,13 +222,21 @@ def test_summary_is_computed_from_the_figures(analysis):
     assert analysis.synthetic  # the report carries the synthetic banner (base template)
 
 
+#: Neither the default 022 nor mkstemp's 0600: a file written around the one writer shows up.
+UMASK = 0o007
+
+
 @pytest.fixture(scope="module")
 def rendered(settings, analysis) -> list[Path]:
     """The whole report through the entry point (the analysis of the fixture stands in for the
     warehouse read, which the other tests cover)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda con, s, year: analysis)
-        return render_jaaranalyse(settings, YEAR)
+    previous = os.umask(UMASK)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda con, s, year: analysis)
+            return render_jaaranalyse(settings, YEAR)
+    finally:
+        os.umask(previous)
 
 
 def test_render_writes_html_pdf_excel_csv_into_reports_year_jaaranalyse(settings, rendered):
@@ -238,6 +248,60 @@ def test_render_writes_html_pdf_excel_csv_into_reports_year_jaaranalyse(settings
     assert {f"{slug}_{t}.csv" for t in
             ("misdrijven", "bbv_indicatoren", "reeks_per_jaar", "overlastmonitor", "jeugdoverlast_ranglijst")} <= names
     assert (out / f"{slug}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_every_file_of_the_report_has_the_same_shared_mode(settings, rendered):
+    out = settings.paths.resolved().reports / "2018" / "jaaranalyse"
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {".html", ".pdf", ".xlsx", ".csv"} <= {p.suffix for p in files}
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {oct(0o666 & ~UMASK)}, modes
+
+
+#: The annual tables and the overlast monitor files written by the code of the baseline commit
+#: (before the reports were split by product, issue 16), from the same warehouse and settings.
+BASELINE_TABLES = """
+import dataclasses, sys
+from pathlib import Path
+
+import veiligheidsbeeld
+
+src, root, table, out, year = sys.argv[1:]
+assert veiligheidsbeeld.__file__.startswith(src), veiligheidsbeeld.__file__
+from veiligheidsbeeld.analysis.jaaranalyse import build_jaaranalyse
+from veiligheidsbeeld.analysis.jeugd_ranking import RankingSettings
+from veiligheidsbeeld.config import AreaSettings, load_settings
+from veiligheidsbeeld.pipeline import render_overlast_monitor
+from veiligheidsbeeld.reports.jaaranalyse import explanation, report_slug, report_tables
+from veiligheidsbeeld.reports.render import write_tables
+from veiligheidsbeeld.warehouse.db import reader
+
+base = load_settings().with_paths(root=Path(root)).with_ingest(tables=("47022NED", "47024NED", "47025NED"))
+settings = dataclasses.replace(base, area=AreaSettings(district_table=table))
+with reader(settings.paths.resolved().warehouse) as con:
+    a = build_jaaranalyse(con, settings, int(year), ranking=RankingSettings(top_n=3))
+write_tables(report_tables(a), explanation(a), Path(out), report_slug(a), synthetic=a.synthetic, vintage=a.info.vintage)
+render_overlast_monitor(settings.with_paths(reports=Path(out) / "monitor"), int(year))
+"""
+
+
+def test_tables_and_monitor_files_are_those_of_the_code_before_the_split(settings, rendered, baseline, tmp_path):
+    """Every CSV of the annual report, and the overlast monitor's text, CSV and JSON (now
+    reports/overlast.py, before in pipeline.py), byte for byte as the baseline commit's code
+    writes them from the same warehouse (see the biweekly test for why whole files)."""
+    from veiligheidsbeeld.pipeline import render_overlast_monitor
+
+    reference = tmp_path / "baseline"
+    root = settings.paths.resolved().root
+    baseline.run(BASELINE_TABLES, root, settings.area.district_table, reference, YEAR, cwd=tmp_path)
+    out = settings.paths.resolved().reports / "2018" / "jaaranalyse" / "tabellen"
+    before = sorted(p.name for p in (reference / "tabellen").glob("*.csv"))
+    assert before == sorted(p.name for p in out.glob("*.csv")) and len(before) >= 5
+    assert [n for n in before if (reference / "tabellen" / n).read_bytes() != (out / n).read_bytes()] == []
+    monitor = render_overlast_monitor(settings.with_paths(reports=tmp_path / "monitor"), YEAR)
+    old = reference / "monitor" / str(YEAR) / "overlastdoel"
+    assert sorted(p.name for p in monitor) == sorted(p.name for p in old.iterdir()) and len(monitor) == 3
+    assert [p.name for p in monitor if p.read_bytes() != (old / p.name).read_bytes()] == []
 
 
 def test_report_shows_the_figures_and_says_what_it_is(analysis, settings, rendered):

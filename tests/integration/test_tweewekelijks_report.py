@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import os
 import re
+import stat
 import shutil
 import subprocess
 from datetime import date
@@ -31,7 +33,8 @@ from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
 from veiligheidsbeeld.config import Settings, load_settings
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.regions import load_district_table
-from veiligheidsbeeld.reports.render import Geography, read_geography, render_district, render_tweewekelijks
+from veiligheidsbeeld.reports.kit import Geography, read_geography
+from veiligheidsbeeld.reports.tweewekelijks import render_district, render_tweewekelijks
 from veiligheidsbeeld.sources.boundaries import read_boundaries_file
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse.db import writer
@@ -124,9 +127,18 @@ def settings(warehouse_root) -> Settings:
     return with_district_table(load_settings().with_paths(root=warehouse_root), warehouse_root / "districts.csv")
 
 
+#: The umask of the rendered report: neither the default 022 nor mkstemp's owner-only 0600, so a
+#: file that bypasses the one writer (or sets a fixed mode) shows up as a different mode.
+UMASK = 0o007
+
+
 @pytest.fixture(scope="module")
 def rendered(settings) -> list[Path]:
-    return render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=2)
+    previous = os.umask(UMASK)
+    try:
+        return render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=2)
+    finally:
+        os.umask(previous)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +159,17 @@ def test_every_district_gets_html_pdf_excel_and_csv(rendered, out_dir):
         assert path.resolve().is_relative_to(out_dir.resolve())
         assert re.fullmatch(r"[a-z0-9-]+(_[a-z0-9_]+)?\.(html|pdf|xlsx|csv)", path.name), path.name
     assert all(p.read_bytes().startswith(b"%PDF") for p in rendered if p.suffix == ".pdf")
+
+
+def test_every_file_of_the_report_is_published_with_the_same_shared_mode(rendered, out_dir):
+    """HTML, PDF, Excel, CSV and the version stamp all go through the one atomic writer: the
+    mode a plain open() gives under the umask (here 0660), never mkstemp's 0600."""
+    files = [p for p in out_dir.rglob("*") if p.is_file()]
+    assert {".html", ".pdf", ".xlsx", ".csv", ".json"} <= {p.suffix for p in files}
+    assert set(map(Path.resolve, rendered)) <= set(map(Path.resolve, files))
+    modes = {p.relative_to(out_dir).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {oct(0o666 & ~UMASK)}, modes
+    assert not [p for p in files if p.name.startswith(".")]  # no temporary file left behind
 
 
 def test_html_is_self_contained_dutch_and_marked_synthetic(out_dir):
@@ -453,7 +476,7 @@ def test_counts_from_duckdb_equal_the_pandas_sums(settings):
     """The analysis sums its monthly counts in DuckDB; the reference path sums the same facts in
     pandas (group_counts). Every figure and flag must be the same."""
     from veiligheidsbeeld.analysis.woninginbraak import analyse, group_counts, month_grid
-    from veiligheidsbeeld.reports.render import district_tables
+    from veiligheidsbeeld.reports.tweewekelijks import district_tables
 
     with duckdb.connect(str(settings.paths.resolved().warehouse), read_only=True) as con:
         fast = build_biweekly(con, settings, REPORT_DATE, today=REPORT_DATE)
@@ -477,3 +500,50 @@ def test_counts_from_duckdb_equal_the_pandas_sums(settings):
         assert a.keys() == b.keys()
         for name in a:
             assert a[name].to_csv(index=False) == b[name].to_csv(index=False), (code, name)
+
+
+#: The biweekly tables written by the code of the baseline commit (render.py, before the split by
+#: product): tables only, the path every report takes (render_district/render_index, "tables").
+BASELINE_TABLES = """
+import dataclasses, sys
+from datetime import date
+from pathlib import Path
+
+import veiligheidsbeeld
+
+src, root, table, out, day = sys.argv[1:]
+assert veiligheidsbeeld.__file__.startswith(src), veiligheidsbeeld.__file__
+from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
+from veiligheidsbeeld.config import load_settings
+from veiligheidsbeeld.reports.render import RenderedDistrict, district_slug, render_district, render_index
+from veiligheidsbeeld.warehouse.db import reader
+
+settings = load_settings().with_paths(root=Path(root))
+settings = dataclasses.replace(settings, area=dataclasses.replace(settings.area, district_table=table))
+day = date.fromisoformat(day)
+with reader(settings.paths.resolved().warehouse) as con:
+    analysis = build_biweekly(con, settings, day, None, today=day)
+done = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
+for d in analysis.districts:
+    render_district(analysis, d.code, Path(out), parts=("tables",))
+render_index(analysis, Path(out), done, parts=("tables",))
+"""
+
+
+def test_tables_are_byte_for_byte_those_of_the_code_before_the_split(warehouse_root, rendered, out_dir, baseline,
+                                                                       tmp_path):
+    """Issue 16's check: splitting render.py into the kit and the products changed no figure.
+    The baseline commit's own code (git archive, run in a subprocess) writes the tables of the same
+    warehouse; every CSV of the report rendered here (the full run, worker pool) is the same file.
+    Comparing whole files rather than a few known figures: any changed cell, column, order or
+    number format fails, in all 5 districts and the eenheid."""
+    reference = tmp_path / "baseline"
+    baseline.run(BASELINE_TABLES, warehouse_root, warehouse_root / "districts.csv", reference, REPORT_DATE.isoformat(),
+                 cwd=tmp_path)
+    before = sorted(p.name for p in (reference / "tabellen").glob("*.csv"))
+    after = sorted(p.name for p in (out_dir / "tabellen").glob("*.csv"))
+    assert before == after and len(after) >= 6 * 4
+    differ = [n for n in after if (reference / "tabellen" / n).read_bytes() != (out_dir / "tabellen" / n).read_bytes()]
+    assert not differ, differ
+    twente = pd.read_csv(out_dir / "tabellen" / "twente_vergelijkingen.csv")
+    assert twente["aantal"].notna().sum() > 20 and twente["p_waarde"].notna().sum() > 10  # real figures compared

@@ -16,7 +16,7 @@ from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.analysis.stats import control_chart, funnel_limits
 from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.reports import charts, maps
-from veiligheidsbeeld.reports.render import change_view, data_uri, safe_path, slugify
+from veiligheidsbeeld.reports.kit import change_view, data_uri, safe_path, slugify
 
 SOURCE = "Bron: politie open data, CBS-tabel 47022NED (versie 2024-03-28); SYNTHETISCHE CIJFERS (demo/test)."
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from veiligheidsbeeld.errors import DataError
+from veiligheidsbeeld.files import atomic_write_text
 from veiligheidsbeeld.incidents.settings import METRICS, check_bands
 
 #: Column names of knox.csv (the command-line contract).
@@ -246,7 +247,8 @@ def write_knox_csv(result: KnoxResult, path) -> None:
     out["verwacht"] = out["verwacht"].round(4)
     out["knox_ratio"] = out["knox_ratio"].round(4)
     out["p_waarde"] = out["p_waarde"].round(4)
-    out.to_csv(path, index=False)
+    # Like every report file: atomic, with the shared mode (not a plain open()).
+    atomic_write_text(path, out.to_csv(index=False))
 
 
 def raised_risk_zone(result: KnoxResult, *, min_ratio: float, alpha: float) -> tuple[float, float] | None:

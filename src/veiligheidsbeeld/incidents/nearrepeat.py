@@ -91,7 +91,7 @@ def run_near_repeat(incidents: pd.DataFrame, out_dir: Path, distance_edges, time
     """Knox test on ``incidents`` (x, y, moment) written to ``out_dir``: knox.csv and knox.png."""
     from veiligheidsbeeld.incidents.charts import plot_knox
     from veiligheidsbeeld.reports.charts import figure_png
-    from veiligheidsbeeld.reports.render import _atomic_write
+    from veiligheidsbeeld.reports.kit import publish
 
     if permutations < 1:
         raise ConfigError("--permutations moet minstens 1 zijn (gebruikelijk: 99 of 999).")
@@ -102,7 +102,7 @@ def run_near_repeat(incidents: pd.DataFrame, out_dir: Path, distance_edges, time
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "knox.csv"
     write_knox_csv(result, csv_path)
-    png = _atomic_write(out_dir / "knox.png", figure_png(plot_knox(result, title=title, source=source)))
+    png = publish(out_dir / "knox.png", figure_png(plot_knox(result, title=title, source=source)))
     return NearRepeatRun(result, (csv_path, png), skipped, notes, synthetic)
 
 

@@ -17,7 +17,7 @@ from veiligheidsbeeld.incidents.hotspots import HOT
 
 def section_context(section: IncidentSection, *, district_naam: str, gemeente_areas=None) -> dict[str, Any]:
     """Everything ``_incidenten.html.j2`` needs for one district."""
-    from veiligheidsbeeld.reports.render import Image, change_view, data_uri, records
+    from veiligheidsbeeld.reports.kit import Image, change_view, data_uri, records
 
     current, previous, year = section.periods
     synthetic = " SYNTHETISCHE incidenten (demo/test)." if section.synthetic else ""

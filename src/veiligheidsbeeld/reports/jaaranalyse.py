@@ -6,8 +6,8 @@ Output goes to ``reports/<year>/jaaranalyse/``:
   with a chapter per district (images embedded as ``data:`` URIs, no scripts);
 * ``jaaranalyse-<year>-<eenheid>.xlsx`` and ``tabellen/…_<tabel>.csv`` — the tables behind it.
 
-The look (stylesheet, page template, macros, filters, PDF and table writers) is the one of the
-biweekly report (:mod:`veiligheidsbeeld.reports.render`); the charts specific to this report
+The look (stylesheet, page template, macros, filters, PDF and table writers) is the report kit's
+(:mod:`veiligheidsbeeld.reports.kit`), shared with the biweekly report; the charts specific to this report
 (yearly series, the overlast index against the glide path) are here, in the same house style
 (:mod:`veiligheidsbeeld.reports.charts`).
 """
@@ -26,21 +26,22 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, MISDRIJVEN_JAAR_TABLE, JaarAnalyse, build_jaaranalyse
-from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, MonitorResult, MonitorRow, OverlastTargetSettings
+from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, OverlastTargetSettings
 from veiligheidsbeeld.config import Settings
-from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
+from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num
 from veiligheidsbeeld.regions import District
 from veiligheidsbeeld.analysis.findings import validation_warnings
 from veiligheidsbeeld.reports import charts, maps
 from veiligheidsbeeld.reports.banners import BannerView, arrange
-from veiligheidsbeeld.reports.render import (
+from veiligheidsbeeld.reports.kit import (
     TABLES_DIR,
     Geography,
     Image,
     change_view,
     data_uri,
-    fmt_p,
+    is_missing,
     package_version,
+    publish,
     read_geography,
     render_template,
     safe_path,
@@ -48,7 +49,8 @@ from veiligheidsbeeld.reports.render import (
     write_pdf,
     write_tables,
 )
-from veiligheidsbeeld.files import atomic_write_bytes, ensure_dir
+from veiligheidsbeeld.reports.overlast import index_lines, monitor_row_view
+from veiligheidsbeeld.files import ensure_dir
 
 REPORT_DIR = "jaaranalyse"
 TEMPLATE = "jaaranalyse.html.j2"
@@ -201,25 +203,21 @@ def plot_overlast_small_multiples(
 # --------------------------------------------------------------------------------------------
 
 
-def _nan(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
 def _view(row: pd.Series, suffix: str, previous: str, previous_known: str) -> Any:
-    """A :class:`~veiligheidsbeeld.reports.render.ChangeView` of one comparison of a changes row."""
+    """A :class:`~veiligheidsbeeld.reports.kit.ChangeView` of one comparison of a changes row."""
     if f"pct_change_{suffix}" not in row.index:
         return None
     return change_view({
-        "current": None if _nan(row["current"]) else row["current"],
-        "previous": None if _nan(row[previous]) else row[previous],
+        "current": None if is_missing(row["current"]) else row["current"],
+        "previous": None if is_missing(row[previous]) else row[previous],
         "current_known": row.get("current_known"),
         "previous_known": row.get(previous_known),
-        "incomplete": bool(row.get(f"incomplete_{suffix}")) if not _nan(row.get(f"incomplete_{suffix}")) else True,
-        "pct_change": None if _nan(row[f"pct_change_{suffix}"]) else row[f"pct_change_{suffix}"],
-        "difference": None if _nan(row[f"difference_{suffix}"]) else row[f"difference_{suffix}"],
+        "incomplete": bool(row.get(f"incomplete_{suffix}")) if not is_missing(row.get(f"incomplete_{suffix}")) else True,
+        "pct_change": None if is_missing(row[f"pct_change_{suffix}"]) else row[f"pct_change_{suffix}"],
+        "difference": None if is_missing(row[f"difference_{suffix}"]) else row[f"difference_{suffix}"],
         "direction": row[f"direction_{suffix}"],
-        "significant": bool(row[f"significant_{suffix}"]) if not _nan(row[f"significant_{suffix}"]) else False,
-        "p_value": None if _nan(row[f"p_value_{suffix}"]) else row[f"p_value_{suffix}"],
+        "significant": bool(row[f"significant_{suffix}"]) if not is_missing(row[f"significant_{suffix}"]) else False,
+        "p_value": None if is_missing(row[f"p_value_{suffix}"]) else row[f"p_value_{suffix}"],
     })
 
 
@@ -235,41 +233,6 @@ def change_rows(frame: pd.DataFrame, decimals: int = 2) -> list[dict[str, Any]]:
             "rate": fmt_num(r["rate"], decimals), "rate_previous": fmt_num(r["rate_previous"], decimals),
             "rate_base": fmt_num(r["rate_base"], decimals),
         })
-    return out
-
-
-def _monitor_row_view(r: MonitorRow) -> dict[str, Any]:
-    ci = "–"
-    if r.rate_ratio is not None:
-        upper = fmt_num(r.ci_upper, 2) if r.ci_upper is not None else "∞"
-        ci = f"{fmt_num(r.rate_ratio, 2)} ({fmt_num(r.ci_lower, 2)}–{upper})"
-    return {
-        "name": r.region_name, "period": r.period, "category": f"{r.category} {r.category_name}",
-        "count": fmt_int(r.count), "baseline": fmt_int(r.baseline), "index": fmt_num(r.index, 1),
-        "reduction": fmt_pct(r.reduction, 1), "share": fmt_pct(r.target_share, 0, signed=False),
-        "norm": f"{fmt_num(r.norm_index, 1)}", "norm_name": r.norm, "ratio": ci, "p": fmt_p(r.p_below_norm),
-        "status": r.status, "status_class": _status_class(r.status), "certainty": r.certainty or "",
-        "flags": "; ".join(f for f in r.flags if f != "bevat voorlopige cijfers"), "provisional": r.provisional,
-    }
-
-
-def _status_class(status: str) -> str:
-    if status in ("doel gehaald", "tussendoel gehaald", "op koers"):
-        return "status-ok"
-    if status in ("doel niet gehaald", "tussendoel niet gehaald", "niet op koers"):
-        return "status-bad"
-    return "status-neutral"
-
-
-def index_lines(monitor: MonitorResult, region_codes: Sequence[str], category: str = TOTAL_CODE) -> dict[str, pd.Series]:
-    """Region name -> index by year (calendar years only) from the monitor."""
-    out: dict[str, pd.Series] = {}
-    for code in region_codes:
-        rows = [r for r in monitor.rows if r.region_code == code and r.category == category and r.period_kind == "jaar"]
-        if rows:
-            out[rows[0].region_name] = pd.Series(
-                [np.nan if r.index is None else r.index for r in rows], index=[int(r.period) for r in rows], dtype="float64"
-            )
     return out
 
 
@@ -335,12 +298,12 @@ def district_chapter(analysis: JaarAnalyse, district: District, geography: Geogr
     overlast: dict[str, Any] = {"rows": [], "gemeente_rows": []}
     if analysis.monitor is not None:
         m = analysis.monitor
-        overlast["rows"] = [_monitor_row_view(r) for r in m.rows
+        overlast["rows"] = [monitor_row_view(r) for r in m.rows
                             if r.region_code == district.code and r.category == TOTAL_CODE]
-        overlast["categories"] = [_monitor_row_view(r) for r in m.rows
+        overlast["categories"] = [monitor_row_view(r) for r in m.rows
                                   if r.region_code == district.code and r.period == str(analysis.year)
                                   and r.category != TOTAL_CODE]
-        overlast["gemeente_rows"] = [_monitor_row_view(r) for r in m.rows
+        overlast["gemeente_rows"] = [monitor_row_view(r) for r in m.rows
                                      if r.region_code in gm_codes and r.category == TOTAL_CODE
                                      and r.period == str(analysis.year)]
         lines = index_lines(m, [district.code, *gm_codes])
@@ -373,9 +336,9 @@ def district_chapter(analysis: JaarAnalyse, district: District, geography: Geogr
 
 def _ranking_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{
-        "rank": "–" if _nan(r.rank) else str(int(r.rank)), "name": r.gemeente_naam, "count": fmt_int(r.count),
+        "rank": "–" if is_missing(r.rank) else str(int(r.rank)), "name": r.gemeente_naam, "count": fmt_int(r.count),
         "inhabitants": fmt_int(r.inhabitants), "rate": fmt_num(r.rate, 2),
-        "ci": "–" if _nan(r.ci_lower) else f"{fmt_num(r.ci_lower, 2)}–{fmt_num(r.ci_upper, 2)}",
+        "ci": "–" if is_missing(r.ci_lower) else f"{fmt_num(r.ci_lower, 2)}–{fmt_num(r.ci_upper, 2)}",
         "in_area": bool(r.in_area), "in_top": bool(r.in_top), "district": r.district_naam, "note": r.note,
     } for r in frame.itertuples()]
 
@@ -399,10 +362,10 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
     monitor: dict[str, Any] = {"error": a.monitor_error}
     if a.monitor is not None:
         m = a.monitor
-        monitor["rows"] = [_monitor_row_view(r) for r in m.rows if r.region_code == a.eenheid_code and r.category == TOTAL_CODE]
-        monitor["districts"] = [_monitor_row_view(r) for r in m.rows if r.region_code in district_codes
+        monitor["rows"] = [monitor_row_view(r) for r in m.rows if r.region_code == a.eenheid_code and r.category == TOTAL_CODE]
+        monitor["districts"] = [monitor_row_view(r) for r in m.rows if r.region_code in district_codes
                                 and r.category == TOTAL_CODE and r.period == str(a.year)]
-        monitor["categories"] = [_monitor_row_view(r) for r in m.rows if r.region_code == a.eenheid_code
+        monitor["categories"] = [monitor_row_view(r) for r in m.rows if r.region_code == a.eenheid_code
                                  and r.category != TOTAL_CODE and r.period == str(a.year)]
         monitor["notes"] = list(m.notes)
         lines = index_lines(m, [a.eenheid_code, *district_codes])
@@ -561,9 +524,7 @@ def write_report(analysis: JaarAnalyse, out_dir: Path, *, geography: Geography |
     context = report_context(analysis, geography, slug=slug, pdf=pdf)
     context["banners"] = banners or annual_banners(analysis)
     html = render_template(TEMPLATE, **context)
-    html_path = safe_path(out_dir, f"{slug}.html")
-    atomic_write_bytes(html_path, html.encode("utf-8"))
-    files = [html_path]
+    files = [publish(safe_path(out_dir, f"{slug}.html"), html)]
     if pdf:
         files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
     files += write_tables(report_tables(analysis), explanation(analysis), out_dir, slug,

@@ -188,6 +188,15 @@ def read_boundaries(con: duckdb.DuckDBPyConnection, level: str, layout_year: int
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
+def boundary_layout_years(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]] | None:
+    """Per level ("gemeente", "wijk") the layout years of the boundaries stored, oldest first;
+    None when the warehouse has no boundaries table yet."""
+    try:
+        return {level: list(years) for level, years in con.execute(query(SQL_FILE, "boundary_layout_years")).fetchall()}
+    except duckdb.CatalogException:
+        return None
+
+
 # --------------------------------------------------------------------------------------------
 # Denominator lookups
 # --------------------------------------------------------------------------------------------

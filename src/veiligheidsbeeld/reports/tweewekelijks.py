@@ -1,4 +1,4 @@
-"""Rendering the tweewekelijkse woninginbraakanalyse: HTML (jinja2), PDF (weasyprint), CSV and Excel.
+"""The tweewekelijkse woninginbraakanalyse: HTML (jinja2), PDF (weasyprint), CSV and Excel.
 
 Output goes to ``reports/<report date>/tweewekelijks/``:
 
@@ -10,32 +10,23 @@ Output goes to ``reports/<report date>/tweewekelijks/``:
 
 Each district renders independently (:func:`render_district` takes the analysis and plain
 data, so it can run in a worker process). File names are slugs of the names, and every path is
-checked to stay inside the output folder.
+checked to stay inside the output folder. Templates, writers and table-cell helpers are the
+report kit's (:mod:`veiligheidsbeeld.reports.kit`); every figure comes from the analysis
+(:class:`~veiligheidsbeeld.analysis.woninginbraak.BiweeklyAnalysis`).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import math
 import os
-import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import jinja2
-import numpy as np
 import pandas as pd
-from babel.dates import format_date
-from matplotlib.figure import Figure
 
 from veiligheidsbeeld.analysis.stats import BOVEN_95, BOVEN_998, ONDER_95, ONDER_998
 from veiligheidsbeeld.analysis.woninginbraak import (
@@ -52,20 +43,36 @@ from veiligheidsbeeld.analysis.woninginbraak import (
 )
 from veiligheidsbeeld.analysis.whats_new import WhatIsNew, current_stamp, previous_stamp, what_is_new, write_stamps
 from veiligheidsbeeld.errors import ConfigError
-from veiligheidsbeeld.files import atomic_write_bytes, check_writable_dir, ensure_dir, write_csv, write_xlsx
-from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct, fmt_signed_int
+from veiligheidsbeeld.files import check_writable_dir, ensure_dir
+from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_signed_int
 from veiligheidsbeeld.reports import charts, maps
 from veiligheidsbeeld.reports.banners import BannerView, arrange
+from veiligheidsbeeld.reports.kit import (
+    MIN_BASE_FOR_PCT,
+    TABLES_DIR,
+    Geography,
+    Image,
+    change_view,
+    data_uri,
+    environment,
+    month_name,
+    package_version,
+    publish,
+    read_geography,
+    records,
+    render_template,
+    safe_path,
+    slugify,
+    view_at,
+    write_pdf,
+    write_tables,
+)
 from veiligheidsbeeld.sources.raw_archive import RawArchive
 
 log = logging.getLogger(__name__)
 
 REPORT_DIR = "tweewekelijks"
-TABLES_DIR = "tabellen"
 INDEX = "index"
-#: A percentage next to a count only when the previous count is at least this (smaller bases
-#: give percentages such as +200% for 1 → 3).
-MIN_BASE_FOR_PCT = 10
 
 FUNNEL_TEXT = {
     BOVEN_998: "boven 99,8%-grens",
@@ -78,190 +85,8 @@ FUNNEL_TEXT = {
 
 
 # --------------------------------------------------------------------------------------------
-# Safe names and files
-# --------------------------------------------------------------------------------------------
-
-
-def slugify(text: str, fallback: str = "rapport") -> str:
-    """A safe, readable file name part: "'s-Hertogenbosch" -> "s-hertogenbosch",
-    "Súdwest-Fryslân" -> "sudwest-fryslan", "Noord- en Oost-Gelderland" -> "noord-en-oost-gelderland"."""
-    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-    slug = re.sub(r"-{2,}", "-", slug)[:80].strip("-")
-    return slug or fallback
-
-
-def safe_path(out_dir: Path, filename: str) -> Path:
-    """``out_dir / filename``, refusing anything that would land outside ``out_dir``."""
-    root = Path(out_dir).resolve()
-    target = (root / filename).resolve()
-    if not target.is_relative_to(root) or target == root:
-        raise ConfigError(f"Bestandsnaam '{filename}' valt buiten de uitvoermap {root}.")
-    return target
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    # A reader (or a crashed run) never sees a half-written report; shared mode (the umask's).
-    return atomic_write_bytes(path, data)
-
-
-def data_uri(fig: Figure, dpi: int = 144) -> str:
-    """The figure as an embedded PNG ``data:`` URI (keeps the HTML self-contained)."""
-    return "data:image/png;base64," + base64.b64encode(charts.figure_png(fig, dpi=dpi)).decode("ascii")
-
-
-def package_version() -> str:
-    try:
-        return version("veiligheidsbeeld")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "dev"
-
-
-# --------------------------------------------------------------------------------------------
-# View helpers: numbers to Dutch text
-# --------------------------------------------------------------------------------------------
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def fmt_p(p: Any) -> str:
-    if _missing(p):
-        return "–"
-    return "p < 0,001" if p < 0.001 else f"p = {fmt_num(p, 3)}"
-
-
-@dataclass(frozen=True)
-class ChangeView:
-    """One comparison formatted for a table cell (Dutch)."""
-
-    current: str
-    previous: str
-    difference: str
-    pct: str
-    flag: str  # "stijging" / "daling" only when significant, else ""
-    incomplete: bool
-    current_incomplete: bool
-    previous_incomplete: bool
-    note: str
-    p_value: str
-
-
-def change_view(row: Mapping[str, Any], min_base: int = MIN_BASE_FOR_PCT) -> ChangeView:
-    """Counts first, the difference, a percentage only next to a big enough base, and a flag only
-    for a significant change. An incomplete side shows "≥ known" and is not tested."""
-
-    def count(value: Any, known: Any) -> str:
-        if not _missing(value):
-            return fmt_int(value)
-        return f"≥ {fmt_int(known)}" if not _missing(known) and known > 0 else "–"
-
-    previous = row.get("previous")
-    current_incomplete = _missing(row.get("current"))
-    previous_incomplete = _missing(previous)
-    incomplete = bool(row.get("incomplete", False)) or current_incomplete or previous_incomplete
-    pct = row.get("pct_change")
-    show_pct = not incomplete and not _missing(pct) and previous >= min_base
-    note = ""
-    if incomplete:
-        side = "deze periode" if current_incomplete else "de vorige periode"
-        if current_incomplete and previous_incomplete:
-            side = "beide perioden"
-        note = f"onvolledig: in {side} ontbreekt een maand of is een cel onderdrukt; niet getoetst"
-    elif row.get("reason"):
-        note = str(row["reason"])
-    return ChangeView(
-        current=count(row.get("current"), row.get("current_known")),
-        previous=count(previous, row.get("previous_known")),
-        difference="–" if incomplete or _missing(row.get("difference")) else fmt_signed_int(row["difference"]),
-        pct=fmt_pct(pct / 100) if show_pct else "",
-        flag=str(row.get("direction")) if bool(row.get("significant", False)) else "",
-        incomplete=incomplete,
-        current_incomplete=current_incomplete,
-        previous_incomplete=previous_incomplete,
-        note=note,
-        p_value=fmt_p(row.get("p_value")),
-    )
-
-
-def _view_at(frame: pd.DataFrame, key: Any) -> ChangeView | None:
-    """The change view of the row at index label ``key`` (None when there is no such row)."""
-    index = frame.index
-    if key not in index:
-        return None
-    # The first row with that label, read by position (a .loc/reset_index/to_dict round trip per
-    # cell cost more than the rest of a report's tables).
-    pos = index.get_loc(key)
-    if isinstance(pos, slice):
-        pos = pos.start
-    elif isinstance(pos, np.ndarray):
-        pos = int(np.flatnonzero(pos)[0])
-    row: dict[str, Any] = dict(zip(index.names, key if isinstance(key, tuple) else (key,), strict=True))
-    for column in frame.columns:
-        row[column] = frame[column].iat[pos]
-    return change_view({k: (None if _missing(v) else v) for k, v in row.items()})
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts with every kind of missing value as None (templates test ``is none``)."""
-    out = []
-    for row in frame.to_dict("records"):
-        out.append({k: (None if _missing(v) else v) for k, v in row.items()})
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Jinja
-# --------------------------------------------------------------------------------------------
-
-
-@cache
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("veiligheidsbeeld.reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(
-        int=fmt_int,
-        num=fmt_num,
-        signed=fmt_signed_int,
-        month=fmt_month,
-        date=fmt_date,
-        p=fmt_p,
-        pct=lambda v, digits=0: fmt_pct(v, digits),
-    )
-    return env
-
-
-def render_template(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
-
-
-# --------------------------------------------------------------------------------------------
 # Content of a district report
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Image:
-    uri: str
-    alt: str
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Geography:
-    """Boundaries for the maps (EPSG:28992); None when not in the warehouse."""
-
-    gemeenten: gpd.GeoDataFrame | None = None
-    wijken: gpd.GeoDataFrame | None = None
-    note: str = ""
-    #: Issue 18: the police-internal incident section per district code (template context).
-    incidents: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _source(analysis: BiweeklyAnalysis, district_code: str | None, period: str) -> str:
@@ -279,7 +104,7 @@ def _comparison_rows(analysis: BiweeklyAnalysis, codes: Sequence[str], group: st
                 "label": comp.label_nl,
                 "current_period": comp.current.label,
                 "previous_period": comp.previous.label,
-                "cells": [_view_at(sub, c) for c in codes],
+                "cells": [view_at(sub, c) for c in codes],
             }
         )
     return rows
@@ -379,8 +204,8 @@ def _gemeente_rows(analysis: BiweeklyAnalysis, district_code: str) -> list[dict[
                 "code": g.code,
                 "name": g.naam,
                 "anchor": gemeente_anchor(g.naam, g.code),
-                "month": _view_at(own, "maand"),
-                "rolling": _view_at(own, ROLLING_12),
+                "month": view_at(own, "maand"),
+                "rolling": view_at(own, ROLLING_12),
                 "dwellings": fmt_int(unit.get("dwellings")),
                 "rate": fmt_num(unit.get("rate"), 1),
                 "rate_ci": (
@@ -401,7 +226,9 @@ def _gemeente_rows(analysis: BiweeklyAnalysis, district_code: str) -> list[dict[
 def _area_lists(analysis: BiweeklyAnalysis, gemeente_code: str) -> list[dict[str, Any]]:
     tops = analysis.top_areas
     tops = tops[tops["gemeente_code"] == gemeente_code] if len(tops) else tops
-    wijk_names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    names = dict(zip(analysis.regions["region_code"], analysis.regions["name"], strict=True))
+    # A buurt's wijk as the warehouse's regions table records it (not read from the code here).
+    wijk_of = dict(zip(analysis.regions["region_code"], analysis.regions["wijk_code"], strict=True))
     lists = []
     for level, level_label in ((WIJK, "Wijken"), (BUURT, "Buurten")):
         for kind, title in ((LIST_MOST, "meeste woninginbraken"), (LIST_INCREASE, "grootste significante stijgingen")):
@@ -410,7 +237,7 @@ def _area_lists(analysis: BiweeklyAnalysis, gemeente_code: str) -> list[dict[str
             for r in records(part.sort_values("rank")) if len(part) else []:
                 wijk = ""
                 if level == BUURT:
-                    wijk = wijk_names.get("WK" + str(r["region_code"])[2:8], "")
+                    wijk = names.get(wijk_of.get(r["region_code"]), "")
                 rows.append(
                     {
                         "rank": r["rank"],
@@ -456,9 +283,9 @@ def _hic_rows(analysis: BiweeklyAnalysis, district_code: str) -> tuple[list[dict
             {
                 "group": group,
                 "codes": ", ".join(codes),
-                "district_month": _view_at(sub, (district_code, "maand")),
-                "district_rolling": _view_at(sub, (district_code, ROLLING_12)),
-                "eenheid_rolling": _view_at(sub, (analysis.eenheid_code, ROLLING_12)),
+                "district_month": view_at(sub, (district_code, "maand")),
+                "district_rolling": view_at(sub, (district_code, ROLLING_12)),
+                "eenheid_rolling": view_at(sub, (analysis.eenheid_code, ROLLING_12)),
             }
         )
     per_gemeente = []
@@ -466,7 +293,7 @@ def _hic_rows(analysis: BiweeklyAnalysis, district_code: str) -> tuple[list[dict
     rolling = rolling.set_index(["region_code", "group"])
     for g in district.gemeenten:
         per_gemeente.append(
-            {"name": g.naam, "cells": [_view_at(rolling, (g.code, group)) for group in analysis.groups]}
+            {"name": g.naam, "cells": [view_at(rolling, (g.code, group)) for group in analysis.groups]}
         )
     return overview, per_gemeente
 
@@ -496,7 +323,7 @@ def district_images(
         years=opts.series_years,
         title=f"{crime} per maand — district {district.naam}",
         subtitle=f"{latest.year} (donkerblauw) naast dezelfde maanden van "
-        f"{latest.year - opts.series_years}–{latest.year - 1}",
+        f"{series_first.year}–{latest.year - 1}",
         provisional=info.provisional_months,
         source=_source(analysis, district_code, series_period),
     )
@@ -666,10 +493,6 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
     }
 
 
-def _month_name(month: int) -> str:
-    return format_date(date(2000, month, 1), "MMMM", locale="nl_NL")
-
-
 def banner_view(analysis: BiweeklyAnalysis, district_code: str | None) -> BannerView:
     """The page's warnings grouped by meaning, most important first (see reports.banners)."""
     scope = (analysis.district(district_code).gemeente_codes if district_code
@@ -712,7 +535,7 @@ def common_context(analysis: BiweeklyAnalysis, district_code: str | None) -> dic
         "methods": analysis.methods,
         "chance_text": analysis.chance_text(district_code),
         "dwellings_label": analysis.dwellings_label,
-        "season_text": f"{_month_name(opts.season_start_month)} t/m {_month_name(opts.season_end_month)}",
+        "season_text": f"{month_name(opts.season_start_month)} t/m {month_name(opts.season_end_month)}",
         "generated": datetime.now().strftime("%d-%m-%Y %H:%M"),
         "version": package_version(),
         "tables_dir": TABLES_DIR,
@@ -894,43 +717,6 @@ def explanation_frame(analysis: BiweeklyAnalysis, district_code: str | None) -> 
     return pd.DataFrame(rows, columns=["onderwerp", "toelichting"])
 
 
-def write_tables(
-    tables: Mapping[str, pd.DataFrame],
-    explanation: pd.DataFrame,
-    out_dir: Path,
-    slug: str,
-    *,
-    synthetic: bool,
-    vintage: str,
-) -> list[Path]:
-    """Each table as CSV (``tabellen/<slug>_<tabel>.csv``) and all in ``<slug>.xlsx`` (first sheet:
-    toelichting). CSV: comma-separated, decimal point, UTF-8; every row carries ``versie`` and
-    ``synthetisch`` so a file on its own still says what it is."""
-    written = []
-    tables_dir = safe_path(out_dir, TABLES_DIR)
-    ensure_dir(tables_dir, "tabellenmap")
-    for name, frame in tables.items():
-        frame = frame.assign(versie=vintage, synthetisch=synthetic)
-        path = safe_path(tables_dir, f"{slug}_{name}.csv")
-        written.append(write_csv(frame, path))
-    xlsx = safe_path(out_dir, f"{slug}.xlsx")
-    sheets = {
-        "toelichting": explanation,
-        **{name: frame.assign(versie=vintage, synthetisch=synthetic) for name, frame in tables.items()},
-    }
-    written.append(write_xlsx(sheets, xlsx))
-    return written
-
-
-def write_pdf(html: str, pdf_path: Path) -> Path:
-    """HTML to PDF with weasyprint (images are data URIs, so nothing is fetched)."""
-    from weasyprint import HTML
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return _atomic_write(pdf_path, HTML(string=html, base_url=str(pdf_path.parent)).write_pdf())
-
-
 # --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
@@ -975,7 +761,7 @@ def render_district(
         context["downloads"] = {"pdf": f"{slug}.pdf" if pdf else "", "xlsx": f"{slug}.xlsx", "index": f"{INDEX}.html"}
         # The charts are drawn once, into the HTML; the PDF is made from that same HTML.
         html = render_template("district.html.j2", **context)
-        files.append(_atomic_write(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8")))
+        files.append(publish(safe_path(out_dir, f"{slug}.html"), html.encode("utf-8")))
         if pdf:
             files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
     if "tables" in parts:
@@ -1033,7 +819,7 @@ def index_context(
     changes = analysis.changes_for(group=crime)
     for d in districts:
         own = changes[changes["region_code"] == d.code].set_index("comparison")
-        view = {k: _view_at(own, k) for k in ("maand", ROLLING_12)}
+        view = {k: view_at(own, k) for k in ("maand", ROLLING_12)}
         sig = analysis.changes_for(group=crime, level=GEMEENTE, district_code=d.code)
         sig = sig[sig["significant"]]
         rows.append(
@@ -1078,7 +864,7 @@ def render_index(
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         context["news"] = news.headline(gemeenten, f"in eenheid {analysis.eenheid_naam}") if news else ""
         html = render_template("index.html.j2", **context)
-        files.append(_atomic_write(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8")))
+        files.append(publish(safe_path(out_dir, f"{INDEX}.html"), html.encode("utf-8")))
         if pdf:
             files.append(write_pdf(html, safe_path(out_dir, f"{INDEX}.pdf")))
     if "tables" in parts:
@@ -1091,41 +877,6 @@ def render_index(
             vintage=analysis.info.vintage,
         )
     return files
-
-
-def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:
-    """Gemeente and wijk boundaries from the warehouse (the layout year of the police regions,
-    else the latest one stored); missing boundaries give a note, never an error."""
-    import duckdb
-
-    from veiligheidsbeeld.warehouse.geography import read_boundaries
-
-    try:
-        years = dict(
-            con.execute(
-                "SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level"
-            ).fetchall()
-        )
-    except duckdb.CatalogException:
-        return Geography(note="Er staan geen grenzen in het warehouse: kaarten ontbreken.")
-
-    def load(level: str) -> tuple[gpd.GeoDataFrame | None, str]:
-        available = years.get(level) or []
-        if not available:
-            return None, ""
-        year = layout_year if layout_year in available else max(available)
-        gdf = read_boundaries(con, level, year)
-        note = "" if year == layout_year else f"{level}grenzen van {year} (indeling {layout_year} niet beschikbaar)"
-        if level == "wijk":
-            gdf = gdf[gdf["gemeente_code"].isin(list(gemeente_codes))]
-        return gdf, note
-
-    gemeenten, note_gm = load("gemeente")
-    wijken, note_wk = load("wijk")
-    notes = [n for n in (note_gm, note_wk) if n]
-    if gemeenten is None:
-        notes.insert(0, "geen gemeentegrenzen in het warehouse: de kaarten ontbreken")
-    return Geography(gemeenten, wijken, ("Let op: " + "; ".join(notes) + ".") if notes else "")
 
 
 #: One unit of work: (kind, district code or "", part); kind "district" or INDEX, part "pages"
