@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -83,16 +82,6 @@ def run_safely(fn, *args, **kwargs):
         if STATE.debug:
             raise
         _fail(str(exc))
-    except duckdb.CatalogException as exc:
-        # An empty or foreign DuckDB file given as warehouse: its first query misses our tables.
-        if STATE.debug:
-            raise
-        import re
-
-        found = re.search(r"with name (\S+) does not exist", str(exc))
-        missing = f"tabel '{found.group(1)}' ontbreekt" if found else str(exc).splitlines()[0]
-        _fail(f"Het warehouse is geen (volledig) warehouse van veiligheidsbeeld: {missing}. Geef het juiste pad "
-              "met --warehouse, of draai 'veiligheidsbeeld ingest' om het te vullen.")
     except OSError as exc:
         if STATE.debug:
             raise
@@ -334,6 +323,22 @@ def run_main(
         _fail(str(exc))
     index = next((p for p in paths if p.endswith("index.html")), None)
     console.print(f"{len(paths)} bestanden geschreven." + (f" Overzicht: {index}" if index else ""))
+
+
+# --- Warehouse schema versions (issue 16) ---------------------------------------------------
+
+warehouse_app = typer.Typer(help="Het warehouse zelf: bijwerken naar de schemaversie van deze versie.", no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+@warehouse_app.command("upgrade")
+def warehouse_upgrade(warehouse: WarehouseOpt = None) -> None:
+    """Werk het warehouse bij naar de schemaversie van deze versie van veiligheidsbeeld (de gegevens blijven)."""
+    from veiligheidsbeeld.warehouse import db
+
+    settings = settings_for(warehouse)
+    done = run_safely(db.upgrade, settings.paths.resolved().warehouse)
+    console.print(done.summary(), soft_wrap=True, highlight=False, markup=False)
 
 
 # --- Incident data (issue 18) ----------------------------------------------------------------

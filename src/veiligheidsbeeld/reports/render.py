@@ -1096,18 +1096,14 @@ def render_index(
 def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:
     """Gemeente and wijk boundaries from the warehouse (the layout year of the police regions,
     else the latest one stored); missing boundaries give a note, never an error."""
-    import duckdb
-
     from veiligheidsbeeld.warehouse.geography import read_boundaries
 
-    try:
-        years = dict(
-            con.execute(
-                "SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level"
-            ).fetchall()
-        )
-    except duckdb.CatalogException:
-        return Geography(note="Er staan geen grenzen in het warehouse: kaarten ontbreken.")
+    # Empty when no boundaries were loaded: the note below says the maps are missing.
+    years = dict(
+        con.execute(
+            "SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level"
+        ).fetchall()
+    )
 
     def load(level: str) -> tuple[gpd.GeoDataFrame | None, str]:
         available = years.get(level) or []
