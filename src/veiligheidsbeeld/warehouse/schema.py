@@ -100,13 +100,13 @@ class SchemaState:
         return self.kind == "versioned" and self.version == latest_version()
 
     def describe(self) -> str:
-        """Dutch, for messages: 'schemaversie 2', 'zonder schemaversie (…)'."""
+        """Dutch, after 'het warehouse heeft': 'schemaversie 2', 'geen schemaversie (…)'."""
         if self.kind == "versioned":
             return f"schemaversie {self.version}"
         if self.kind == "unversioned":
-            made = "de basisversie (schemaversie 1)" if self.version == 1 else "een versie van vóór de basisversie"
-            return f"zonder schemaversie (gemaakt door {made})"
-        return "leeg" if self.kind == "new" else "geen warehouse van veiligheidsbeeld"
+            schema = "met het schema van versie 1" if self.version == 1 else "nog van vóór versie 1"
+            return f"geen schemaversie (gemaakt door een oudere versie van veiligheidsbeeld, {schema})"
+        return "nog geen tabellen" if self.kind == "new" else "geen tabellen van veiligheidsbeeld"
 
 
 def inspect(con: duckdb.DuckDBPyConnection) -> SchemaState:
@@ -156,7 +156,7 @@ def version_error(path: Path, state: SchemaState) -> WarehouseError:
             "(git pull en pip install -e .) of gebruik een ander warehouse; er is niets aan veranderd."
         )
     return WarehouseVersionError(
-        f"Het warehouse {path} is {state.describe()}, deze versie van veiligheidsbeeld gebruikt schemaversie "
+        f"Het warehouse {path} heeft {state.describe()}; deze versie van veiligheidsbeeld gebruikt schemaversie "
         f"{latest}: werk het bij met {_upgrade_hint(path)} (een ingest doet dat ook vanzelf; de gegevens blijven "
         "behouden)."
     )
@@ -183,8 +183,8 @@ class Upgrade:
         if not self.applied:
             return f"Het warehouse {self.path} is actueel: schemaversie {latest_version()}."
         lines = [
-            f"Het warehouse {self.path} is bijgewerkt van {self.before.describe()} naar schemaversie "
-            f"{latest_version()}:"
+            f"Het warehouse {self.path} is bijgewerkt naar schemaversie {latest_version()}; het had "
+            f"{self.before.describe()}. Toegepast:"
         ]
         lines += [f"  {m.version:04d}  {m.description}" for m in self.applied]
         return "\n".join(lines)
@@ -220,7 +220,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> Upgrade:
         con.rollback()
         raise WarehouseError(
             f"Het bijwerken van het warehouse {path} naar schemaversie {current.version} ({current.name}) is "
-            f"mislukt: {str(exc).splitlines()[0]}. Er is niets veranderd: het warehouse is nog {state.describe()}."
+            f"mislukt: {str(exc).splitlines()[0]}. Er is niets veranderd: het warehouse heeft nog {state.describe()}."
         ) from exc
     except BaseException:
         con.rollback()
