@@ -8,6 +8,13 @@ real 2023 TopoJSON from ../shared.
 
     python previous_release.py build ROOT SHARED   # snapshot, ingest, denominators, boundaries
     python previous_release.py render ROOT OUT     # the biweekly report (HTML and tables, no PDF)
+    python previous_release.py fixture ROOT SHARED OUT   # tests/data/previous_release (see its README)
+
+``fixture`` makes the stored copy the test falls back on in a clone without that commit: the same
+warehouse without boundaries, with the real national rows deleted, wijk and buurt names replaced
+by their codes and the snapshot path left out (nothing from ../shared enters the repository),
+then the report's CSV tables rendered from exactly that, and the warehouse as DuckDB's EXPORT
+DATABASE (parquet).
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ def settings_for(root: Path):
     return dataclasses.replace(settings, area=dataclasses.replace(settings.area, district_table=str(root / "districts.csv")))
 
 
-def build(root: Path, shared: Path) -> None:
+def build(root: Path, shared: Path, boundaries: bool = True) -> None:
     from veiligheidsbeeld.ingest import run_ingest
     from veiligheidsbeeld.regions import load_district_table
     from veiligheidsbeeld.sources.boundaries import read_boundaries_file
@@ -70,8 +77,9 @@ def build(root: Path, shared: Path) -> None:
     run_ingest(settings, root / "snapshot", gemeenten=GEMEENTEN)
     with writer(settings.paths.resolved().warehouse) as con:
         load_denominators(con, synthetic_dwellings(con.execute("SELECT code, level FROM regions").df()))
-        gdf = read_boundaries_file(shared / "data" / "geo" / "gemeente_2023.topojson", "gemeente", 2023)
-        load_boundaries(con, gdf, "shared/data/geo/gemeente_2023.topojson")
+        if boundaries:
+            gdf = read_boundaries_file(shared / "data" / "geo" / "gemeente_2023.topojson", "gemeente", 2023)
+            load_boundaries(con, gdf, "shared/data/geo/gemeente_2023.topojson")
 
 
 def render(root: Path, out: Path) -> None:
@@ -80,9 +88,35 @@ def render(root: Path, out: Path) -> None:
     render_tweewekelijks(settings_for(root), REPORT_DATE, out_dir=out, workers=1, pdf=False, today=REPORT_DATE)
 
 
+def fixture(root: Path, shared: Path, out: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    build(root, shared, boundaries=False)
+    warehouse = root / "data" / "warehouse" / "veiligheidsbeeld.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for table in ("facts_monthly", "facts_yearly_reported"):
+            con.execute(f"DELETE FROM {table} WHERE region_code = 'NL00'")
+        con.execute("UPDATE regions SET name = CASE level WHEN 'WK' THEN 'Wijk ' || code "
+                    "WHEN 'BU' THEN 'Buurt ' || code ELSE name END")
+        con.execute("UPDATE pulls SET source = 'snapshot (synthetisch)'")
+        con.execute("UPDATE districts SET source = 'districts.csv'")
+    render(root, root / "out")
+    (out / "tabellen").mkdir(parents=True)
+    for csv in sorted((root / "out" / "tabellen").glob("*.csv")):
+        shutil.copy(csv, out / "tabellen" / csv.name)
+    shutil.copy(root / "districts.csv", out / "districts.csv")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"EXPORT DATABASE '{out / 'warehouse'}' (FORMAT parquet)")
+    # File names without this machine's folder: IMPORT DATABASE finds them in the export's folder.
+    load = out / "warehouse" / "load.sql"
+    load.write_text(load.read_text(encoding="utf-8").replace(f"'{out / 'warehouse'}/", "'"), encoding="utf-8")
+
+
 if __name__ == "__main__":
     import veiligheidsbeeld
 
     print(veiligheidsbeeld.__file__)  # the caller checks which release ran
-    command, root, other = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    {"build": build, "render": render}[command](root, other)
+    command, paths = sys.argv[1], [Path(a) for a in sys.argv[2:]]
+    {"build": build, "render": render, "fixture": fixture}[command](*paths)
