@@ -104,7 +104,12 @@ def _migrated(path: Path, wait_seconds: float, memory_limit: str) -> Iterator[tu
             if memory_limit:
                 # SET takes no bound parameters; the value is validated by _checked_size first.
                 con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
-            yield con, schema.migrate(con, path)
+            try:
+                done = schema.migrate(con, path)
+            except duckdb.Error as exc:
+                # migrate() turns a failing migration into a sentence; this is its catalog query.
+                raise _corrupt(path, str(exc).splitlines()[0]) from exc
+            yield con, done
         finally:
             con.close()
 
@@ -163,7 +168,10 @@ def reader(path: Path, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyCo
     _require_file(path)
     con = _open_with_retry(path, read_only=True, deadline=time.monotonic() + wait_seconds)
     try:
-        schema.check_readable(con, path)
+        try:
+            schema.check_readable(con, path)
+        except duckdb.Error as exc:
+            raise _corrupt(path, str(exc).splitlines()[0]) from exc
         yield con
     finally:
         con.close()
