@@ -30,5 +30,9 @@ class WarehouseLockedError(WarehouseError):
     """Another process holds the warehouse's write lock."""
 
 
+class WarehouseVersionError(WarehouseError):
+    """The warehouse has another schema version than this code (older: upgrade it; newer: refused)."""
+
+
 class DataError(VeiligheidsbeeldError):
     """The data needed for an analysis is missing or incomplete (no baseline year, no months)."""

@@ -72,11 +72,7 @@ def warehouse_status(settings: Settings, today: date | None = None) -> Warehouse
                 TableStatus(table_id, last_month, vintages.split(",")[-1], fetched_at, provisional, suppressed, n_rows,
                             stale, reason)
             )
-        has_validation = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'validation_results'"
-        ).fetchone()[0]
-        if has_validation:
-            from veiligheidsbeeld.warehouse.validation import status_lines
+        from veiligheidsbeeld.warehouse.validation import status_lines
 
-            out.validation_lines = status_lines(con)
+        out.validation_lines = status_lines(con)
     return out

@@ -32,7 +32,7 @@ def _imported(path: Path) -> set[str]:
 def test_help_lists_every_command_in_the_same_order():
     command = typer.main.get_command(app)
     assert list(command.commands) == [
-        "ingest", "regions", "status", "run", "near-repeat", "serve", "demo", "report", "doel", "incidenten",
+        "ingest", "regions", "status", "run", "near-repeat", "serve", "demo", "report", "doel", "warehouse", "incidenten",
     ]
     assert list(command.commands["report"].commands) == ["tweewekelijks", "jaaranalyse"]
     assert list(command.commands["doel"].commands) == ["overlast"]

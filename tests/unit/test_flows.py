@@ -258,11 +258,13 @@ def test_the_biweekly_analysis_is_built_once_per_warehouse_state(tmp_path, monke
     import duckdb
 
     import veiligheidsbeeld.analysis.woninginbraak as woninginbraak
+    from veiligheidsbeeld.warehouse import db
 
     settings = _settings(tmp_path)
     warehouse = settings.paths.resolved().warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    duckdb.connect(str(warehouse)).close()
+    with db.writer(warehouse):  # an empty warehouse at the current schema version
+        pass
     built: list[tuple] = []
 
     def fake_build(con, settings, report_date, districts, *, today):

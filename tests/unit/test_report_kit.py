@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+from pathlib import Path
+
 import duckdb
 import geopandas as gpd
 import pandas as pd
@@ -13,7 +15,8 @@ from shapely.geometry import box
 
 from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.reports import kit
-from veiligheidsbeeld.warehouse.geography import boundary_layout_years, ensure_geography_schema, load_boundaries
+from veiligheidsbeeld.warehouse.geography import boundary_layout_years, load_boundaries
+from veiligheidsbeeld.warehouse.schema import migrate
 
 
 @pytest.fixture
@@ -61,9 +64,10 @@ def squares(level: str, codes: list[str], year: int) -> gpd.GeoDataFrame:
 
 def test_geography_takes_the_police_layout_year_else_the_latest_and_says_so():
     con = duckdb.connect()
-    assert boundary_layout_years(con) is None  # a warehouse without boundaries
-    assert kit.read_geography(con, 2023, ["GM0147"]).note == "Er staan geen grenzen in het warehouse: kaarten ontbreken."
-    ensure_geography_schema(con)
+    migrate(con, Path("test.duckdb"))
+    assert boundary_layout_years(con) == {}  # a warehouse without boundaries
+    assert kit.read_geography(con, 2023, ["GM0147"]).note == (
+        "Let op: geen gemeentegrenzen in het warehouse: de kaarten ontbreken.")
     load_boundaries(con, squares("gemeente", ["GM0147", "GM0168"], 2021), "test")
     load_boundaries(con, squares("gemeente", ["GM0147", "GM0168", "GM0153"], 2023), "test")
     load_boundaries(con, squares("wijk", ["WK014701", "WK016801", "WK015301"], 2022), "test")

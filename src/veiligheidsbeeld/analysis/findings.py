@@ -47,10 +47,7 @@ def validation_warnings(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str]
     from veiligheidsbeeld.analysis.woninginbraak import ReportWarning
     from veiligheidsbeeld.warehouse import validation
 
-    try:
-        findings = validation.assert_publishable(con, table_ids)
-    except duckdb.CatalogException:
-        return []  # a warehouse from before validation existed
+    findings = validation.assert_publishable(con, table_ids)
     gaps = _month_gaps(con, findings)
     out: list[ReportWarning] = []
     for f in findings:

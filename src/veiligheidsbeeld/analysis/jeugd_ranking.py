@@ -274,14 +274,9 @@ def jeugd_ranking(
                 "provisional": bool(pc.provisional) if pc is not None else False,
             })
     frame = pd.DataFrame(rows)
-    try:
-        frame = attach_denominators(frame, con, ranking.denominator, "year", region_col="gemeente_code",
-                                    prefix="inhabitants")
-    except duckdb.CatalogException:
-        raise DataError(
-            "Er staan geen noemers (inwoners) in het warehouse; de jeugdoverlast per 1.000 inwoners kan niet worden "
-            "berekend. Laad eerst de CBS-noemers."
-        ) from None
+    frame = attach_denominators(frame, con, ranking.denominator, "year", region_col="gemeente_code",
+                                prefix="inhabitants")
+    # No denominators loaded (or none for these years): every status is 'ontbreekt'.
     if (frame["inhabitants_status"] == STATUS_MISSING).all():
         raise DataError(
             f"Het warehouse heeft geen '{ranking.denominator}' voor de gemeenten in {', '.join(map(str, wanted))}; "

@@ -792,14 +792,9 @@ def read_dwellings(
 ) -> tuple[pd.DataFrame, str]:
     """Dwelling stock per region for ``year`` (or the last published year before it) and a Dutch
     label saying which year and table. Empty when the warehouse has no denominators."""
-    import duckdb
-
     from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, denominator_for
 
-    try:
-        found = denominator_for(con, region_codes, year, measure)
-    except duckdb.CatalogException:
-        return pd.DataFrame(columns=["region_code", "dwellings", "year"]), ""
+    found = denominator_for(con, region_codes, year, measure)
     found = found[found["value"].notna()]
     frame = pd.DataFrame(
         {

@@ -31,6 +31,10 @@ doel_app = typer.Typer(help="Doelstellingen volgen.", no_args_is_help=True)
 doel_app.command("overlast")(doel.doel_overlast)
 app.add_typer(doel_app, name="doel")
 
+warehouse_app = typer.Typer(help="Het warehouse zelf: bijwerken naar de schemaversie van deze versie.", no_args_is_help=True)
+warehouse_app.command("upgrade")(warehouse.warehouse_upgrade)
+app.add_typer(warehouse_app, name="warehouse")
+
 incidenten_app = typer.Typer(help="Incidentbestanden van de politie (politie-intern): importeren.", no_args_is_help=True)
 incidenten_app.command("import")(incidents.incidenten_import)
 incidenten_app.command("status")(incidents.incidenten_status)

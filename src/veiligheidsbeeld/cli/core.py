@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
-import duckdb
 import typer
 from rich.console import Console
 
@@ -73,16 +72,6 @@ def run_safely(fn, *args, **kwargs):
         if STATE.debug:
             raise
         fail(str(exc))
-    except duckdb.CatalogException as exc:
-        # An empty or foreign DuckDB file given as warehouse: its first query misses our tables.
-        if STATE.debug:
-            raise
-        import re
-
-        found = re.search(r"with name (\S+) does not exist", str(exc))
-        missing = f"tabel '{found.group(1)}' ontbreekt" if found else str(exc).splitlines()[0]
-        fail(f"Het warehouse is geen (volledig) warehouse van veiligheidsbeeld: {missing}. Geef het juiste pad "
-             "met --warehouse, of draai 'veiligheidsbeeld ingest' om het te vullen.")
     except OSError as exc:
         if STATE.debug:
             raise

@@ -20,7 +20,7 @@ def report_tweewekelijks(
     reports: ReportsOpt = None,
 ) -> None:
     """Tweewekelijkse woninginbraakanalyse: per district een HTML- en PDF-rapport, tabellen in Excel en CSV."""
-    from veiligheidsbeeld.reports.render import render_tweewekelijks
+    from veiligheidsbeeld.reports.tweewekelijks import render_tweewekelijks
 
     from veiligheidsbeeld.analysis.periods import check_report_date
 

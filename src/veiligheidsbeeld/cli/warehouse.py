@@ -125,3 +125,12 @@ def status(warehouse: WarehouseOpt = None) -> None:
         )
     for line in st.validation_lines:
         console.print(line, soft_wrap=True, highlight=False)
+
+
+def warehouse_upgrade(warehouse: WarehouseOpt = None) -> None:
+    """Werk het warehouse bij naar de schemaversie van deze versie van veiligheidsbeeld (de gegevens blijven)."""
+    from veiligheidsbeeld.warehouse import db
+
+    settings = settings_for(warehouse)
+    done = run_safely(db.upgrade, settings.paths.resolved().warehouse)
+    console.print(done.summary(), soft_wrap=True, highlight=False, markup=False)

@@ -385,10 +385,8 @@ def assign_areas(records: pd.DataFrame, boundaries: dict[str, Any]) -> pd.DataFr
 def _warehouse_boundaries(con: Any) -> dict[str, Any]:
     from veiligheidsbeeld.warehouse.geography import read_boundaries
 
-    try:
-        years = dict(con.execute("SELECT level, max(layout_year) FROM boundaries GROUP BY level").fetchall())
-    except Exception:  # no boundaries table yet
-        return {}
+    # Empty when no boundaries were loaded.
+    years = dict(con.execute("SELECT level, max(layout_year) FROM boundaries GROUP BY level").fetchall())
     return {level: read_boundaries(con, level, year) for level, year in years.items() if level in ("buurt", "wijk", "gemeente")}
 
 
@@ -470,13 +468,10 @@ def read_incidents(con: Any, codes: list[str] | tuple[str, ...], since: datetime
 
 
 def has_incidents(con: Any) -> bool:
-    """Whether the warehouse holds incident data (a reader on an old warehouse has no table)."""
+    """Whether the warehouse holds incident data."""
     from veiligheidsbeeld.warehouse.sql import query
 
-    try:
-        return bool(con.execute(query(SQL_FILE, "has_incidents")).fetchone()[0])
-    except Exception:
-        return False
+    return bool(con.execute(query(SQL_FILE, "has_incidents")).fetchone()[0])
 
 
 
@@ -491,7 +486,4 @@ def import_history(con: Any) -> pd.DataFrame:
 
 
 def _has_imports(con: Any) -> bool:
-    try:
-        return bool(con.execute("SELECT count(*) FROM incident_imports").fetchone()[0])
-    except Exception:
-        return False
+    return bool(con.execute("SELECT count(*) FROM incident_imports").fetchone()[0])

@@ -3,6 +3,10 @@
 DuckDB lets one process write a database file. A second writer (two flows at once) must wait or
 stop with a clear message, never corrupt the file: writers take an advisory lock file beside
 the warehouse and wait for it up to a timeout. Readers (reports, notebooks) open read-only.
+
+The schema has versions (warehouse/schema.py): the writer brings an older warehouse to the
+current version first, a reader accepts only the current version and otherwise says which
+command upgrades it.
 """
 
 from __future__ import annotations
@@ -16,22 +20,13 @@ import duckdb
 
 from veiligheidsbeeld import locks
 from veiligheidsbeeld.errors import DataError, WarehouseError, WarehouseLockedError
-from veiligheidsbeeld.warehouse.sql import query
+from veiligheidsbeeld.warehouse import schema
 
 DEFAULT_WAIT_SECONDS = 600.0
 
 
 def _lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(query("schema.sql", "schema"))
-    # Other modules add their own tables (geography, validation) through their own .sql files.
-    from veiligheidsbeeld.warehouse import extensions
-
-    for statement in extensions.schema_statements():
-        con.execute(statement)
 
 
 def _corrupt(path: Path, detail: str) -> WarehouseError:
@@ -98,9 +93,8 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 @contextlib.contextmanager
-def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS,
-           memory_limit: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
-    """The single writer connection, with the schema in place (and DuckDB's memory limit, if given)."""
+def _migrated(path: Path, wait_seconds: float, memory_limit: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, schema.Upgrade]]:
+    """The writer's lock and connection, with the schema brought to the current version."""
     path = Path(path)
     deadline = time.monotonic() + wait_seconds
     with locks.exclusive(_lock_path(path), wait_seconds=wait_seconds, what=f"schrijft al in het warehouse {path}",
@@ -110,10 +104,32 @@ def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS,
             if memory_limit:
                 # SET takes no bound parameters; the value is validated by _checked_size first.
                 con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
-            ensure_schema(con)
-            yield con
+            try:
+                done = schema.migrate(con, path)
+            except duckdb.Error as exc:
+                # migrate() turns a failing migration into a sentence; this is its catalog query.
+                raise _corrupt(path, str(exc).splitlines()[0]) from exc
+            yield con, done
         finally:
             con.close()
+
+
+@contextlib.contextmanager
+def writer(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS,
+           memory_limit: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single writer connection, with the schema at the current version (an older warehouse
+    is migrated first, in one transaction) and DuckDB's memory limit, if given."""
+    with _migrated(path, wait_seconds, memory_limit) as (con, _):
+        yield con
+
+
+def upgrade(path: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> schema.Upgrade:
+    """Bring an existing warehouse to the current schema version (``veiligheidsbeeld warehouse
+    upgrade``); a missing file is not created."""
+    path = Path(path)
+    _require_file(path)
+    with _migrated(path, wait_seconds, "") as (_, done):
+        return done
 
 
 def _checked_size(text: str) -> str:
@@ -136,17 +152,26 @@ def _open_with_retry(path: Path, read_only: bool, deadline: float) -> duckdb.Duc
             time.sleep(0.2)
 
 
-@contextlib.contextmanager
-def reader(path: Path, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection for reports and notebooks."""
-    path = Path(path)
+def _require_file(path: Path) -> None:
     if not path.is_file():
         raise DataError(
             f"Er is nog geen warehouse op {path}. Draai eerst 'veiligheidsbeeld ingest' "
             "(of 'veiligheidsbeeld demo' voor een voorbeeld met synthetische cijfers)."
         )
+
+
+@contextlib.contextmanager
+def reader(path: Path, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for reports and notebooks, on a warehouse at the current schema
+    version (otherwise one sentence naming the command that upgrades it)."""
+    path = Path(path)
+    _require_file(path)
     con = _open_with_retry(path, read_only=True, deadline=time.monotonic() + wait_seconds)
     try:
+        try:
+            schema.check_readable(con, path)
+        except duckdb.Error as exc:
+            raise _corrupt(path, str(exc).splitlines()[0]) from exc
         yield con
     finally:
         con.close()

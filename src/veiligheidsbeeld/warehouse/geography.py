@@ -50,11 +50,6 @@ STATUS_MISSING = "ontbreekt"
 T = TypeVar("T")
 
 
-def ensure_geography_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the geography tables (the warehouse writer does this too, via extensions.py)."""
-    con.execute(query(SQL_FILE, "schema"))
-
-
 @contextmanager
 def _staged(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[None]:
     con.register(STAGED, frame)
@@ -65,7 +60,6 @@ def _staged(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[Non
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, what: str, work: Callable[[], T]) -> T:
-    ensure_geography_schema(con)
     con.begin()
     try:
         result = work()
@@ -188,13 +182,10 @@ def read_boundaries(con: duckdb.DuckDBPyConnection, level: str, layout_year: int
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
-def boundary_layout_years(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]] | None:
-    """Per level ("gemeente", "wijk") the layout years of the boundaries stored, oldest first;
-    None when the warehouse has no boundaries table yet."""
-    try:
-        return {level: list(years) for level, years in con.execute(query(SQL_FILE, "boundary_layout_years")).fetchall()}
-    except duckdb.CatalogException:
-        return None
+def boundary_layout_years(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
+    """Per level ("gemeente", "wijk") the layout years of the boundaries stored, oldest first
+    (empty when none were loaded)."""
+    return {level: list(years) for level, years in con.execute(query(SQL_FILE, "boundary_layout_years")).fetchall()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,10 +251,7 @@ def police_layout_denominators(
     columns = ["region_code", "year", "value", "year_used", "status", "flag", "source_table", "vintage", "parts", "reason"]
     if not codes or not wanted_years:
         return pd.DataFrame(columns=columns)
-    try:
-        published = con.execute(query(SQL_FILE, "yearly_denominators"), {"measure": measure}).df()
-    except duckdb.CatalogException:
-        published = pd.DataFrame(columns=["region_code", "year", "value", "source_table", "vintage"])
+    published = con.execute(query(SQL_FILE, "yearly_denominators"), {"measure": measure}).df()
     values = {(r.region_code, int(r.year)): (float(r.value), r.source_table, r.vintage) for r in published.itertuples()}
     published_years = sorted({int(y) for y in published["year"]}, reverse=True)
     names = dict(zip(lineage["old_code"], lineage["old_name"]))
@@ -455,10 +443,7 @@ def _report(result: pd.DataFrame, measure: str) -> None:
 
 def police_region_codes(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     """The region codes of the loaded police facts, or None when there are none yet."""
-    try:
-        codes = [r[0] for r in con.execute(query(SQL_FILE, "police_region_codes")).fetchall()]
-    except duckdb.CatalogException:
-        return None
+    codes = [r[0] for r in con.execute(query(SQL_FILE, "police_region_codes")).fetchall()]
     return codes or None
 
 

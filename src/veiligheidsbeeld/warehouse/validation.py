@@ -772,11 +772,8 @@ def assert_publishable(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str])
 
 def status_lines(con: duckdb.DuckDBPyConnection, max_per_table: int = 10) -> list[str]:
     """Dutch lines for ``veiligheidsbeeld status``: per table the last run and its BLOCKER/WARN findings."""
-    try:
-        runs = con.execute(query(SQL_FILE, "runs")).fetchall()
-        results = con.execute(query(SQL_FILE, "results_for_status")).fetchall()
-    except duckdb.CatalogException:
-        return ["Gegevenscontrole: nog niet uitgevoerd."]
+    runs = con.execute(query(SQL_FILE, "runs")).fetchall()
+    results = con.execute(query(SQL_FILE, "results_for_status")).fetchall()
     if not runs:
         return ["Gegevenscontrole: nog niet uitgevoerd."]
     lines = []

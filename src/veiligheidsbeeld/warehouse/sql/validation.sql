@@ -1,32 +1,7 @@
--- Data validation between layers: the results table and the checks run after each load.
+-- Data validation between layers: the checks run after each load and their stored findings
+-- (tables created by the migrations, warehouse/migrations/).
 -- Every value is bound as a parameter ($table_id, $gemeenten, ...); nothing is formatted in.
 -- The rules, their severities and thresholds are described in warehouse/validation.py.
-
--- name: schema
-CREATE TABLE IF NOT EXISTS validation_results (
-    run_id      VARCHAR NOT NULL,        -- one validation run (e.g. one ingest)
-    checked_at  TIMESTAMP NOT NULL,
-    table_id    VARCHAR NOT NULL,
-    vintage     VARCHAR,                 -- the table version that was checked (table_infos.vintage)
-    rule        VARCHAR NOT NULL,        -- 'missing_month', 'rollup_mismatch', ...
-    severity    VARCHAR NOT NULL,        -- 'BLOCKER' (not published), 'WARN' (banner), 'INFO' (logged)
-    region_code VARCHAR,                 -- NULL: the finding is about the whole table
-    detail      VARCHAR NOT NULL,        -- Dutch, for the report banner and 'veiligheidsbeeld status'
-    value       DOUBLE,                  -- the measured value (a share, a factor, a count)
-    threshold   DOUBLE                   -- the threshold it was held against
-);
-COMMENT ON TABLE validation_results IS 'Findings of the latest validation of each table (replaced per table on every run).';
-
-CREATE TABLE IF NOT EXISTS validation_runs (
-    run_id     VARCHAR NOT NULL,
-    checked_at TIMESTAMP NOT NULL,
-    table_id   VARCHAR PRIMARY KEY,      -- the latest run per table
-    vintage    VARCHAR,
-    blockers   INTEGER NOT NULL,
-    warnings   INTEGER NOT NULL,
-    infos      INTEGER NOT NULL
-);
-COMMENT ON TABLE validation_runs IS 'When each table was last validated, also when nothing was found.';
 
 -- name: table_summary
 SELECT count(*) AS n_rows, min(month) AS first_month, max(month) AS last_month

@@ -1,0 +1,17 @@
+COPY boundaries FROM 'boundaries.parquet' (FORMAT 'parquet');
+COPY denominators FROM 'denominators.parquet' (FORMAT 'parquet');
+COPY districts FROM 'districts.parquet' (FORMAT 'parquet');
+COPY facts_monthly FROM 'facts_monthly.parquet' (FORMAT 'parquet');
+COPY facts_yearly_reported FROM 'facts_yearly_reported.parquet' (FORMAT 'parquet');
+COPY gemeente_lineage FROM 'gemeente_lineage.parquet' (FORMAT 'parquet');
+COPY incident_imports FROM 'incident_imports.parquet' (FORMAT 'parquet');
+COPY incident_records FROM 'incident_records.parquet' (FORMAT 'parquet');
+COPY incident_unusable FROM 'incident_unusable.parquet' (FORMAT 'parquet');
+COPY loads FROM 'loads.parquet' (FORMAT 'parquet');
+COPY offence_types FROM 'offence_types.parquet' (FORMAT 'parquet');
+COPY periods FROM 'periods.parquet' (FORMAT 'parquet');
+COPY pulls FROM 'pulls.parquet' (FORMAT 'parquet');
+COPY regions FROM 'regions.parquet' (FORMAT 'parquet');
+COPY table_infos FROM 'table_infos.parquet' (FORMAT 'parquet');
+COPY validation_results FROM 'validation_results.parquet' (FORMAT 'parquet');
+COPY validation_runs FROM 'validation_runs.parquet' (FORMAT 'parquet');
