@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, UNPUBLISHED_CODES, CrimeGroup, crime_groups
+from veiligheidsbeeld.analysis.jaaranalyse import UNPUBLISHED_CODES, crime_groups
+from veiligheidsbeeld.config import BBV_INDICATORS, CrimeGroup
 from veiligheidsbeeld.analysis.woninginbraak import TweewekelijksSettings
 from veiligheidsbeeld.errors import ConfigError
 

@@ -25,9 +25,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, MISDRIJVEN_JAAR_TABLE, JaarAnalyse, build_jaaranalyse
-from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, MonitorResult, MonitorRow, OverlastTargetSettings
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, JaarAnalyse, build_jaaranalyse
+from veiligheidsbeeld.analysis.overlast_doel import MonitorResult, MonitorRow
+from veiligheidsbeeld.config import OverlastTargetSettings, Settings
+from veiligheidsbeeld.constants import MISDRIJVEN_JAAR_TABLE, MISDRIJVEN_TABLE, OVERLAST_TABLE, TOTAL_CODE
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import District
 from veiligheidsbeeld.analysis.findings import validation_warnings
@@ -586,5 +587,5 @@ def render_jaaranalyse(settings: Settings, year: int, out_dir: Path | None = Non
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
         district_of = {g.code: d.code for d in analysis.districts for g in d.gemeenten}
-        checked = validation_warnings(con, ["47022NED", "47024NED"], district_of)
+        checked = validation_warnings(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE], district_of)
     return write_report(analysis, out, geography=geography, pdf=pdf, banners=annual_banners(analysis, checked))

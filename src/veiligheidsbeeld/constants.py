@@ -1,0 +1,36 @@
+"""Fixed names of the sources: catalogs, table ids, codes and the default significance level.
+
+These are facts about the CBS and police data (or defaults of settings), not choices a user makes
+per run: a user's choices live in :mod:`veiligheidsbeeld.config` (``veiligheidsbeeld.toml``), whose
+defaults are taken from here. Every module names a table, a code or the level through these
+constants, so that each is spelt out once.
+"""
+
+from __future__ import annotations
+
+#: The CBS catalog that hosts the police tables ("Politie" catalog, third-party data).
+POLITIE_CATALOG = "dataderden.cbs.nl"
+#: The CBS catalog for CBS's own tables (population, dwellings, regional classifications).
+CBS_CATALOG = "opendata.cbs.nl"
+
+#: Police table: registered crime (misdrijven) per month, down to buurt level.
+MISDRIJVEN_TABLE = "47022NED"
+#: Police table: registered overlast (nuisance) per month, down to buurt level.
+OVERLAST_TABLE = "47024NED"
+#: Police table: registered crime per year and gemeente (codes the monthly table does not publish).
+MISDRIJVEN_JAAR_TABLE = "47025NED"
+
+#: The roll-up ("totaal") code of every police type dimension.
+TOTAL_CODE = "0.0.0"
+#: SoortMisdrijf: Diefstal/inbraak woning.
+WONINGINBRAAK_CODE = "1.1.1"
+#: Overlast: Melding overlast jeugd.
+JEUGDOVERLAST_CODE = "E35"
+#: The national region code of the monthly police tables (WijkenEnBuurten) ...
+NATIONAL_CODE = "NL00"
+#: ... and of the yearly table and the CBS tables (RegioS).
+NATIONAL_CODE_REGIOS = "NL01"
+
+#: The default level of a single test (the intervals are 1 - alpha). The one level every report
+#: uses is ``[statistiek] alpha``; this is its default, and the default of functions that take one.
+ALPHA = 0.05
