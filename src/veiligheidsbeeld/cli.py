@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from veiligheidsbeeld.config import Settings, load_settings
+from veiligheidsbeeld.config import IngestSettings, Settings, load_settings
 from veiligheidsbeeld.errors import VeiligheidsbeeldError
 
 app = typer.Typer(
@@ -116,7 +116,7 @@ def ingest(
     source: Annotated[
         str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap (cbsodata.download_data of data/raw).")
     ] = "api",
-    tables: Annotated[str, typer.Option("--tables", help="Tabellen, komma-gescheiden.")] = "47022NED,47024NED,47025NED",
+    tables: Annotated[str, typer.Option("--tables", help="Tabellen, komma-gescheiden.")] = ",".join(IngestSettings.tables),
     gemeenten: Annotated[
         Optional[str], typer.Option("--gemeenten", help="Alleen deze gemeenten (codes, komma-gescheiden); standaard de hele eenheid.")
     ] = None,

@@ -387,7 +387,7 @@ class CrimeGroup:
 #:   not in the police data (see :data:`HALT_NOTE`).
 BBV_INDICATORS: tuple[CrimeGroup, ...] = (
     CrimeGroup(
-        "bbv_diefstal_woning", "Diefstallen uit woning", ("1.1.1",), "bbv",
+        "bbv_diefstal_woning", "Diefstallen uit woning", (WONINGINBRAAK_CODE,), "bbv",
         definition="Het aantal diefstallen uit woningen per 1.000 inwoners (politiecode 1.1.1 Diefstal/inbraak woning, "
                    "maandcijfers van tabel 47022NED opgeteld per jaar).",
     ),

@@ -33,7 +33,7 @@ import pandas as pd
 from veiligheidsbeeld.analysis.periods import add_months, month_label
 from veiligheidsbeeld.analysis.stats import compare_counts, conditional_tails, pearson_dispersion, shrink_dispersion
 from veiligheidsbeeld.config import OverlastTargetSettings, Settings
-from veiligheidsbeeld.constants import ALPHA, NATIONAL_CODE, TOTAL_CODE
+from veiligheidsbeeld.constants import ALPHA, NATIONAL_CODE, NATIONAL_CODE_REGIOS, TOTAL_CODE
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import (
@@ -157,7 +157,7 @@ def resolve_units(settings: Settings, region: str | None, *, with_gemeenten: boo
     wanted = (region or "").strip()
     if not wanted or wanted.upper() == eenheid.code.upper() or wanted.lower() == eenheid.name.lower():
         return [u for u in units if u.level in ("eenheid", "district") or (with_gemeenten and u.level == "gemeente")]
-    if wanted.upper() in ("NL", "NL00", "NL01", "NEDERLAND"):
+    if wanted.upper() in ("NL", NATIONAL_CODE, NATIONAL_CODE_REGIOS, "NEDERLAND"):
         return [national_unit()]
     try:
         district = resolve_district(wanted, table)

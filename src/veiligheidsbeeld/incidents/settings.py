@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from veiligheidsbeeld.constants import ALPHA
+from veiligheidsbeeld.constants import ALPHA, WONINGINBRAAK_CODE
 from veiligheidsbeeld.errors import ConfigError
 
 #: The roles the import understands, and the column each is read from by default. Every export
@@ -52,7 +52,7 @@ class IncidentSettings:
     #: Permutations for PySAL's pseudo p-value (reported only; the classes use the normal p-value).
     hotspot_permutaties: int = 0
     #: The crime code of the biweekly section and the near-repeat alert.
-    woninginbraak_code: str = "1.1.1"
+    woninginbraak_code: str = WONINGINBRAAK_CODE
     #: Knox test defaults (edges; the last band of each dimension is open).
     afstandsbanden: tuple[float, ...] = (0.0, 1.0, 100.0, 200.0, 300.0, 400.0)
     tijdsbanden: tuple[float, ...] = (0.0, 7.0, 14.0, 21.0, 28.0)
