@@ -462,7 +462,7 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
         "slug": slug,
         "pdf": pdf,
         "tables_dir": TABLES_DIR,
-        "alpha_text": fmt_num(a.target.alpha, 2),
+        "alpha_text": fmt_num(a.stats.alpha, 2),
         "methods": a.methods,
     }
 
