@@ -331,7 +331,10 @@ class MonitorResult:
         """:meth:`to_frame` with Dutch column names and the notes joined by '; ' (for CSV/Excel/JSON)."""
         frame = self.to_frame()
         frame["flags"] = frame["flags"].map(lambda f: "; ".join(f))
-        return frame.rename(columns=EXPORT_COLUMNS)
+        # The interval columns name their level, 1 - alpha (95 by default).
+        level = f"{100 * (1 - self.alpha):g}"
+        return frame.rename(columns={**EXPORT_COLUMNS, "ci_lower": f"ratio_{level}_ondergrens",
+                                     "ci_upper": f"ratio_{level}_bovengrens"})
 
     def select(self, region: str | None = None, category: str | None = None,
                period_kind: PeriodKind | None = None) -> list[MonitorRow]:
