@@ -247,18 +247,14 @@ class StatistiekSettings:
     judged_months: int = 3
 
     def validate(self) -> StatistiekSettings:
-        if not 0 < self.alpha < 0.5:
-            raise ConfigError("[statistiek].alpha moet tussen 0 en 0,5 liggen (bijv. 0.05).")
-        if not 0 < self.fdr_q < 0.5:
-            raise ConfigError("[statistiek].fdr_q moet tussen 0 en 0,5 liggen (bijv. 0.10).")
-        if not 2 <= self.history_years <= 12:
-            raise ConfigError("[statistiek].history_years moet tussen 2 en 12 liggen.")
-        if not 1 <= self.seasonal_min_years <= self.history_years:
-            raise ConfigError("[statistiek].seasonal_min_years moet tussen 1 en history_years liggen.")
-        if not 1 <= self.judged_months <= 12:
-            raise ConfigError("[statistiek].judged_months moet tussen 1 en 12 liggen.")
-        if self.control_sigma <= 0 or self.dispersion_prior_pairs < 0:
-            raise ConfigError("[statistiek]: control_sigma moet positief zijn en dispersion_prior_pairs niet negatief.")
+        _require(0 < self.alpha < 0.5, "[statistiek].alpha moet tussen 0 en 0,5 liggen (bijv. 0.05).")
+        _require(0 < self.fdr_q < 0.5, "[statistiek].fdr_q moet tussen 0 en 0,5 liggen (bijv. 0.10).")
+        _require(2 <= self.history_years <= 12, "[statistiek].history_years moet tussen 2 en 12 liggen.")
+        _require(1 <= self.seasonal_min_years <= self.history_years,
+                 "[statistiek].seasonal_min_years moet tussen 1 en history_years liggen.")
+        _require(1 <= self.judged_months <= 12, "[statistiek].judged_months moet tussen 1 en 12 liggen.")
+        _require(self.control_sigma > 0 and self.dispersion_prior_pairs >= 0,
+                 "[statistiek]: control_sigma moet positief zijn en dispersion_prior_pairs niet negatief.")
         return self
 
 
@@ -296,26 +292,23 @@ class TweewekelijksSettings:
         return {self.crime_label: (self.crime_code,), **{k: tuple(v) for k, v in self.hic.items()}}
 
     def validate(self) -> TweewekelijksSettings:
+        police_table(self.table_id)
         for m in (self.season_start_month, self.season_end_month):
-            if not 1 <= m <= 12:
-                raise ConfigError(f"[tweewekelijks] seizoensmaand {m} bestaat niet; kies 1 t/m 12.")
-        if not 24 <= self.control_chart_months <= 60:
-            raise ConfigError("[tweewekelijks].control_chart_months moet tussen 24 en 60 liggen.")
-        if not 12 <= self.control_chart_baseline_months <= self.control_chart_months:
-            raise ConfigError(
-                "[tweewekelijks].control_chart_baseline_months moet minstens 12 zijn en niet groter dan "
-                "control_chart_months."
-            )
-        if self.buurt_min_dwellings < 1 or self.top_n < 1 or self.series_years < 0:
-            raise ConfigError("[tweewekelijks]: buurt_min_dwellings en top_n moeten positief zijn.")
+            _require(1 <= m <= 12, f"[tweewekelijks] seizoensmaand {m} bestaat niet; kies 1 t/m 12.")
+        _require(24 <= self.control_chart_months <= 60, "[tweewekelijks].control_chart_months moet tussen 24 en 60 liggen.")
+        _require(12 <= self.control_chart_baseline_months <= self.control_chart_months,
+                 "[tweewekelijks].control_chart_baseline_months moet minstens 12 zijn en niet groter dan "
+                 "control_chart_months.")
+        _require(self.buurt_min_dwellings >= 1 and self.top_n >= 1 and self.per > 0,
+                 "[tweewekelijks]: buurt_min_dwellings, top_n en per moeten positief zijn.")
+        _require(self.series_years >= 0, "[tweewekelijks].series_years mag niet negatief zijn.")
+        _require(bool(self.crime_code.strip() and self.dwellings_measure.strip()),
+                 "[tweewekelijks]: crime_code en dwellings_measure mogen niet leeg zijn.")
         groups = self.groups()
-        if len(groups) != 1 + len(self.hic):
-            raise ConfigError(f"[tweewekelijks].hic mag geen groep '{self.crime_label}' bevatten.")
+        _require(len(groups) == 1 + len(self.hic), f"[tweewekelijks].hic mag geen groep '{self.crime_label}' bevatten.")
         for label, codes in groups.items():
-            if not codes:
-                raise ConfigError(f"[tweewekelijks]: groep '{label}' heeft geen codes.")
-            if len(set(codes)) != len(codes):
-                raise ConfigError(f"[tweewekelijks]: groep '{label}' noemt een code dubbel.")
+            _require(bool(codes), f"[tweewekelijks]: groep '{label}' heeft geen codes.")
+            _require(len(set(codes)) == len(codes), f"[tweewekelijks]: groep '{label}' noemt een code dubbel.")
         return self
 
 

@@ -372,6 +372,9 @@ BAD_VALUES = [
     ('[geography]\nboundary_levels = ["provincie"]\n', "provincie"),
     ("[area]\nlayout_year = 23\n", "layout_year"),
     ("[statistiek]\nalpha = 0.7\n", "alpha"),
+    ("[tweewekelijks]\nper = 0\n", "per"),
+    ("[tweewekelijks]\nseries_years = -1\n", "series_years"),
+    ('[tweewekelijks]\ntable_id = "47022"\n', "Onbekende tabel"),
     ("[incidenten]\ncel_grootte_m = 50\n", "cel_grootte_m"),
 ]
 
