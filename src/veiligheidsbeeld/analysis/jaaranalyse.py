@@ -3,10 +3,10 @@
 For year Y and the whole eenheid, with a chapter per district:
 
 * woninginbraak and the High Impact Crimes (the groups of the biweekly analysis,
-  :class:`~veiligheidsbeeld.analysis.woninginbraak.TweewekelijksSettings`) — totals, rates, change
+  :class:`~veiligheidsbeeld.config.TweewekelijksSettings`) — totals, rates, change
   against the previous year and against the comparison year (2013) with the Poisson test of
   :func:`~veiligheidsbeeld.analysis.woninginbraak.compare_periods`, and the yearly series;
-* the municipal BBV indicators as *Waar staat je gemeente* defines them (:data:`BBV_INDICATORS`,
+* the municipal BBV indicators as *Waar staat je gemeente* defines them (:data:`~veiligheidsbeeld.config.BBV_INDICATORS`,
   each per 1,000 inhabitants; the exact police crime codes are listed there);
 * the overlast target monitor (:mod:`~veiligheidsbeeld.analysis.overlast_doel`) up to December Y;
 * the national jeugdoverlast ranking (:mod:`~veiligheidsbeeld.analysis.jeugd_ranking`);
