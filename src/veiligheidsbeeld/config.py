@@ -26,7 +26,9 @@ import numpy as np
 
 from veiligheidsbeeld.constants import (  # the catalogs are re-exported for their importers
     ALPHA,
+    BOUNDARY_LEVELS,
     CBS_CATALOG,
+    DENOMINATOR_TABLES,
     JEUGDOVERLAST_CODE,
     MISDRIJVEN_JAAR_TABLE,
     MISDRIJVEN_TABLE,
@@ -34,6 +36,8 @@ from veiligheidsbeeld.constants import (  # the catalogs are re-exported for the
     NATIONAL_CODE_REGIOS,
     OVERLAST_TABLE,
     POLITIE_CATALOG,
+    REGION_LEVELS,
+    REPORT_LEVELS,
     TOTAL_CODE,
     WONINGINBRAAK_CODE,
 )
@@ -41,14 +45,6 @@ from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.formatting import fmt_pct
 from veiligheidsbeeld.incidents.settings import IncidentSettings
 
-#: Region levels of the warehouse (regions.level).
-REGION_LEVELS: tuple[str, ...] = ("NL", "GM", "WK", "BU")
-#: Levels at which a finding concerns a figure that reports show directly.
-REPORT_LEVELS: tuple[str, ...] = ("NL", "GM")
-#: Boundary levels of sources.boundaries.
-BOUNDARY_LEVELS: tuple[str, ...] = ("gemeente", "veiligheidsregio", "wijk", "buurt")
-#: Gemeente tables of sources.denominators (their keys; tests check both agree).
-DENOMINATOR_TABLES: tuple[str, ...] = ("bevolking", "bevolking_maand", "huishoudens", "woningvoorraad")
 #: Plausible years of any year setting.
 YEARS = range(2000, 2101)
 
@@ -61,6 +57,11 @@ def _require(ok: bool, message: str) -> None:
 
 def _year(value: int, where: str) -> None:
     _require(value in YEARS, f"{where} {value} is geen plausibel jaar (verwacht {YEARS[0]} t/m {YEARS[-1]}).")
+
+
+# --------------------------------------------------------------------------------------------
+# The police tables and the ingest ([ingest])
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ class IngestSettings:
         return self
 
 
+# --------------------------------------------------------------------------------------------
+# The area, denominators and boundaries ([area], [geography])
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class AreaSettings:
     """The area the reports cover: a regionale eenheid and its districts."""
@@ -222,6 +228,11 @@ class GeographySettings:
         for level in self.boundary_levels:
             _check_keys({level: None}, BOUNDARY_LEVELS, "[geography].boundary_levels")
         return self
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics and the biweekly analysis ([statistiek], [tweewekelijks])
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -699,6 +710,11 @@ class ValidationThresholds:
         return 0.0, 0
 
 
+# --------------------------------------------------------------------------------------------
+# Paths ([paths]) and all settings
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Paths:
     root: Path = Path(".")
@@ -738,6 +754,11 @@ class Settings:
 
     def with_ingest(self, **kwargs: Any) -> "Settings":
         return dataclasses.replace(self, ingest=dataclasses.replace(self.ingest, **kwargs))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and checking
+# --------------------------------------------------------------------------------------------
 
 
 def police_table(table_id: str) -> PoliceTable:

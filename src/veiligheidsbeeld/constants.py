@@ -31,6 +31,15 @@ NATIONAL_CODE = "NL00"
 #: ... and of the yearly table and the CBS tables (RegioS).
 NATIONAL_CODE_REGIOS = "NL01"
 
+#: Region levels of the warehouse (regions.level).
+REGION_LEVELS: tuple[str, ...] = ("NL", "GM", "WK", "BU")
+#: Levels at which a data-check finding concerns a figure that reports show directly.
+REPORT_LEVELS: tuple[str, ...] = ("NL", "GM")
+#: Boundary levels of sources.boundaries (its ``Level``).
+BOUNDARY_LEVELS: tuple[str, ...] = ("gemeente", "veiligheidsregio", "wijk", "buurt")
+#: Keys of the gemeente denominator tables of sources.denominators (its ``GEMEENTE_TABLES``).
+DENOMINATOR_TABLES: tuple[str, ...] = ("bevolking", "bevolking_maand", "huishoudens", "woningvoorraad")
+
 #: The default level of a single test (the intervals are 1 - alpha). The one level every report
 #: uses is ``[statistiek] alpha``; this is its default, and the default of functions that take one.
 ALPHA = 0.05

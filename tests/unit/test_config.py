@@ -399,7 +399,9 @@ def test_settings_built_in_code_are_checked_too():
 def test_the_denominator_table_keys_are_those_of_the_source():
     from veiligheidsbeeld.sources.denominators import GEMEENTE_TABLES
 
-    assert set(C.DENOMINATOR_TABLES) == set(GEMEENTE_TABLES)
+    from veiligheidsbeeld.constants import DENOMINATOR_TABLES
+
+    assert set(DENOMINATOR_TABLES) == set(GEMEENTE_TABLES)
 
 
 def test_the_boundary_levels_are_those_of_the_source():
@@ -407,7 +409,9 @@ def test_the_boundary_levels_are_those_of_the_source():
 
     from veiligheidsbeeld.sources import boundaries
 
-    assert set(C.BOUNDARY_LEVELS) == set(typing.get_args(boundaries.Level))
+    from veiligheidsbeeld.constants import BOUNDARY_LEVELS
+
+    assert set(BOUNDARY_LEVELS) == set(typing.get_args(boundaries.Level))
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:

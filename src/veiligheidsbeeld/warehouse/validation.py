@@ -67,8 +67,8 @@ from typing import Any
 
 import duckdb
 
-from veiligheidsbeeld.config import KNOWN_POLICE_TABLES, REPORT_LEVELS, ValidationThresholds
-from veiligheidsbeeld.constants import MISDRIJVEN_TABLE, OVERLAST_TABLE
+from veiligheidsbeeld.config import KNOWN_POLICE_TABLES, ValidationThresholds
+from veiligheidsbeeld.constants import MISDRIJVEN_TABLE, OVERLAST_TABLE, REPORT_LEVELS
 from veiligheidsbeeld.errors import DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
 from veiligheidsbeeld.sources.raw_archive import PartitionRecord, RawArchive, partition_group
