@@ -92,8 +92,8 @@ class RankingResult:
             f"Rangorde naar meldingen van jeugdoverlast ({s.type_code}) per {fmt_int(s.per)} inwoners (inwoners op "
             f"1 januari van het jaar). Alleen gemeenten met minstens {fmt_int(s.min_inhabitants)} inwoners krijgen "
             "een rangnummer: in kleinere gemeenten verschuift een handvol meldingen de score sterk. Kleinere "
-            f"gemeenten staan wel in de tabel, met aantal, score en {self.level_pct}%-interval; een kleine gemeente waarvan zelfs "
-            f"de ondergrens van het interval boven de score van plaats {s.top_n} ligt, wordt apart gemeld."
+            f"gemeenten staan wel in de tabel, met aantal, score en {self.level_pct}%-interval; een kleine gemeente "
+            f"waarvan zelfs de ondergrens van het interval boven de score van plaats {s.top_n} ligt, wordt apart gemeld."
         )
 
     def for_year(self, year: int) -> pd.DataFrame:
