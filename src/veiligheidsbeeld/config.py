@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from veiligheidsbeeld.constants import (  # the catalogs are re-exported for their importers
+from veiligheidsbeeld.constants import (
     ALPHA,
     BOUNDARY_LEVELS,
     CBS_CATALOG,
@@ -39,6 +39,7 @@ from veiligheidsbeeld.constants import (  # the catalogs are re-exported for the
     REGION_LEVELS,
     REPORT_LEVELS,
     TOTAL_CODE,
+    UNPUBLISHED_CODES,
     WONINGINBRAAK_CODE,
 )
 from veiligheidsbeeld.errors import ConfigError
@@ -352,12 +353,19 @@ class CrimeGroup:
         _require(bool(str(self.key).strip()), f"Groep '{self.label}' heeft geen sleutel (key).")
         object.__setattr__(self, "codes", tuple(str(c).strip() for c in self.codes))
         object.__setattr__(self, "yearly_codes", tuple(str(c).strip() for c in self.yearly_codes))
-        if not self.codes:
-            raise ConfigError(f"Groep '{self.label}' heeft geen misdrijfcodes.")
+        _require(bool(self.codes), f"Groep '{self.label}' heeft geen misdrijfcodes.")
         twice = sorted(set(self.codes) & set(self.yearly_codes))
-        if twice:
-            raise ConfigError(f"Groep '{self.label}': code(s) {', '.join(twice)} staan zowel bij de maand- als bij "
-                              "de jaarcijfers; dan tellen ze dubbel.")
+        _require(not twice, f"Groep '{self.label}': code(s) {', '.join(twice)} staan zowel bij de maand- als bij "
+                            "de jaarcijfers; dan tellen ze dubbel.")
+
+    def check_published(self) -> CrimeGroup:
+        """Monthly codes must be published monthly (yearly codes come from 47025NED, which does)."""
+        unpublished = [c for c in self.codes if c in UNPUBLISHED_CODES]
+        _require(not unpublished,
+                 f"Groep '{self.label}' bevat code(s) {', '.join(unpublished)}, die de politie niet per maand publiceert; "
+                 "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg of tel ze uit de jaarcijfers "
+                 f"van tabel {MISDRIJVEN_JAAR_TABLE} (yearly_codes).")
+        return self
 
 
 #: The BBV indicators of the programme Veiligheid as *Waar staat je gemeente* (WSJG) publishes
@@ -388,7 +396,7 @@ class CrimeGroup:
 #:   3.7.1 Discriminatie. Computervredebreuk is part of 3.7.4 Cybercrime with much else and is not
 #:   included.
 #: * Not here: "Verwijzingen Halt per 10.000 jongeren" (jeugdcriminaliteit afgedaan via Halt) is
-#:   not in the police data (see :data:`HALT_NOTE`).
+#:   not in the police data (see :data:`veiligheidsbeeld.analysis.jaaranalyse.HALT_NOTE`).
 BBV_INDICATORS: tuple[CrimeGroup, ...] = (
     CrimeGroup(
         "bbv_diefstal_woning", "Diefstallen uit woning", (WONINGINBRAAK_CODE,), "bbv",
@@ -451,6 +459,8 @@ class JaaranalyseSettings:
             twice = sorted({v for v in values if values.count(v) > 1})
             _require(not twice, f"[jaaranalyse].bbv: {name} {', '.join(twice)} komt dubbel voor.")
         _require(all(g.kind == "bbv" for g in self.bbv), "[jaaranalyse].bbv: elke groep heeft kind = \"bbv\".")
+        for group in self.bbv:
+            group.check_published()
         _require(all(c.strip() for c in self.gemeente_overlast_categories),
                  "[jaaranalyse].gemeente_overlast_categories bevat een lege code.")
         return self

@@ -26,6 +26,9 @@ TOTAL_CODE = "0.0.0"
 WONINGINBRAAK_CODE = "1.1.1"
 #: Overlast: Melding overlast jeugd.
 JEUGDOVERLAST_CODE = "E35"
+#: Crime codes of 47022NED that the police do not publish in the monthly table (no values in any
+#: month of the real national series 2012–2023): never usable as monthly codes of a group.
+UNPUBLISHED_CODES: tuple[str, ...] = ("1.4.1", "3.2.1", "3.2.2", "3.7.3")
 #: The national region code of the monthly police tables (WijkenEnBuurten) ...
 NATIONAL_CODE = "NL00"
 #: ... and of the yearly table and the CBS tables (RegioS).

@@ -74,11 +74,6 @@ HALT_NOTE = (
     "niet in de open data van de politie en ontbreekt daarom hier; Halt publiceert die cijfers zelf (zie Waar staat "
     "je gemeente)."
 )
-#: Crime codes of 47022NED that the police do not publish in the monthly table (no values in any
-#: month of the real national series 2012–2023): never usable in a group.
-UNPUBLISHED_CODES: tuple[str, ...] = ("1.4.1", "3.2.1", "3.2.2", "3.7.3")
-
-
 def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV_INDICATORS) -> tuple[CrimeGroup, ...]:
     """Woninginbraak, the HIC groups of the biweekly analysis, HIC in total, and the BBV indicators."""
     groups = [CrimeGroup("woninginbraak", options.crime_label, (options.crime_code,), "woninginbraak",
@@ -95,14 +90,7 @@ def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV
     ))
     groups.extend(bbv)
     for g in groups:
-        # Yearly codes come from 47025NED, which does publish them; monthly codes must be published monthly.
-        unpublished = [c for c in g.codes if c in UNPUBLISHED_CODES]
-        if unpublished:
-            raise ConfigError(
-                f"Groep '{g.label}' bevat code(s) {', '.join(unpublished)}, die de politie niet per maand publiceert; "
-                "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg of tel ze uit de jaarcijfers "
-                f"van tabel {MISDRIJVEN_JAAR_TABLE} (yearly_codes)."
-            )
+        g.check_published()
     labels = [g.label for g in groups]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"Groepsnamen moeten uniek zijn: {', '.join(labels)}.")
