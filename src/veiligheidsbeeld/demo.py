@@ -37,13 +37,14 @@ from pathlib import Path
 
 from veiligheidsbeeld.analysis.periods import add_months, today_local
 from veiligheidsbeeld.config import MISDRIJVEN_JAAR, Settings
+from veiligheidsbeeld.constants import MISDRIJVEN_TABLE, NATIONAL_CODE, OVERLAST_TABLE, TOTAL_CODE
 from veiligheidsbeeld.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-MISDRIJVEN = "47022NED"
-OVERLAST = "47024NED"
-NL_KEY = "NL00      "
+MISDRIJVEN = MISDRIJVEN_TABLE
+OVERLAST = OVERLAST_TABLE
+NL_KEY = f"{NATIONAL_CODE:<10}"  # the padded key of the police region list
 #: One small gemeente per district gets its wijken and buurten: Olst-Wijhe, Losser, Hattem,
 #: Scherpenzeel, Druten.
 DEFAULT_BUURT_GEMEENTEN = ("GM1773", "GM0168", "GM0244", "GM0279", "GM0225")
@@ -56,11 +57,11 @@ def _month_key(d: date) -> str:
 def _default_codes() -> tuple[str, ...]:
     """The 47022NED codes the reports need: woninginbraak, the High Impact Crime and BBV groups of
     the biweekly and annual reports, and the total."""
-    from veiligheidsbeeld.analysis.jaaranalyse import JaaranalyseSettings, crime_groups
-    from veiligheidsbeeld.analysis.woninginbraak import TweewekelijksSettings
+    from veiligheidsbeeld.analysis.jaaranalyse import crime_groups
+    from veiligheidsbeeld.config import JaaranalyseSettings, TweewekelijksSettings
 
     groups = crime_groups(TweewekelijksSettings(), JaaranalyseSettings().bbv)
-    return ("0.0.0", *sorted({c for g in groups for c in g.codes}, key=_code_order))
+    return (TOTAL_CODE, *sorted({c for g in groups for c in g.codes}, key=_code_order))
 
 
 def _code_order(code: str) -> list:

@@ -116,7 +116,8 @@ def run_ingest(
                 load_police_table(con, archive, police_table(table_id), provisional_months=settings.ingest.provisional_months)
             )
             # Validate every load; BLOCKER findings stop publication of the reports, WARN shows a banner.
-            findings = validation.validate_table(con, table_id, area_gemeenten=area, raw_archive=archive)
+            findings = validation.validate_table(con, table_id, area_gemeenten=area, raw_archive=archive,
+                                                 thresholds=settings.validation)
             validation.store_findings(con, run_id, findings, tables=[table_id])
             report.findings.extend(findings)
         loaded, outside = loaded_lines(con, area, settings)
@@ -172,7 +173,7 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
     a warning, not a failure: the police figures are still loaded, and every rate that lacks its
     denominator is flagged in the reports."""
     from veiligheidsbeeld.sources import boundaries as bnd
-    from veiligheidsbeeld.sources.denominators import KERNCIJFERS_WIJKEN_BUURTEN, DenominatorSettings, pull_denominators
+    from veiligheidsbeeld.sources.denominators import KERNCIJFERS_WIJKEN_BUURTEN, pull_denominators
     from veiligheidsbeeld.warehouse import geography
 
     geo = settings.geography
@@ -189,20 +190,24 @@ def load_geography(con, settings: Settings, report: IngestReport, *, cbs_source:
         # years that have a table (rates then use the latest available year, flagged as such).
         known = sorted(y for y in KERNCIJFERS_WIJKEN_BUURTEN if y <= years[-1])
         wijk_years = geo.wijk_buurt_years or tuple(known[-2:])
-        den_settings = DenominatorSettings(tables=geo.denominator_tables, wijk_buurt_years=wijk_years)
+        den_settings = dataclasses.replace(geo, wijk_buurt_years=wijk_years)
+        url_chars = settings.ingest.max_url_chars
         try:
             cbs = cbs_source or (SnapshotSource(snapshot_dir) if offline
-                                 else api_source(den_settings.catalog_url, settings))
+                                 else api_source(geo.denominator_catalog_url, settings))
             # CBS publishes year Y on the layout of that year: pull the predecessors too, so the
             # denominators can be put on the police layout (geography.police_layout_denominators).
-            frame = pull_denominators(cbs, geography.police_layout_codes(gemeenten, years), years, paths.raw, den_settings)
+            frame = pull_denominators(cbs, geography.police_layout_codes(gemeenten, years), years, paths.raw, den_settings,
+                                      max_url_chars=url_chars)
             national = _national_gemeenten(con, gemeenten) if settings.ingest.national_gemeente_codes else []
-            if national and "bevolking" in den_settings.tables:
+            if national and "bevolking" in den_settings.denominator_tables:
                 # Inhabitants of every gemeente, for national rankings (rates per 1,000 inhabitants).
                 try:
                     everyone = pull_denominators(
                         cbs, geography.police_layout_codes(sorted(set(gemeenten) | set(national)), years), years, paths.raw,
-                        dataclasses.replace(den_settings, tables=("bevolking",), wijk_buurt_years=()),
+                        dataclasses.replace(den_settings, denominator_tables=("bevolking",), monthly_population=False,
+                                            wijk_buurt_years=()),
+                        max_url_chars=url_chars,
                     )
                     frame = pd.concat([frame[frame["source_table"] != everyone["source_table"].iloc[0]], everyone])
                 except VeiligheidsbeeldError as exc:

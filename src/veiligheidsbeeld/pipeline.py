@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from veiligheidsbeeld.config import Settings, load_settings, police_table
+from veiligheidsbeeld.constants import MISDRIJVEN_TABLE, OVERLAST_TABLE, TOTAL_CODE
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct
 
@@ -33,12 +34,10 @@ from veiligheidsbeeld.analysis.periods import TIMEZONE, check_report_date, today
 
 log = logging.getLogger(__name__)
 
-MISDRIJVEN = "47022NED"
-OVERLAST = "47024NED"
-#: 47022NED code of "Diefstal/inbraak woning".
-WONINGINBRAAK = "1.1.1"
+MISDRIJVEN = MISDRIJVEN_TABLE
+OVERLAST = OVERLAST_TABLE
 #: The rollup code of every police table (all types together).
-TOTAAL = "0.0.0"
+TOTAAL = TOTAL_CODE
 
 
 # --------------------------------------------------------------------------------------------

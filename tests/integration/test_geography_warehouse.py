@@ -17,7 +17,7 @@ import pytest
 import testkit
 
 from veiligheidsbeeld import regions as R
-from veiligheidsbeeld.config import AreaSettings
+from veiligheidsbeeld.config import AreaSettings, GeographySettings
 from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.sources import boundaries as B
 from veiligheidsbeeld.sources import denominators as D
@@ -55,7 +55,7 @@ def test_geography_in_the_warehouse(tmp_path: Path, shared_dir: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
 
     snapshot = write_population_snapshot(tmp_path / "snapshot", gemeenten + ["GM0363"])
-    D.pull_denominators(SnapshotSource(snapshot), gemeenten, YEARS, raw, D.DenominatorSettings(tables=("bevolking",)))
+    D.pull_denominators(SnapshotSource(snapshot), gemeenten, YEARS, raw, GeographySettings(denominator_tables=("bevolking",)))
     assert len(list((raw / "denominators" / "03759ned" / "20240628T020000").glob("*.parquet"))) == 1
 
     boundaries_2023 = B.get_boundaries("gemeente", 2023, raw, local_path=geo / "gemeente_2023.topojson", gemeente_codes=gemeenten)

@@ -21,11 +21,17 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, JaaranalyseSettings, build_jaaranalyse
-from veiligheidsbeeld.analysis.jeugd_ranking import RankingSettings
-from veiligheidsbeeld.analysis.overlast_doel import OverlastTargetSettings
+from veiligheidsbeeld.analysis.jaaranalyse import build_jaaranalyse
 from veiligheidsbeeld.analysis.stats import compare_counts
-from veiligheidsbeeld.config import AreaSettings, Settings, load_settings
+from veiligheidsbeeld.config import (
+    BBV_INDICATORS,
+    AreaSettings,
+    JaaranalyseSettings,
+    OverlastTargetSettings,
+    RankingSettings,
+    Settings,
+    load_settings,
+)
 from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num
 from veiligheidsbeeld.ingest import run_ingest

@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, UNPUBLISHED_CODES, CrimeGroup, crime_groups
+from veiligheidsbeeld.analysis.jaaranalyse import crime_groups
+from veiligheidsbeeld.config import BBV_INDICATORS, CrimeGroup
+from veiligheidsbeeld.constants import UNPUBLISHED_CODES
 from veiligheidsbeeld.analysis.woninginbraak import TweewekelijksSettings
 from veiligheidsbeeld.errors import ConfigError
 

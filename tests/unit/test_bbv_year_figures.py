@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, _yearly_group_counts, with_year_figures
+from veiligheidsbeeld.analysis.jaaranalyse import _yearly_group_counts, with_year_figures
+from veiligheidsbeeld.config import BBV_INDICATORS
 from veiligheidsbeeld.analysis.periods import Period
 from veiligheidsbeeld.analysis.rates import rate_per
 from veiligheidsbeeld.analysis.woninginbraak import group_counts, period_totals

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from veiligheidsbeeld import regions as R
+from veiligheidsbeeld.config import GeographySettings
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError
 from veiligheidsbeeld.sources import denominators as D
 from veiligheidsbeeld.sources.odata import CbsApiSource, SnapshotSource
@@ -232,12 +233,12 @@ def test_kerncijfers_gives_wijken_and_buurten_of_the_gemeenten(tmp_path: Path, r
 
 
 def test_pull_denominators_writes_every_configured_table(tmp_path: Path, population_root: Path) -> None:
-    settings = D.DenominatorSettings(tables=("bevolking",))
+    settings = GeographySettings(denominator_tables=("bevolking",))
     frame = D.pull_denominators(SnapshotSource(population_root), ["GM0153", "GM0164"], [2022, 2023], tmp_path / "raw", settings)
     assert sorted(set(zip(frame["region_code"], frame["year"]))) == [("GM0153", 2022), ("GM0153", 2023), ("GM0164", 2022), ("GM0164", 2023)]
     assert len(list((tmp_path / "raw" / "denominators" / "03759ned").rglob("*.parquet"))) == 1
     with pytest.raises(ConfigError, match="Onbekende noemertabel"):
-        D.pull_denominators(SnapshotSource(population_root), ["GM0153"], [2022], tmp_path / "raw", D.DenominatorSettings(tables=("inkomen",)))
+        D.pull_denominators(SnapshotSource(population_root), ["GM0153"], [2022], tmp_path / "raw", GeographySettings(denominator_tables=("inkomen",)))
 
 
 def test_pull_through_the_local_odata_stub(population_root: Path) -> None:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from veiligheidsbeeld.analysis.jeugd_ranking import RankingSettings, rank_frame
+from veiligheidsbeeld.analysis.jeugd_ranking import rank_frame
+from veiligheidsbeeld.config import RankingSettings
 from veiligheidsbeeld.errors import ConfigError
 
 
@@ -71,7 +72,7 @@ def test_no_top_cutoff_when_fewer_gemeenten_than_the_top():
     assert not out["above_top_certain"].any()
 
 
-@pytest.mark.parametrize("kwargs", [{"top_n": 0}, {"min_inhabitants": -1}, {"per": 0}, {"level": 1.0}])
+@pytest.mark.parametrize("kwargs", [{"top_n": 0}, {"min_inhabitants": -1}, {"per": 0}, {"target_year": 1850}, {"table_id": "47022XXX"}])
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ConfigError):
         RankingSettings(**kwargs)

@@ -5,6 +5,7 @@ The known answers on the real national series are in tests/integration/test_doel
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -12,8 +13,6 @@ import pandas as pd
 import pytest
 
 from veiligheidsbeeld.analysis.overlast_doel import (
-    Milestone,
-    OverlastTargetSettings,
     check_base_year,
     complete_years,
     monitor_periods,
@@ -22,7 +21,7 @@ from veiligheidsbeeld.analysis.overlast_doel import (
     target_settings_for,
     year_period,
 )
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import Milestone, OverlastTargetSettings, Settings
 from veiligheidsbeeld.errors import ConfigError, DataError
 
 
@@ -80,12 +79,9 @@ def test_a_new_strategy_period_is_configuration_only():
 
 
 def test_settings_section_is_picked_up_when_configured():
-    class WithTarget(Settings):  # what config.py gains once [doel_overlast] is hooked in
-        pass
-
-    settings = WithTarget()
-    object.__setattr__(settings, "doel_overlast", {"base_year": 2015, "target_year": 2020, "reduction": 0.1,
-                                                   "milestones": []})
+    configured = OverlastTargetSettings.from_mapping({"base_year": 2015, "target_year": 2020, "reduction": 0.1,
+                                                      "milestones": []})
+    settings = dataclasses.replace(Settings(), doel_overlast=configured)
     assert target_settings_for(settings).base_year == 2015
     assert target_settings_for(Settings()).base_year == 2013
     explicit = OverlastTargetSettings(base_year=2014, target_year=2016, milestones=())
@@ -101,7 +97,8 @@ def test_settings_section_is_picked_up_when_configured():
         ({"milestones": (Milestone(2019, 0.1),)}, "tussen basisjaar"),
         ({"milestones": (Milestone(2016, 1.5),)}, "tussendoel 2016"),
         ({"milestones": (Milestone(2016, 0.1), Milestone(2016, 0.12))}, "dubbel"),
-        ({"alpha": 1.5}, "alpha"),
+        ({"base_year": 1850, "target_year": 1860}, "plausibel jaar"),
+        ({"table_id": "47022XXX"}, "Onbekende tabel"),
     ],
 )
 def test_invalid_targets_are_refused_in_dutch(kwargs, fragment):

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from veiligheidsbeeld.regions import layout_parts
+from veiligheidsbeeld.config import GeographySettings
 from veiligheidsbeeld.sources import denominators as D
 from veiligheidsbeeld.sources.boundaries import read_boundaries_file
 from veiligheidsbeeld.sources.odata import SnapshotSource
@@ -63,7 +64,7 @@ def pulled(built, eenheid: list[str], tmp_path_factory) -> pd.DataFrame:
     raw = tmp_path_factory.mktemp("raw")
     # Year Y is published on the layout of that year: the predecessors are pulled too (as the ingest does).
     codes = police_layout_codes(eenheid, YEARS)
-    return D.pull_denominators(SnapshotSource(root), codes, YEARS, raw, D.DenominatorSettings(wijk_buurt_years=KWB_YEARS))
+    return D.pull_denominators(SnapshotSource(root), codes, YEARS, raw, GeographySettings(wijk_buurt_years=KWB_YEARS))
 
 
 def _gemeente_wide(frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +74,7 @@ def _gemeente_wide(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_writes_exactly_the_tables_the_default_settings_ask_for(built) -> None:
     root, written, seconds = built
-    expected = [s.table_id for s in D.table_specs(D.DenominatorSettings(wijk_buurt_years=KWB_YEARS))]
+    expected = [s.table_id for s in D.table_specs(GeographySettings(wijk_buurt_years=KWB_YEARS))]
     assert list(written) == expected == ["03759ned", "71486ned", "81955NED", "85318NED", "85618NED"]
     assert sorted(p.name for p in root.iterdir()) == sorted(expected)
     assert seconds < 15, f"76 gemeenten x 12 years took {seconds:.1f} s"
@@ -199,7 +200,7 @@ def test_monthly_population_on_request(tmp_path: Path, region_list: pd.DataFrame
     gemeenten = ["GM0153", "GM1773"]
     written = build_cbs_snapshot(tmp_path / "s", region_list=region_list, gemeenten=gemeenten, years=[2022, 2023], monthly_population=True)
     assert "37230ned" in written
-    settings = D.DenominatorSettings(monthly_population=True)
+    settings = GeographySettings(monthly_population=True)
     frame = D.pull_denominators(SnapshotSource(tmp_path / "s"), gemeenten, [2022, 2023], tmp_path / "raw", settings)
     monthly = frame[frame["measure"] == "inwoners_maand"]
     assert len(monthly) == 2 * 2 * 12 and monthly["value"].notna().all()

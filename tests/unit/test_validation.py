@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import Settings, ValidationThresholds
 from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.sources.raw_archive import PartitionRecord, RawArchive, VintageManifest
 from veiligheidsbeeld.status import warehouse_status
@@ -27,7 +27,6 @@ from veiligheidsbeeld.warehouse.validation import (
     DEFAULT_THRESHOLDS,
     Finding,
     Severity,
-    ValidationThresholds,
     assert_publishable,
     blockers,
     new_run_id,

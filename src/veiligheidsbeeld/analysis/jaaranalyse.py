@@ -3,10 +3,10 @@
 For year Y and the whole eenheid, with a chapter per district:
 
 * woninginbraak and the High Impact Crimes (the groups of the biweekly analysis,
-  :class:`~veiligheidsbeeld.analysis.woninginbraak.TweewekelijksSettings`) — totals, rates, change
+  :class:`~veiligheidsbeeld.config.TweewekelijksSettings`) — totals, rates, change
   against the previous year and against the comparison year (2013) with the Poisson test of
   :func:`~veiligheidsbeeld.analysis.woninginbraak.compare_periods`, and the yearly series;
-* the municipal BBV indicators as *Waar staat je gemeente* defines them (:data:`BBV_INDICATORS`,
+* the municipal BBV indicators as *Waar staat je gemeente* defines them (:data:`~veiligheidsbeeld.config.BBV_INDICATORS`,
   each per 1,000 inhabitants; the exact police crime codes are listed there);
 * the overlast target monitor (:mod:`~veiligheidsbeeld.analysis.overlast_doel`) up to December Y;
 * the national jeugdoverlast ranking (:mod:`~veiligheidsbeeld.analysis.jeugd_ranking`);
@@ -20,17 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.jeugd_ranking import RankingResult, RankingSettings, jeugd_ranking
+from veiligheidsbeeld.analysis.jeugd_ranking import RankingResult, jeugd_ranking
 from veiligheidsbeeld.analysis.overlast_doel import (
-    TOTAL_CODE,
     MonitorResult,
-    OverlastTargetSettings,
     area_units,
     complete_years,
     overlast_monitor,
@@ -48,15 +45,22 @@ from veiligheidsbeeld.analysis.woninginbraak import (
     group_counts,
     options_from,
 )
-from veiligheidsbeeld.config import Settings, StatistiekSettings
+from veiligheidsbeeld.config import (
+    BBV_INDICATORS,
+    CrimeGroup,
+    GroupKind,
+    JaaranalyseSettings,
+    OverlastTargetSettings,
+    RankingSettings,
+    Settings,
+    StatistiekSettings,
+)
+from veiligheidsbeeld.constants import MISDRIJVEN_JAAR_TABLE, MISDRIJVEN_TABLE, OVERLAST_TABLE, TOTAL_CODE
 from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import District, districts_of, load_district_table
 from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, data_info, monthly_counts, yearly_counts
 
-MISDRIJVEN_TABLE = "47022NED"
-Denominator = Literal["inwoners", "woningen"]
-GroupKind = Literal["woninginbraak", "hic", "hic_totaal", "bbv"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,110 +68,12 @@ GroupKind = Literal["woninginbraak", "hic", "hic_totaal", "bbv"]
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CrimeGroup:
-    """A group of police crime codes (``SoortMisdrijf``) counted together.
-
-    ``codes`` are counted per month from 47022NED; ``yearly_codes`` from the year rows of the
-    yearly table 47025NED (codes the police do not publish per month, such as zedenmisdrijven).
-    A year total of the group is the sum of both; the group has no monthly series of its own then.
-    """
-
-    key: str
-    label: str
-    codes: tuple[str, ...]
-    kind: GroupKind
-    denominator: Denominator = "inwoners"
-    definition: str = ""
-    yearly_codes: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "codes", tuple(str(c).strip() for c in self.codes))
-        object.__setattr__(self, "yearly_codes", tuple(str(c).strip() for c in self.yearly_codes))
-        if not self.codes:
-            raise ConfigError(f"Groep '{self.label}' heeft geen misdrijfcodes.")
-        twice = sorted(set(self.codes) & set(self.yearly_codes))
-        if twice:
-            raise ConfigError(f"Groep '{self.label}': code(s) {', '.join(twice)} staan zowel bij de maand- als bij "
-                              "de jaarcijfers; dan tellen ze dubbel.")
-
-
-#: The BBV indicators of the programme Veiligheid as *Waar staat je gemeente* (WSJG) publishes
-#: them, each per 1,000 inhabitants, expressed in the crime codes of the police tables 47022NED
-#: (monthly) and 47025NED (yearly, the same code list). WSJG takes them from CBS (registered crime
-#: by Wetboek-van-Strafrecht title); the police open data classify by "maatschappelijke klasse", so
-#: the code lists below are the closest match:
-#:
-#: * Diefstallen uit woning: 1.1.1 Diefstal/inbraak woning.
-#: * Winkeldiefstallen: 2.5.2 Winkeldiefstal (BVH A50 winkeldiefstal, B50 winkeldiefstal met
-#:   geweld), the police's own category for it. Not 2.5.1 Diefstal/inbraak bedrijven (break-ins and
-#:   gekwalificeerde diefstal at businesses, shops included), which is a different offence.
-#: * Gewelds- en seksuele misdrijven (WSJG: "geweldsmisdrijven … seksuele misdrijven,
-#:   levensdelicten zoals moord en doodslag … bedreiging, mishandeling"; mensenhandel and
-#:   mensensmokkel are counted here because they share a feitcode): per month from 47022NED
-#:   1.4.2 Moord/doodslag, 1.4.4 Bedreiging, 1.4.5 Mishandeling, 1.6.3 Mensenhandel,
-#:   3.1.2 Mensensmokkel; the sexual offences 1.4.1 Zedenmisdrijf, 3.2.1 Kinderporno and
-#:   3.2.2 Kinderprostitutie are not published per month (the real national monthly series is
-#:   empty for every month 2012–2023), so they come from the year rows of 47025NED and are added
-#:   per year. Not included: 1.4.6 Straatroof and 1.4.7 Overval (diefstal met geweld: CBS counts
-#:   them as vermogensmisdrijven) and 1.4.3 Openlijk geweld (WSJG counts openlijke geweldpleging
-#:   under openbare orde, below).
-#: * Vernielingen en beschadigingen (in de openbare ruimte) (WSJG: "brandstichting, alle vormen
-#:   van vernieling en misdrijven tegen de openbare orde en het openbaar gezag", e.g. huis- en
-#:   lokaalvredebreuk, openlijke geweldpleging, discriminatie): 1.6.1 Brand/ontploffing,
-#:   2.2.1 Vernieling cq. zaakbeschadiging, 1.4.3 Openlijk geweld (persoon), 2.4.2 Huisvredebreuk,
-#:   2.7.3 Leefbaarheid (overig) (lokaalvredebreuk), 3.6.4 Aantasting openbare orde,
-#:   3.7.1 Discriminatie. Computervredebreuk is part of 3.7.4 Cybercrime with much else and is not
-#:   included.
-#: * Not here: "Verwijzingen Halt per 10.000 jongeren" (jeugdcriminaliteit afgedaan via Halt) is
-#:   not in the police data (see :data:`HALT_NOTE`).
-BBV_INDICATORS: tuple[CrimeGroup, ...] = (
-    CrimeGroup(
-        "bbv_diefstal_woning", "Diefstallen uit woning", ("1.1.1",), "bbv",
-        definition="Het aantal diefstallen uit woningen per 1.000 inwoners (politiecode 1.1.1 Diefstal/inbraak woning, "
-                   "maandcijfers van tabel 47022NED opgeteld per jaar).",
-    ),
-    CrimeGroup(
-        "bbv_winkeldiefstal", "Winkeldiefstallen", ("2.5.2",), "bbv",
-        definition="Het aantal winkeldiefstallen per 1.000 inwoners, met en zonder geweld (politiecode 2.5.2 "
-                   "Winkeldiefstal, maandcijfers van tabel 47022NED opgeteld per jaar).",
-    ),
-    CrimeGroup(
-        "bbv_geweld", "Gewelds- en seksuele misdrijven",
-        ("1.4.2", "1.4.4", "1.4.5", "1.6.3", "3.1.2"), "bbv",
-        yearly_codes=("1.4.1", "3.2.1", "3.2.2"),
-        definition=(
-            "Het aantal gewelds- en seksuele misdrijven per 1.000 inwoners. Uit de maandcijfers (tabel 47022NED), "
-            "opgeteld per jaar: moord en doodslag, bedreiging, mishandeling, mensenhandel en mensensmokkel "
-            "(politiecodes 1.4.2, 1.4.4, 1.4.5, 1.6.3, 3.1.2). Uit de jaarcijfers (tabel 47025NED), omdat de politie "
-            "ze niet per maand publiceert: zedenmisdrijven, kinderporno en kinderprostitutie (politiecodes 1.4.1, "
-            "3.2.1, 3.2.2). Straatroof en overval (diefstal met geweld) en openlijk geweld tellen niet mee."
-        ),
-    ),
-    CrimeGroup(
-        "bbv_vernieling", "Vernielingen en beschadigingen (in de openbare ruimte)",
-        ("1.6.1", "2.2.1", "1.4.3", "2.4.2", "2.7.3", "3.6.4", "3.7.1"), "bbv",
-        definition=(
-            "Het aantal vernielingen en misdrijven tegen de openbare orde en het openbaar gezag per 1.000 inwoners: "
-            "brandstichting, vernieling, openlijk geweld, huis- en lokaalvredebreuk, aantasting van de openbare orde "
-            "en discriminatie (politiecodes 1.6.1, 2.2.1, 1.4.3, 2.4.2, 2.7.3, 3.6.4, 3.7.1; maandcijfers van tabel "
-            "47022NED opgeteld per jaar)."
-        ),
-    ),
-)
-#: The yearly police table the ``yearly_codes`` of a group are read from.
-MISDRIJVEN_JAAR_TABLE = "47025NED"
 #: The BBV indicator that is not in the police data, said in the report.
 HALT_NOTE = (
     "De BBV-indicator 'Verwijzingen Halt per 10.000 jongeren' (jeugdcriminaliteit die via Halt is afgedaan) staat "
     "niet in de open data van de politie en ontbreekt daarom hier; Halt publiceert die cijfers zelf (zie Waar staat "
     "je gemeente)."
 )
-#: Crime codes of 47022NED that the police do not publish in the monthly table (no values in any
-#: month of the real national series 2012–2023): never usable in a group.
-UNPUBLISHED_CODES: tuple[str, ...] = ("1.4.1", "3.2.1", "3.2.2", "3.7.3")
-
-
 def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV_INDICATORS) -> tuple[CrimeGroup, ...]:
     """Woninginbraak, the HIC groups of the biweekly analysis, HIC in total, and the BBV indicators."""
     groups = [CrimeGroup("woninginbraak", options.crime_label, (options.crime_code,), "woninginbraak",
@@ -184,14 +90,7 @@ def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV
     ))
     groups.extend(bbv)
     for g in groups:
-        # Yearly codes come from 47025NED, which does publish them; monthly codes must be published monthly.
-        unpublished = [c for c in g.codes if c in UNPUBLISHED_CODES]
-        if unpublished:
-            raise ConfigError(
-                f"Groep '{g.label}' bevat code(s) {', '.join(unpublished)}, die de politie niet per maand publiceert; "
-                "het totaal van de groep zou altijd onbekend zijn. Laat die code(s) weg of tel ze uit de jaarcijfers "
-                f"van tabel {MISDRIJVEN_JAAR_TABLE} (yearly_codes)."
-            )
+        g.check_published()
     labels = [g.label for g in groups]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"Groepsnamen moeten uniek zijn: {', '.join(labels)}.")
@@ -201,21 +100,6 @@ def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV
 # --------------------------------------------------------------------------------------------
 # Settings and result
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JaaranalyseSettings:
-    """Settings of the annual analysis (configuration, not code)."""
-
-    #: The fixed year every year is also compared with (the start of the strategy period).
-    compare_year: int = 2013
-    per: float = 1000
-    inhabitants_measure: str = "inwoners"
-    dwellings_measure: str = "woningen"
-    bbv: tuple[CrimeGroup, ...] = BBV_INDICATORS
-    #: Gemeenten get their own row in the overlast monitor for these categories (the eenheid and
-    #: districts get all categories).
-    gemeente_overlast_categories: tuple[str, ...] = (TOTAL_CODE, "E35")
 
 
 @dataclass(frozen=True)
@@ -551,7 +435,8 @@ def build_jaaranalyse(
     comparison year, a monitor that cannot be computed (no overlast base year) or a ranking that
     cannot be made become explicit warnings in the result, not silent gaps.
     """
-    options = options or JaaranalyseSettings()
+    options = options or settings.jaaranalyse
+    ranking = ranking or settings.ranking
     target = target_settings_for(settings, target)
     biweekly = options_from(settings)
     groups = crime_groups(biweekly, options.bbv)
@@ -564,7 +449,7 @@ def build_jaaranalyse(
     from veiligheidsbeeld.analysis.woninginbraak import validation_banner
 
     district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
-    warnings += [w.message for w in validation_banner(con, ["47022NED", "47024NED", MISDRIJVEN_JAAR_TABLE], district_of)]
+    warnings += [w.message for w in validation_banner(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE, MISDRIJVEN_JAAR_TABLE], district_of)]
 
     months = available_months(con, MISDRIJVEN_TABLE)
     full = complete_years(months)
@@ -693,7 +578,7 @@ def build_jaaranalyse(
     ranking_result: RankingResult | None = None
     ranking_error: str | None = None
     try:
-        overlast_years = complete_years(available_months(con, (ranking or RankingSettings()).table_id))
+        overlast_years = complete_years(available_months(con, ranking.table_id))
         wanted_years = [y for y in (year - 1, year) if y in overlast_years]
         if year not in overlast_years:
             raise DataError(f"Het jaar {year} is niet volledig in de overlasttabel.")

@@ -31,40 +31,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.overlast_doel import OVERLAST_TABLE, complete_years, period_counts, year_period
+from veiligheidsbeeld.analysis.overlast_doel import complete_years, period_counts, year_period
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
-from veiligheidsbeeld.config import Settings
-from veiligheidsbeeld.errors import ConfigError, DataError
+from veiligheidsbeeld.config import RankingSettings, Settings
+from veiligheidsbeeld.constants import ALPHA
+from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.formatting import fmt_int
 from veiligheidsbeeld.regions import UNKNOWN_GEMEENTE, load_district_table
 from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
 from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, check_type_codes, data_info, monthly_counts
-
-
-@dataclass(frozen=True)
-class RankingSettings:
-    """How the jeugdoverlast ranking is made (configuration, not code)."""
-
-    type_code: str = "E35"
-    table_id: str = OVERLAST_TABLE
-    per: float = 1000
-    denominator: str = "inwoners"
-    #: Gemeenten with fewer inhabitants (1 January of the year) get no rank.
-    min_inhabitants: int = 10_000
-    top_n: int = 10
-    level: float = 0.95
-    #: The jeugd target: no gemeente of the eenheid in the national top ``top_n`` in this year.
-    target_year: int = 2018
-
-    def __post_init__(self) -> None:
-        if self.per <= 0:
-            raise ConfigError(f"'per' moet positief zijn, niet {self.per}.")
-        if self.min_inhabitants < 0:
-            raise ConfigError(f"Het minimum aantal inwoners mag niet negatief zijn ({self.min_inhabitants}).")
-        if self.top_n < 1:
-            raise ConfigError(f"De top moet minstens 1 gemeente tellen, niet {self.top_n}.")
-        if not 0 < self.level < 1:
-            raise ConfigError(f"Het betrouwbaarheidsniveau moet tussen 0 en 1 liggen, niet {self.level}.")
 
 
 #: Dutch column names of the export (CSV/Excel), in order.
@@ -102,6 +77,12 @@ class RankingResult:
     complete: bool
     coverage_text: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Level of the rate intervals: 1 - ``[statistiek] alpha``.
+    level: float = 1 - ALPHA
+
+    @property
+    def level_pct(self) -> str:
+        return f"{100 * self.level:g}"
 
     @property
     def rule_text(self) -> str:
@@ -111,8 +92,8 @@ class RankingResult:
             f"Rangorde naar meldingen van jeugdoverlast ({s.type_code}) per {fmt_int(s.per)} inwoners (inwoners op "
             f"1 januari van het jaar). Alleen gemeenten met minstens {fmt_int(s.min_inhabitants)} inwoners krijgen "
             "een rangnummer: in kleinere gemeenten verschuift een handvol meldingen de score sterk. Kleinere "
-            "gemeenten staan wel in de tabel, met aantal, score en 95%-interval; een kleine gemeente waarvan zelfs "
-            f"de ondergrens van het interval boven de score van plaats {s.top_n} ligt, wordt apart gemeld."
+            f"gemeenten staan wel in de tabel, met aantal, score en {self.level_pct}%-interval; een kleine gemeente "
+            f"waarvan zelfs de ondergrens van het interval boven de score van plaats {s.top_n} ligt, wordt apart gemeld."
         )
 
     def for_year(self, year: int) -> pd.DataFrame:
@@ -171,7 +152,10 @@ class RankingResult:
 
     def export_frame(self) -> pd.DataFrame:
         frame = self.frame.sort_values(["year", "rank", "rate"], ascending=[True, True, False], na_position="last")
-        return frame.loc[:, list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS).reset_index(drop=True)
+        # The interval columns name the level used (95 by default).
+        names = {**EXPORT_COLUMNS, "ci_lower": f"interval_{self.level_pct}_ondergrens",
+                 "ci_upper": f"interval_{self.level_pct}_bovengrens"}
+        return frame.loc[:, list(names)].rename(columns=names).reset_index(drop=True)
 
     def source_line(self) -> str:
         return self.info.source_line()
@@ -182,14 +166,14 @@ def _gemeente_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(c): str(n) for c, n in rows}
 
 
-def rank_frame(frame: pd.DataFrame, settings: RankingSettings) -> pd.DataFrame:
-    """Add rate, interval, rank and the small-gemeente flags to ``frame`` (one year).
+def rank_frame(frame: pd.DataFrame, settings: RankingSettings, level: float = 1 - ALPHA) -> pd.DataFrame:
+    """Add rate, interval (at ``level``), rank and the small-gemeente flags to ``frame`` (one year).
 
     Needs the columns ``count`` (NaN = unknown) and ``inhabitants`` (NaN = unknown).
     """
     out = frame.copy()
     out["rate"] = rate_per(out["count"], out["inhabitants"], settings.per)
-    low, high = rate_ci(out["count"], out["inhabitants"], settings.per, settings.level)
+    low, high = rate_ci(out["count"], out["inhabitants"], settings.per, level)
     out["ci_lower"], out["ci_upper"] = low, high
     out["small"] = out["inhabitants"] < settings.min_inhabitants
     out["ranked"] = out["rate"].notna() & ~out["small"]
@@ -216,7 +200,8 @@ def jeugd_ranking(
     asked for is not complete, when there are no gemeente rows at all, or (``require_complete``)
     when the warehouse does not hold every gemeente.
     """
-    ranking = ranking or RankingSettings()
+    ranking = ranking or settings.ranking
+    level = 1 - settings.statistiek.alpha
     months = available_months(con, ranking.table_id)
     if not months:
         raise DataError(f"Tabel {ranking.table_id} (overlast) staat niet in het warehouse. Draai eerst 'veiligheidsbeeld ingest'.")
@@ -282,7 +267,7 @@ def jeugd_ranking(
             f"Het warehouse heeft geen '{ranking.denominator}' voor de gemeenten in {', '.join(map(str, wanted))}; "
             "zonder inwonertal is er geen ranglijst per 1.000 inwoners. Laad eerst de CBS-noemers."
         )
-    ranked = [rank_frame(part, ranking) for _, part in frame.groupby("year", sort=True)]
+    ranked = [rank_frame(part, ranking, level) for _, part in frame.groupby("year", sort=True)]
     frame = pd.concat(ranked, ignore_index=True)
     frame["in_area"] = frame["gemeente_code"].isin(area)
     frame["district_naam"] = frame["gemeente_code"].map(area).fillna("")
@@ -301,7 +286,7 @@ def jeugd_ranking(
     return RankingResult(
         settings=ranking, years=tuple(wanted), frame=frame.reset_index(drop=True), info=info,
         eenheid_naam=eenheid_naam, n_gemeenten_data=len(with_data), n_gemeenten_known=len(known),
-        complete=complete, coverage_text=coverage, notes=tuple(notes),
+        complete=complete, coverage_text=coverage, notes=tuple(notes), level=level,
     )
 
 

@@ -2,8 +2,8 @@
 
 The strategy sets targets as a reduction of registered overlast (police table 47024NED) against a
 base year: 20% fewer registrations in 2018 than in 2013, with a milestone of 10% fewer in 2016.
-The targets are configuration (:class:`OverlastTargetSettings`), so a new strategy period is a
-settings change only.
+The targets are configuration (``[doel_overlast]``, :class:`~veiligheidsbeeld.config.OverlastTargetSettings`),
+so a new strategy period is a settings change only; the test uses ``[statistiek]`` (alpha, overdispersion).
 
 For every region (land, eenheid, district, gemeente), category (the total ``0.0.0`` and each
 overlast category) and period (each complete calendar year from the base year on, and the latest
@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -32,7 +32,8 @@ import pandas as pd
 
 from veiligheidsbeeld.analysis.periods import add_months, month_label
 from veiligheidsbeeld.analysis.stats import compare_counts, conditional_tails, pearson_dispersion, shrink_dispersion
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.config import OverlastTargetSettings, Settings
+from veiligheidsbeeld.constants import ALPHA, NATIONAL_CODE, NATIONAL_CODE_REGIOS, TOTAL_CODE
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.regions import (
@@ -45,9 +46,6 @@ from veiligheidsbeeld.regions import (
 )
 from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, check_type_codes, data_info, monthly_counts
 
-OVERLAST_TABLE = "47024NED"
-TOTAL_CODE = "0.0.0"
-NATIONAL_CODE = "NL00"
 
 Level = Literal["land", "eenheid", "district", "gemeente"]
 PeriodKind = Literal["jaar", "12 maanden"]
@@ -70,174 +68,11 @@ AANTOONBAAR_BOVEN = "aantoonbaar boven de norm"
 BINNEN_MARGE = "verschil met de norm valt binnen de toevalsmarge"
 
 
-# --------------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """An intermediate target: ``reduction`` fewer registrations in ``year`` than in the base year."""
-
-    year: int
-    reduction: float
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "year", int(self.year))
-        object.__setattr__(self, "reduction", float(self.reduction))
-
-
-def _as_milestone(value: Any) -> Milestone:
-    if isinstance(value, Milestone):
-        return value
-    from veiligheidsbeeld.config import checked
-
-    if isinstance(value, Mapping):
-        try:
-            return Milestone(checked(value["year"], int, "tussendoel.year"),
-                             checked(value["reduction"], float, "tussendoel.reduction"))
-        except (KeyError, TypeError, ValueError, ConfigError):
-            raise ConfigError(
-                f"Tussendoel {dict(value)!r} is ongeldig; verwacht bijvoorbeeld {{year = 2016, reduction = 0.10}}."
-            ) from None
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        return Milestone(checked(value[0], int, "tussendoel (jaar)"), checked(value[1], float, "tussendoel (reductie)"))
-    raise ConfigError(f"Tussendoel {value!r} is ongeldig; verwacht bijvoorbeeld {{year = 2016, reduction = 0.10}}.")
-
-
-@dataclass(frozen=True)
-class OverlastTargetSettings:
-    """The overlast targets of a strategy period (configuration, not code).
-
-    ``reduction`` and milestone reductions are fractions: 0.20 means "20% fewer registrations than
-    in the base year". A milestone year is judged on its calendar-year total. ``categories``:
-    the overlast codes the monitor reports (empty: all codes of the table, total first).
-    The rate ratio, its interval and the test against the norm are the engine's one test
-    (:func:`veiligheidsbeeld.analysis.stats.compare_counts`), allowing for each series'
-    overdispersion (``overdispersion``; phi from its own months against the same month a year
-    earlier), so that a large total is not "significant" for every 2% move.
-    """
-
-    base_year: int = 2013
-    target_year: int = 2018
-    reduction: float = 0.20
-    milestones: tuple[Milestone, ...] = (Milestone(2016, 0.10),)
-    table_id: str = OVERLAST_TABLE
-    categories: tuple[str, ...] = ()
-    alpha: float = 0.05
-    overdispersion: bool = True
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        milestones = tuple(sorted((_as_milestone(m) for m in self.milestones), key=lambda m: m.year))
-        object.__setattr__(self, "milestones", milestones)
-        object.__setattr__(self, "categories", tuple(str(c).strip() for c in self.categories))
-        object.__setattr__(self, "base_year", int(self.base_year))
-        object.__setattr__(self, "target_year", int(self.target_year))
-        object.__setattr__(self, "reduction", float(self.reduction))
-        if self.target_year <= self.base_year:
-            raise ConfigError(
-                f"Het doeljaar ({self.target_year}) moet na het basisjaar ({self.base_year}) liggen."
-            )
-        if not 0 < self.reduction < 1:
-            raise ConfigError(
-                f"De doelreductie moet een fractie tussen 0 en 1 zijn (0,20 = 20% minder), niet {self.reduction}."
-            )
-        for m in milestones:
-            if not self.base_year < m.year < self.target_year:
-                raise ConfigError(
-                    f"Tussendoel {m.year} ligt niet tussen basisjaar {self.base_year} en doeljaar {self.target_year}."
-                )
-            if not 0 < m.reduction < 1:
-                raise ConfigError(f"De reductie van tussendoel {m.year} moet tussen 0 en 1 liggen, niet {m.reduction}.")
-        years = [m.year for m in milestones]
-        if len(set(years)) != len(years):
-            raise ConfigError(f"Tussendoelen: jaar {', '.join(map(str, years))} komt dubbel voor.")
-        if not 0 < self.alpha < 1:
-            raise ConfigError(f"alpha moet tussen 0 en 1 liggen, niet {self.alpha}.")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> OverlastTargetSettings:
-        """From a TOML section such as::
-
-            [doel_overlast]
-            base_year = 2013
-            target_year = 2018
-            reduction = 0.20
-            milestones = [{year = 2016, reduction = 0.10}]
-        """
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(
-                f"Onbekende instelling(en) voor het overlastdoel: {', '.join(sorted(unknown))}. "
-                f"Geldig: {', '.join(sorted(names))}."
-            )
-        from veiligheidsbeeld.config import checked
-
-        kwargs = dict(data)
-        # Types checked strictly at the edge: base_year = 2013.7 is refused, not truncated to 2013.
-        types = {"base_year": int, "target_year": int, "reduction": float, "alpha": float, "table_id": str,
-                 "method": str, "name": str, "categories": tuple[str, ...]}
-        for key, hint in types.items():
-            if key in kwargs:
-                kwargs[key] = checked(kwargs[key], hint, f"[doel_overlast].{key}")
-        if "milestones" in kwargs:
-            raw = kwargs["milestones"]
-            if isinstance(raw, Mapping):  # {"2016" = 0.10}
-                if not all(str(k).strip().isdigit() for k in raw):
-                    raise ConfigError(f"[doel_overlast].milestones: {dict(raw)!r} noemt geen jaren als sleutel.")
-                raw = [{"year": int(k), "reduction": v} for k, v in raw.items()]
-            elif not isinstance(raw, (list, tuple)):
-                raise ConfigError(f"[doel_overlast].milestones moet een lijst zijn, niet {raw!r}.")
-            kwargs["milestones"] = tuple(_as_milestone(m) for m in raw)
-        return cls(**kwargs)
-
-    @property
-    def target_index(self) -> float:
-        return 100.0 * (1.0 - self.reduction)
-
-    @property
-    def title(self) -> str:
-        """Dutch one-liner, e.g. '20% minder overlast in 2018 dan in 2013 (tussendoel: 10% minder in 2016)'."""
-        if self.name:
-            return self.name
-        text = f"{fmt_pct(self.reduction, signed=False)} minder overlast in {self.target_year} dan in {self.base_year}"
-        if self.milestones:
-            parts = ", ".join(f"{fmt_pct(m.reduction, signed=False)} minder in {m.year}" for m in self.milestones)
-            text += f" (tussendoel: {parts})"
-        return text
-
-    def path_points(self) -> tuple[tuple[int, float], ...]:
-        """The corner points of the glide path: (year, index)."""
-        pts = [(self.base_year, 100.0)]
-        pts += [(m.year, 100.0 * (1.0 - m.reduction)) for m in self.milestones]
-        pts.append((self.target_year, self.target_index))
-        return tuple(pts)
-
-    def glide_index(self, position: float) -> float:
-        """The glide-path index at ``position`` (a year; 2016.5 = end of June 2016 for a 12-month window).
-
-        Linear between the corner points (base year 100, milestones, target); 100 before the base
-        year and the target index after the target year (the target stays the norm).
-        """
-        xs, ys = zip(*self.path_points(), strict=True)
-        return float(np.interp(position, xs, ys))
-
-    def milestone_for(self, year: int) -> Milestone | None:
-        return next((m for m in self.milestones if m.year == year), None)
-
-
 def target_settings_for(settings: Settings | None, target: OverlastTargetSettings | None = None) -> OverlastTargetSettings:
-    """The explicit target, else the settings' ``doel_overlast`` section (when configured), else the defaults."""
+    """The explicit target, else the settings' ``[doel_overlast]`` section (default: the strategy's targets)."""
     if target is not None:
         return target
-    configured = getattr(settings, "doel_overlast", None)
-    if isinstance(configured, OverlastTargetSettings):
-        return configured
-    if isinstance(configured, Mapping):
-        return OverlastTargetSettings.from_mapping(configured)
-    return OverlastTargetSettings()
+    return settings.doel_overlast if settings is not None else OverlastTargetSettings()
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +157,7 @@ def resolve_units(settings: Settings, region: str | None, *, with_gemeenten: boo
     wanted = (region or "").strip()
     if not wanted or wanted.upper() == eenheid.code.upper() or wanted.lower() == eenheid.name.lower():
         return [u for u in units if u.level in ("eenheid", "district") or (with_gemeenten and u.level == "gemeente")]
-    if wanted.upper() in ("NL", "NL00", "NL01", "NEDERLAND"):
+    if wanted.upper() in ("NL", NATIONAL_CODE, NATIONAL_CODE_REGIOS, "NEDERLAND"):
         return [national_unit()]
     try:
         district = resolve_district(wanted, table)
@@ -477,6 +312,8 @@ class MonitorResult:
     #: reported category (which ones: see ``notes`` and the rows' flags).
     missing_baseline: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The level of the tests (``[statistiek] alpha``).
+    alpha: float = ALPHA
 
     def to_frame(self) -> pd.DataFrame:
         """One row per region, category and period; English column names (see :data:`EXPORT_COLUMNS`)."""
@@ -494,7 +331,10 @@ class MonitorResult:
         """:meth:`to_frame` with Dutch column names and the notes joined by '; ' (for CSV/Excel/JSON)."""
         frame = self.to_frame()
         frame["flags"] = frame["flags"].map(lambda f: "; ".join(f))
-        return frame.rename(columns=EXPORT_COLUMNS)
+        # The interval columns name their level, 1 - alpha (95 by default).
+        level = f"{100 * (1 - self.alpha):g}"
+        return frame.rename(columns={**EXPORT_COLUMNS, "ci_lower": f"ratio_{level}_ondergrens",
+                                     "ci_upper": f"ratio_{level}_bovengrens"})
 
     def select(self, region: str | None = None, category: str | None = None,
                period_kind: PeriodKind | None = None) -> list[MonitorRow]:
@@ -660,7 +500,7 @@ def _combine(unit: RegionUnit, category: str, period: MonitorPeriod, base_label:
 
 def _make_row(unit: RegionUnit, category: str, category_name: str, period: MonitorPeriod,
               count: int | None, baseline: int | None, provisional: bool, notes: list[str],
-              target: OverlastTargetSettings, phi: float = 1.0) -> MonitorRow:
+              target: OverlastTargetSettings, phi: float = 1.0, alpha: float = ALPHA) -> MonitorRow:
     norm, norm_index, kind = _norm_for(period, target)
     flags = list(notes)
     index = reduction = share = norm_count = None
@@ -677,13 +517,13 @@ def _make_row(unit: RegionUnit, category: str, category_name: str, period: Monit
         norm_count = baseline * norm_index / 100.0
     if count is not None and baseline and kind != "basis":
         # The base year against itself carries no information: no ratio, no test.
-        cmp = compare_counts(count, baseline, alpha=target.alpha, phi=phi)
+        cmp = compare_counts(count, baseline, alpha=alpha, phi=phi)
         rate_ratio, ci_lower, ci_upper, p_change = cmp.rate_ratio, cmp.ci_lower, cmp.ci_upper, cmp.p_value
         p_below, p_above = _target_test(count, baseline, norm_index / 100.0, phi)
         met = count <= norm_count
-        if p_below < target.alpha:
+        if p_below < alpha:
             certainty = AANTOONBAAR_ONDER
-        elif p_above < target.alpha:
+        elif p_above < alpha:
             certainty = AANTOONBAAR_BOVEN
         else:
             certainty = BINNEN_MARGE
@@ -805,7 +645,8 @@ def overlast_monitor(
 
     published = published_year_counts(con, target.table_id, members, list(cats))
 
-    phis = unit_dispersion(facts, selected, list(cats)) if target.overdispersion else {}
+    stats = settings.statistiek
+    phis = unit_dispersion(facts, selected, list(cats)) if stats.overdispersion else {}
     rows: list[MonitorRow] = []
     for unit in selected:
         for code, title in cats.items():
@@ -818,13 +659,13 @@ def overlast_monitor(
                             f"het gepubliceerde jaarcijfer ({fmt_int(reported)}) wijkt af van de som van de maanden"
                         )
                 rows.append(_make_row(unit, code, title, period, count, baseline, provisional, flags, target,
-                                      phis.get((unit.code, code), 1.0)))
+                                      phis.get((unit.code, code), 1.0), stats.alpha))
 
     info = data_info(con, target.table_id, region_codes=members, type_codes=list(cats),
                      first=date(target.base_year, 1, 1), last=max(months))
     return MonitorResult(
         target=target, rows=tuple(rows), periods=tuple(periods), info=info, last_month=max(months),
-        units=tuple(selected), missing_baseline=tuple(sorted(lacking)), notes=tuple(notes),
+        units=tuple(selected), missing_baseline=tuple(sorted(lacking)), notes=tuple(notes), alpha=stats.alpha,
     )
 
 
@@ -878,7 +719,7 @@ def format_table(result: MonitorResult) -> str:
         "Index: basisjaar = 100. Norm: de koerslijn loopt recht van 100 in het basisjaar via de tussendoelen naar het doel.",
         "Toets: eenzijdige conditionele toets (mid-p) van het aantal tegen de norm, met ruimte voor overdispersie φ "
         "uit de eigen maandreeks (α = "
-        f"{fmt_num(t.alpha, 2)}).",
+        f"{fmt_num(result.alpha, 2)}).",
         "",
     ]
     latest = result.periods[-1] if result.periods else None
@@ -924,7 +765,7 @@ def format_monitor(result: MonitorResult, fmt: OutputFormat | str = "table") -> 
                 "reductie": t.reduction,
                 "tussendoelen": [{"jaar": m.year, "reductie": m.reduction} for m in t.milestones],
                 "tabel": t.table_id,
-                "alpha": t.alpha,
+                "alpha": result.alpha,
             },
             "laatste_maand": result.last_month.isoformat(),
             "bron": result.source_line(),
@@ -944,11 +785,9 @@ def glide_path_frame(target: OverlastTargetSettings, last_year: int | None = Non
 
 
 __all__ = [
-    "Milestone",
     "MonitorPeriod",
     "MonitorResult",
     "MonitorRow",
-    "OverlastTargetSettings",
     "RegionUnit",
     "area_units",
     "check_base_year",

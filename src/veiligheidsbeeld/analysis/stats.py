@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from veiligheidsbeeld.analysis.rates import rate_per
+from veiligheidsbeeld.constants import ALPHA
 from veiligheidsbeeld.errors import DataError
 
 Direction = Literal["stijging", "daling", "gelijk"]
@@ -144,7 +145,7 @@ def conditional_pvalue(
 
 def ratio_interval(
     count1: np.ndarray, exposure1: np.ndarray, count2: np.ndarray, exposure2: np.ndarray,
-    phi: np.ndarray | float = 1.0, alpha: float = 0.05,
+    phi: np.ndarray | float = 1.0, alpha: float = ALPHA,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confidence interval for rate1 / rate2, vectorised: the Jeffreys interval for the binomial
     split of the total (Beta(k + 1/2, n - k + 1/2) quantiles; lower limit 0 at k = 0, upper
@@ -170,7 +171,7 @@ def ratio_interval(
 
 def compare_arrays(
     current: object, previous: object, *, exposure_current: object = 1.0, exposure_previous: object = 1.0,
-    phi: object = 1.0, alpha: float = 0.05,
+    phi: object = 1.0, alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Every statistic of a count comparison for all rows at once (the engine's one test).
 
@@ -220,7 +221,7 @@ def compare_counts(
     *,
     exposure_current: float = 1.0,
     exposure_previous: float = 1.0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     phi: float = 1.0,
 ) -> CountComparison:
     """One count comparison (see :func:`compare_arrays`, of which this is the one-row form).
@@ -278,7 +279,7 @@ def compare_frame(
     exposure_current: float | str = 1.0,
     exposure_previous: float | str = 1.0,
     phi: float | str = 1.0,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """A copy of ``df`` with the columns of :func:`compare_arrays` added (all rows at once).
 

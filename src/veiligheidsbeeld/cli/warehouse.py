@@ -15,7 +15,9 @@ def ingest(
     source: Annotated[
         str, typer.Option("--source", help="'api' (live CBS) of een snapshotmap (cbsodata.download_data of data/raw).")
     ] = "api",
-    tables: Annotated[str, typer.Option("--tables", help="Tabellen, komma-gescheiden.")] = "47022NED,47024NED,47025NED",
+    tables: Annotated[
+        Optional[str], typer.Option("--tables", help="Tabellen, komma-gescheiden (standaard [ingest] tables).")
+    ] = None,
     gemeenten: Annotated[
         Optional[str], typer.Option("--gemeenten", help="Alleen deze gemeenten (codes, komma-gescheiden); standaard de hele eenheid.")
     ] = None,
@@ -27,7 +29,7 @@ def ingest(
     from veiligheidsbeeld.ingest import run_ingest
 
     settings = settings_for(warehouse, raw)
-    table_ids = comma_list(tables)
+    table_ids = list(settings.ingest.tables) if tables is None else comma_list(tables)
     if not table_ids:
         fail(f"--tables '{tables}' noemt geen tabel; geef bijvoorbeeld --tables 47022NED,47024NED.")
     selected_given = gemeenten is not None

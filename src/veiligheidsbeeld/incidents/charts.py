@@ -7,6 +7,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from veiligheidsbeeld.constants import ALPHA
 from veiligheidsbeeld.formatting import fmt_num
 from veiligheidsbeeld.incidents.hotspots import COLD, HOT, Hotspots
 from veiligheidsbeeld.incidents.knox import KnoxResult
@@ -16,7 +17,7 @@ MARKING = "POLITIE-INTERN / VERTROUWELIJK"
 
 
 def plot_knox(result: KnoxResult, *, title: str = "", subtitle: str = "", source: str | None = None,
-              alpha: float = 0.05) -> Figure:
+              alpha: float = ALPHA) -> Figure:
     """Heat table of Knox ratios: distance bands (rows) × time bands (columns); significant
     cells (p <= alpha) bold with an asterisk."""
     ratio = result.matrix("knox_ratio")

@@ -23,6 +23,7 @@ import pandas as pd
 from shapely.geometry import box
 from veiligheidsbeeld.analysis.stats import fdr_adjust
 
+from veiligheidsbeeld.constants import ALPHA
 from veiligheidsbeeld.errors import DataError
 
 RD_NEW = "EPSG:28992"
@@ -118,7 +119,7 @@ def _binomial_p(values: np.ndarray, w) -> np.ndarray:
     return np.minimum(1.0, 2 * np.minimum(upper, lower))
 
 
-def gi_star(values: np.ndarray, w, *, permutations: int = 999, seed: int = 1, alpha: float = 0.05,
+def gi_star(values: np.ndarray, w, *, permutations: int = 999, seed: int = 1, alpha: float = ALPHA,
             counts: bool | None = None) -> pd.DataFrame:
     """Getis-Ord Gi* per area (esda.G_Local, star=True, binary weights) with BH-corrected p-values.
 
@@ -171,7 +172,7 @@ class Hotspots:
 
 
 def grid_hotspots(incidents: pd.DataFrame, cell: float, *, area: gpd.GeoDataFrame | None = None,
-                  permutations: int = 999, seed: int = 1, alpha: float = 0.05) -> Hotspots:
+                  permutations: int = 999, seed: int = 1, alpha: float = ALPHA) -> Hotspots:
     grid = grid_counts(incidents, cell, area)
     stats = gi_star(grid["count"].to_numpy(), lattice_weights(grid), permutations=permutations, seed=seed, alpha=alpha)
     areas = pd.concat([grid.reset_index(drop=True), stats], axis=1)
@@ -179,7 +180,7 @@ def grid_hotspots(incidents: pd.DataFrame, cell: float, *, area: gpd.GeoDataFram
 
 
 def buurt_hotspots(incidents: pd.DataFrame, buurten: gpd.GeoDataFrame, *, permutations: int = 999, seed: int = 1,
-                   alpha: float = 0.05) -> Hotspots:
+                   alpha: float = ALPHA) -> Hotspots:
     """Gi* on buurt polygons (queen contiguity); ``incidents`` need ``buurt_code``."""
     from libpysal.weights import Queen
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from veiligheidsbeeld.constants import TOTAL_CODE
 from veiligheidsbeeld.errors import DataError, SourceError
 from veiligheidsbeeld.incidents.settings import IncidentSettings
 from veiligheidsbeeld.sources.raw_archive import sha256_file
@@ -220,7 +221,7 @@ def prepare_incidents(frame: pd.DataFrame, settings: IncidentSettings, file_name
     unusable(_blank(frame[col("soort")]), "geen soort misdrijf")
     mapping = {k.strip().casefold(): v.strip() for k, v in settings.soort_mapping.items()}
     code = source_type.map(lambda s: mapping.get(s.casefold(), s))
-    bad_type = (reasons == "") & ~code.str.match(_CBS_CODE.pattern) | (code == "0.0.0")
+    bad_type = (reasons == "") & ~code.str.match(_CBS_CODE.pattern) | (code == TOTAL_CODE)
     if bad_type.any():
         values = ", ".join(f"'{v}'" for v in source_type[bad_type].unique()[:EXAMPLES])
         raise DataError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from veiligheidsbeeld.constants import ALPHA, WONINGINBRAAK_CODE
 from veiligheidsbeeld.errors import ConfigError
 
 #: The roles the import understands, and the column each is read from by default. Every export
@@ -47,11 +48,11 @@ class IncidentSettings:
     cel_grootte_m: int = 200
     #: Hotspots on "grid" cells or on "buurt" polygons (needs buurt boundaries in the warehouse).
     hotspot_niveau: str = "grid"
-    hotspot_alpha: float = 0.05
+    hotspot_alpha: float = ALPHA
     #: Permutations for PySAL's pseudo p-value (reported only; the classes use the normal p-value).
     hotspot_permutaties: int = 0
     #: The crime code of the biweekly section and the near-repeat alert.
-    woninginbraak_code: str = "1.1.1"
+    woninginbraak_code: str = WONINGINBRAAK_CODE
     #: Knox test defaults (edges; the last band of each dimension is open).
     afstandsbanden: tuple[float, ...] = (0.0, 1.0, 100.0, 200.0, 300.0, 400.0)
     tijdsbanden: tuple[float, ...] = (0.0, 7.0, 14.0, 21.0, 28.0)
@@ -65,7 +66,7 @@ class IncidentSettings:
     #: raised risk in a cell (Knox ratio at least this, p-value at most alert_alpha).
     alert_historie_dagen: int = 365
     alert_min_ratio: float = 1.2
-    alert_alpha: float = 0.05
+    alert_alpha: float = ALPHA
     #: Drop folder watched by the import flow; empty: data/incidenten/inbox.
     drop_map: str = ""
 

@@ -25,9 +25,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, MISDRIJVEN_JAAR_TABLE, JaarAnalyse, build_jaaranalyse
-from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, OverlastTargetSettings
-from veiligheidsbeeld.config import Settings
+from veiligheidsbeeld.analysis.jaaranalyse import HALT_NOTE, JaarAnalyse, build_jaaranalyse
+from veiligheidsbeeld.config import OverlastTargetSettings, Settings
+from veiligheidsbeeld.constants import MISDRIJVEN_JAAR_TABLE, MISDRIJVEN_TABLE, OVERLAST_TABLE, TOTAL_CODE
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num
 from veiligheidsbeeld.regions import District
 from veiligheidsbeeld.analysis.findings import validation_warnings
@@ -424,7 +424,7 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
         "slug": slug,
         "pdf": pdf,
         "tables_dir": TABLES_DIR,
-        "alpha_text": fmt_num(a.target.alpha, 2),
+        "alpha_text": fmt_num(a.stats.alpha, 2),
         "methods": a.methods,
     }
 
@@ -547,5 +547,5 @@ def render_jaaranalyse(settings: Settings, year: int, out_dir: Path | None = Non
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
         district_of = {g.code: d.code for d in analysis.districts for g in d.gemeenten}
-        checked = validation_warnings(con, ["47022NED", "47024NED"], district_of)
+        checked = validation_warnings(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE], district_of)
     return write_report(analysis, out, geography=geography, pdf=pdf, banners=annual_banners(analysis, checked))

@@ -41,7 +41,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from veiligheidsbeeld.config import CBS_CATALOG
+from veiligheidsbeeld.config import GeographySettings, IngestSettings
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
 from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.odata import ODataSource, RowFilter
@@ -210,19 +210,6 @@ def kerncijfers_table(year: int, table_id: str | None = None) -> DenominatorTabl
 
 
 @dataclass(frozen=True)
-class DenominatorSettings:
-    """Which CBS tables give the denominators. Wire into ``Settings`` as ``[denominators]``."""
-
-    catalog_url: str = CBS_CATALOG
-    tables: tuple[str, ...] = ("bevolking", "huishoudens", "woningvoorraad")
-    monthly_population: bool = False
-    wijk_buurt_years: tuple[int, ...] = ()
-    #: Override of a table id per spec key (e.g. a successor of a discontinued table).
-    table_ids: dict[str, str] = field(default_factory=dict)
-    max_url_chars: int = 6000
-
-
-@dataclass(frozen=True)
 class DenominatorPull:
     """What one table pull gave: the tidy frame and its provenance."""
 
@@ -318,7 +305,7 @@ def fetch_denominator_table(
     gemeente_codes: Iterable[str],
     years: Iterable[int] | None = None,
     *,
-    max_url_chars: int = 6000,
+    max_url_chars: int = IngestSettings.max_url_chars,
     fetched_at: str | None = None,
 ) -> DenominatorPull:
     """Read one table for the given gemeenten (and their wijken/buurten) and years."""
@@ -534,19 +521,21 @@ def load_raw_denominators(raw_root: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def table_specs(settings: DenominatorSettings) -> list[DenominatorTable]:
-    """The table specs ``settings`` asks for, with table-id overrides applied."""
-    keys = list(settings.tables) + (["bevolking_maand"] if settings.monthly_population and "bevolking_maand" not in settings.tables else [])
+def table_specs(settings: GeographySettings) -> list[DenominatorTable]:
+    """The table specs ``settings`` (``[geography]``) asks for, with table-id overrides applied."""
+    keys = list(settings.denominator_tables)
+    if settings.monthly_population and "bevolking_maand" not in keys:
+        keys.append("bevolking_maand")
     specs: list[DenominatorTable] = []
     for key in keys:
         if key not in GEMEENTE_TABLES:
             raise ConfigError(f"Onbekende noemertabel '{key}'. Geldig: {', '.join(sorted(GEMEENTE_TABLES))}.")
         spec = GEMEENTE_TABLES[key]
-        if key in settings.table_ids:
-            spec = dataclasses.replace(spec, table_id=settings.table_ids[key])
+        if key in settings.denominator_table_ids:
+            spec = dataclasses.replace(spec, table_id=settings.denominator_table_ids[key])
         specs.append(spec)
     for year in settings.wijk_buurt_years:
-        specs.append(kerncijfers_table(year, settings.table_ids.get(f"kwb_{year}")))
+        specs.append(kerncijfers_table(year, settings.denominator_table_ids.get(f"kwb_{year}")))
     return specs
 
 
@@ -555,16 +544,19 @@ def pull_denominators(
     gemeente_codes: Iterable[str],
     years: Iterable[int],
     raw_root: Path,
-    settings: DenominatorSettings | None = None,
+    settings: GeographySettings | None = None,
+    *,
+    max_url_chars: int = IngestSettings.max_url_chars,
 ) -> pd.DataFrame:
-    """Pull every configured denominator table for the gemeenten and years, store each raw."""
-    settings = settings or DenominatorSettings()
+    """Pull every denominator table ``settings`` (``[geography]``) names for the gemeenten and
+    years, store each raw. ``max_url_chars``: ``[ingest] max_url_chars``."""
+    settings = settings or GeographySettings()
     gemeenten = list(gemeente_codes)
     years = list(years)
     frames = []
     for spec in table_specs(settings):
         span = years if spec.fixed_year is None else None
-        pull = write_raw(fetch_denominator_table(source, spec, gemeenten, span, max_url_chars=settings.max_url_chars), raw_root)
+        pull = write_raw(fetch_denominator_table(source, spec, gemeenten, span, max_url_chars=max_url_chars), raw_root)
         log.info("Noemers %s (%s): %d rijen naar %s", spec.table_id, spec.key, len(pull.frame), pull.path)
         frames.append(pull.frame)
     return tidy_frame(pd.concat(frames, ignore_index=True)) if frames else tidy_frame(pd.DataFrame(columns=list(FRAME_COLUMNS)))
@@ -580,7 +572,6 @@ __all__ = [
     "POPULATION",
     "POPULATION_MONTHLY",
     "DenominatorPull",
-    "DenominatorSettings",
     "DenominatorTable",
     "DimensionSelection",
     "MeasureSpec",

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from veiligheidsbeeld import locks
 from veiligheidsbeeld.analysis.periods import add_months
 from veiligheidsbeeld.config import IngestSettings, PoliceTable
+from veiligheidsbeeld.constants import NATIONAL_CODE
 from veiligheidsbeeld.errors import ConfigError, SchemaDriftError, SourceError
 from veiligheidsbeeld.regions import gemeente_of
 from veiligheidsbeeld.sources.odata import FeedError, ODataSource, Page, RowFilter
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 MONTH_KEY = re.compile(r"^(\d{4})MM(\d{2})$")
 YEAR_KEY = re.compile(r"^(\d{4})JJ00$")
-NL_CODE = "NL00"
+NL_CODE = NATIONAL_CODE
 #: The group of gemeente rows of all Dutch gemeenten outside the area (national rankings).
 NATIONAL_GEMEENTEN = "GMNL"
 

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from veiligheidsbeeld.config import GeographySettings
 from veiligheidsbeeld.sources import denominators as D
 
 log = logging.getLogger(__name__)
@@ -874,13 +875,13 @@ def build_cbs_snapshot(
 ) -> dict[str, Path]:
     """Write synthetic snapshots of the CBS denominator tables; returns table id -> folder.
 
-    Tables: those of ``DenominatorSettings()``'s default :func:`~veiligheidsbeeld.sources.denominators.table_specs`
+    Tables: those of ``GeographySettings()``'s default :func:`~veiligheidsbeeld.sources.denominators.table_specs`
     (03759ned, 71486ned, 81955NED) for ``years``, one "Kerncijfers wijken en buurten <year>" per
     ``wijk_buurt_years`` (real table ids, :data:`~veiligheidsbeeld.sources.denominators.KERNCIJFERS_WIJKEN_BUURTEN`),
     and with ``monthly_population`` also 37230ned. ``region_list``: the police region list
     (``47022NED_WijkenEnBuurten.csv`` or that CSV read as a frame) that gives the real codes.
     Pull it with ``pull_denominators(SnapshotSource(out_root), gemeenten, years, raw_root,
-    DenominatorSettings(wijk_buurt_years=..., monthly_population=...))``.
+    GeographySettings(wijk_buurt_years=..., monthly_population=...))``.
     """
     year_list = _check_years(years, "years")
     kwb_years = _check_years(wijk_buurt_years, "wijk_buurt_years")
@@ -892,7 +893,7 @@ def build_cbs_snapshot(
     areas = _areas(regions, gemeenten)
     models = [_model(seed, a) for a in areas]
 
-    settings = D.DenominatorSettings(wijk_buurt_years=tuple(kwb_years), monthly_population=monthly_population)
+    settings = GeographySettings(wijk_buurt_years=tuple(kwb_years), monthly_population=monthly_population)
     writers = {
         D.POPULATION.key: _population_table,
         D.HOUSEHOLDS.key: _households_table,

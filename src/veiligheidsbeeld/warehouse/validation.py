@@ -10,7 +10,7 @@ The findings of the latest run are stored per table in ``validation_results`` (w
 ``validation_runs``), shown by ``veiligheidsbeeld status`` and read by the reports through
 :func:`blockers`, :func:`warnings` and :func:`assert_publishable`.
 
-Rules (every threshold is a field of :class:`ValidationThresholds`):
+Rules (every threshold is a field of :class:`~veiligheidsbeeld.config.ValidationThresholds`, ``[validation]``):
 
 - ``no_rows`` (BLOCKER): the table has no monthly facts at all.
 - ``missing_month`` (WARN): a month without any row inside the series, or after the last month
@@ -67,7 +67,8 @@ from typing import Any
 
 import duckdb
 
-from veiligheidsbeeld.config import KNOWN_POLICE_TABLES
+from veiligheidsbeeld.config import KNOWN_POLICE_TABLES, ValidationThresholds
+from veiligheidsbeeld.constants import MISDRIJVEN_TABLE, OVERLAST_TABLE, REPORT_LEVELS
 from veiligheidsbeeld.errors import DataError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_month, fmt_num, fmt_pct
 from veiligheidsbeeld.sources.raw_archive import PartitionRecord, RawArchive, partition_group
@@ -76,8 +77,6 @@ from veiligheidsbeeld.warehouse.sql import query
 log = logging.getLogger(__name__)
 
 SQL_FILE = "validation.sql"
-#: Levels at which a finding concerns a figure that reports show directly.
-REPORT_LEVELS: tuple[str, ...] = ("NL", "GM")
 
 
 class Severity(StrEnum):
@@ -92,57 +91,6 @@ SEVERITY_LABELS: dict[Severity, str] = {
     Severity.WARN: "WAARSCHUWING",
     Severity.INFO: "INFO",
 }
-
-
-@dataclass(frozen=True)
-class ValidationThresholds:
-    """Every threshold of every rule, in one place."""
-
-    # partition_rows: relative deviation |rows - expected| / expected of one raw partition, where
-    # expected = regions x codes x periods (the police tables are full cubes: every combination
-    # has a row, a suppressed cell included). Too few rows means missing cells (blocker beyond
-    # `partition_rows_blocker`); too many can only be repeated rows, which the pull collapses or
-    # refuses (conflicting values), so an excess is always a warning.
-    partition_rows_warn: float = 0.02
-    partition_rows_blocker: float = 0.20
-
-    # rollup_mismatch: per table (table_id, upper share, slack). The gap total - sum(parts) must lie
-    # in [-slack, upper_share * total + slack]; tables not listed need exact equality. See the
-    # module docstring for how the misdrijven tolerance was measured.
-    rollup_tolerance: tuple[tuple[str, float, int], ...] = (("47022NED", 0.05, 3), ("47024NED", 0.0, 0))
-
-    # structural_break: the median of the `break_window_months` months before a month against the
-    # median of that month and the months after it (at least `break_min_months_after`, so the new
-    # level has to stay); a factor of at least `break_factor` either way, where the higher of the
-    # two medians is at least `break_min_level` (small counts jump by chance).
-    break_factor: float = 3.0
-    break_window_months: int = 12
-    break_min_months_after: int = 3
-    break_min_level: float = 20.0
-    break_levels: tuple[str, ...] = REPORT_LEVELS
-
-    # suppressed_share: share of suppressed cells (NULL, not published).
-    suppressed_warn_share: float = 0.05
-    suppressed_blocker_share: float = 0.50  # table-wide only; per gemeente it stays a warning
-
-    # provisional_months: more provisional months than this is unusual (normally the last 12).
-    provisional_warn_months: int = 24
-
-    # yearly_reconciliation: |year row - sum of 12 months| may be max(abs, rel x year row);
-    # beyond `reconcile_blocker_rel` at NL or gemeente level the table is blocked.
-    reconcile_abs_tolerance: int = 2
-    reconcile_rel_tolerance: float = 0.01
-    reconcile_blocker_rel: float = 0.10
-
-    # How many examples a summary finding names.
-    max_examples: int = 5
-
-    def rollup_bounds(self, table_id: str) -> tuple[float, int]:
-        """(upper share, slack) of the roll-up check for a table; exact equality if not listed."""
-        for tid, share, slack in self.rollup_tolerance:
-            if tid == table_id:
-                return share, slack
-        return 0.0, 0
 
 
 DEFAULT_THRESHOLDS = ValidationThresholds()
@@ -265,8 +213,8 @@ NATIONAL_GROUP = "GMNL"
 _LEVEL_NAMES = {"WK": "wijk", "BU": "buurt"}
 #: Per table, the outputs that go without wijk and buurt rows ('': any other table).
 _WITHOUT_LEVELS = {
-    "47022NED": "Voor die gemeenten ontbreken in de tweewekelijkse rapporten de lijsten van wijken en buurten "
-                "(meeste woninginbraken, grootste stijgingen) en de wijkkaarten.",
+    MISDRIJVEN_TABLE: "Voor die gemeenten ontbreken in de tweewekelijkse rapporten de lijsten van wijken en buurten "
+                      "(meeste woninginbraken, grootste stijgingen) en de wijkkaarten.",
     "": "Voor die gemeenten staan er geen cijfers per wijk en buurt in het warehouse.",
 }
 
@@ -344,7 +292,7 @@ def _coverage_findings(
         )
     if coverage.national is not None and coverage.national[0] < coverage.national[1]:
         present, planned = coverage.national
-        output = "de landelijke jeugdoverlastranglijst" if table_id == "47024NED" else "landelijke vergelijkingen van gemeenten"
+        output = "de landelijke jeugdoverlastranglijst" if table_id == OVERLAST_TABLE else "landelijke vergelijkingen van gemeenten"
         out.append(
             Finding(
                 "level_not_delivered", Severity.WARN, table_id, None,
