@@ -12,7 +12,8 @@ import pandas as pd
 from veiligheidsbeeld.analysis.jaaranalyse import BBV_INDICATORS, _yearly_group_counts, with_year_figures
 from veiligheidsbeeld.analysis.periods import Period
 from veiligheidsbeeld.analysis.rates import rate_per
-from veiligheidsbeeld.analysis.woninginbraak import group_counts, period_totals
+from veiligheidsbeeld.analysis.engine import period_totals
+from veiligheidsbeeld.analysis.woninginbraak import group_counts
 from veiligheidsbeeld.warehouse import db
 
 GEWELD = next(g for g in BBV_INDICATORS if g.key == "bbv_geweld")
