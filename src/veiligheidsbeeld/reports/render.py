@@ -57,6 +57,7 @@ from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, f
 from veiligheidsbeeld.reports import charts, maps
 from veiligheidsbeeld.reports.banners import BannerView, arrange
 from veiligheidsbeeld.sources.raw_archive import RawArchive
+from veiligheidsbeeld.warehouse import queries
 
 log = logging.getLogger(__name__)
 
@@ -1096,17 +1097,8 @@ def render_index(
 def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:
     """Gemeente and wijk boundaries from the warehouse (the layout year of the police regions,
     else the latest one stored); missing boundaries give a note, never an error."""
-    import duckdb
-
-    from veiligheidsbeeld.warehouse.geography import read_boundaries
-
-    try:
-        years = dict(
-            con.execute(
-                "SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level"
-            ).fetchall()
-        )
-    except duckdb.CatalogException:
+    years = queries.boundary_layout_years(con)
+    if years is None:
         return Geography(note="Er staan geen grenzen in het warehouse: kaarten ontbreken.")
 
     def load(level: str) -> tuple[gpd.GeoDataFrame | None, str]:
@@ -1114,7 +1106,7 @@ def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) ->
         if not available:
             return None, ""
         year = layout_year if layout_year in available else max(available)
-        gdf = read_boundaries(con, level, year)
+        gdf = queries.boundaries(con, level, year)
         note = "" if year == layout_year else f"{level}grenzen van {year} (indeling {layout_year} niet beschikbaar)"
         if level == "wijk":
             gdf = gdf[gdf["gemeente_code"].isin(list(gemeente_codes))]
@@ -1241,16 +1233,19 @@ def render_tweewekelijks(
     try:
         with reader(paths.warehouse) as con:
             if analysis is None:
-                analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
+                analysis = build_biweekly(queries.biweekly_inputs(con, settings, report_date, index_codes, today=today))
             gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
             geography = read_geography(con, settings.area.layout_year, gemeenten)
             # What is new since the previous report of this kind: its opening line.
-            stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
-            news = what_is_new(con, RawArchive(paths.raw), stamp,
-                               previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
+            stamp = current_stamp(queries.table_version(con, analysis.options.table_id), report_date,
+                                  analysis.latest_month)
+            news = what_is_new(queries.whats_new_inputs(con, RawArchive(paths.raw), stamp,
+                                                        previous_stamp(paths.reports, REPORT_DIR, report_date,
+                                                                       stamp.table_id)))
             from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
 
-            geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
+            geography = with_incident_sections(queries.incident_inputs(con, settings, analysis.report_date),
+                                               settings, analysis, geography)  # issue 18
         rendered = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
         slugs = [r.slug for r in rendered]
         if len(set(slugs)) != len(slugs) or INDEX in slugs:
