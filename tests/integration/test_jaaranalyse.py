@@ -225,7 +225,8 @@ def rendered(settings, analysis) -> list[Path]:
     """The whole report through the entry point (the analysis of the fixture stands in for the
     warehouse read, which the other tests cover)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda con, s, year: analysis)
+        mp.setattr("veiligheidsbeeld.warehouse.queries.annual_inputs", lambda con, s, year: None)
+        mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda inputs: analysis)
         return render_jaaranalyse(settings, YEAR)
 
 
