@@ -1,8 +1,21 @@
-"""Reading the warehouse for analysis: one place that selects facts and their metadata.
+"""The warehouse reader: every query the analysis, reports, status, pipeline and flows make.
 
-Analysis functions take the DataFrames these return; they never open the warehouse themselves.
+One named function per question, its SQL a named statement in ``warehouse/sql/reader.sql`` (or
+beside the tables it reads: ``whats_new.sql``, ``incidents.sql``, ``validation.sql``,
+``geography.sql``), values always bound as parameters. The writer side (loading, validation,
+incident import) stays with the loaders.
+
+The analysis functions (``analysis/*.py``) never see a connection: per product one call here
+returns a frozen bundle of frames (:func:`biweekly_inputs`, :func:`annual_inputs`,
+:func:`overlast_inputs`, :func:`ranking_inputs`, :func:`whats_new_inputs`,
+:func:`incident_inputs`, :func:`checked_data`) and a pure function analyses it::
+
+    with db.reader(path) as con:
+        inputs = queries.biweekly_inputs(con, settings, report_date)
+    analysis = woninginbraak.build_biweekly(inputs)
+
 Every series comes with a :class:`DataInfo`: source table, vintage, months covered, provisional
-months, suppressed cells and whether the figures are synthetic — a figure never travels
+months, suppressed cells and whether the figures are synthetic -- a figure never travels
 without it.
 """
 
