@@ -447,20 +447,3 @@ def import_incidents(settings: Any, path: Path, *, synthetic: bool = False, now:
         path.name, checksum, import_id, False, prepared.rows_in_file, len(staged), staged_unusable,
         prepared.duplicates, int(replaced), prepared.coordinates, synthetic, imported_at,
     )
-
-
-def import_history(con: Any) -> pd.DataFrame:
-    """Every import: file, time, checksum (first 12 hex digits), row counts, and how many of its
-    rows are still current (not replaced by a newer import)."""
-    from veiligheidsbeeld.warehouse.sql import query
-
-    if not queries.has_incidents(con) and not _has_imports(con):
-        return pd.DataFrame()
-    return con.execute(query(SQL_FILE, "import_history")).df()
-
-
-def _has_imports(con: Any) -> bool:
-    try:
-        return bool(con.execute("SELECT count(*) FROM incident_imports").fetchone()[0])
-    except Exception:
-        return False

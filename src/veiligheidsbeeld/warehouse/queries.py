@@ -774,6 +774,17 @@ def has_incidents(con: duckdb.DuckDBPyConnection) -> bool:
         return False
 
 
+def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every incident import: file, time, checksum (first 12 hex digits), row counts, and how many
+    of its rows are still current (not replaced by a newer import); empty before the first."""
+    try:
+        if not con.execute(query(INCIDENTS_SQL, "count_imports")).fetchone()[0] and not has_incidents(con):
+            return pd.DataFrame()
+    except duckdb.CatalogException:
+        return pd.DataFrame()
+    return con.execute(query(INCIDENTS_SQL, "import_history")).df()
+
+
 def incidents(con: duckdb.DuckDBPyConnection, codes: Sequence[str], since: datetime | None = None,
               until: datetime | None = None) -> pd.DataFrame:
     """Current incidents (newest import per id) of ``codes`` with their midpoint in [since, until)."""
