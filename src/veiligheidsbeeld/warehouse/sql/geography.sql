@@ -136,6 +136,12 @@ FROM boundaries
 WHERE level = $level AND layout_year = $layout_year
 ORDER BY region_code;
 
+-- name: denominator_rows_of_measure
+SELECT count(*) FROM denominators WHERE measure = $measure;
+
+-- name: denominator_measures
+SELECT DISTINCT measure FROM denominators ORDER BY 1;
+
 -- name: denominator_lookup
 -- For each requested (region, year[, month]): the figure of that period if published; for a
 -- period after the last published one, the last published figure (flagged); otherwise none.
