@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from datetime import date, datetime
 
 import duckdb
@@ -31,6 +31,16 @@ import pandas as pd
 
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.warehouse.sql import query
+
+if TYPE_CHECKING:  # the analysis types the bundles carry (the analysis imports this module)
+    from veiligheidsbeeld.analysis.engine import ReportPeriod
+    from veiligheidsbeeld.analysis.jaaranalyse import CrimeGroup, JaaranalyseSettings
+    from veiligheidsbeeld.analysis.jeugd_ranking import RankingSettings
+    from veiligheidsbeeld.analysis.overlast_doel import OverlastTargetSettings, RegionUnit
+    from veiligheidsbeeld.analysis.whats_new import ReportStamp
+    from veiligheidsbeeld.sources.raw_archive import RawArchive
+    from veiligheidsbeeld.config import Settings, TweewekelijksSettings
+    from veiligheidsbeeld.errors import VeiligheidsbeeldError
 
 #: The named statements of this reader (``warehouse/sql/reader.sql``).
 SQL_FILE = "reader.sql"
@@ -342,9 +352,9 @@ def checked_data(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str]) -> Ch
 class BiweeklyInputs:
     """Everything the biweekly woninginbraak analysis reads from the warehouse."""
 
-    settings: Any
-    options: Any  # TweewekelijksSettings
-    period: Any  # analysis.engine.ReportPeriod
+    settings: Settings
+    options: TweewekelijksSettings
+    period: ReportPeriod
     district_table: pd.DataFrame
     district_codes: list[str] | None
     facts: pd.DataFrame
@@ -357,8 +367,8 @@ class BiweeklyInputs:
     checked: CheckedData
 
 
-def biweekly_inputs(con: duckdb.DuckDBPyConnection, settings: Any, report_date: date | None = None,
-                    districts: Sequence[str] | None = None, *, options: Any = None,
+def biweekly_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, report_date: date | None = None,
+                    districts: Sequence[str] | None = None, *, options: TweewekelijksSettings | None = None,
                     today: date | None = None) -> BiweeklyInputs:
     """What :func:`veiligheidsbeeld.analysis.woninginbraak.build_biweekly` needs for ``report_date``
     (default today) and ``districts`` (names or codes; default all of the eenheid).
@@ -434,20 +444,20 @@ def biweekly_inputs(con: duckdb.DuckDBPyConnection, settings: Any, report_date: 
 class OverlastInputs:
     """Everything the overlast target monitor reads from the warehouse."""
 
-    settings: Any
-    target: Any  # OverlastTargetSettings
+    settings: Settings
+    target: OverlastTargetSettings
     months: tuple[date, ...]  # the table's months up to ``until``
     categories: Mapping[str, str]  # code -> Dutch title, the total first
-    units: tuple  # RegionUnit, the units asked for
+    units: tuple[RegionUnit, ...]  # the units asked for
     predecessors: frozenset[str]  # older gemeente codes whose rows count for a member
     facts: pd.DataFrame  # members and predecessors, from January of the base year
     published: Mapping[tuple[str, str, int], int]  # published year rows (JJ00) of the members
     info: DataInfo | None  # None when ``facts`` is empty
 
 
-def overlast_inputs(con: duckdb.DuckDBPyConnection, settings: Any, region: str | None = None, *,
-                    target: Any = None, categories: Sequence[str] | None = None, with_gemeenten: bool = False,
-                    units: Sequence[Any] | None = None, until: date | None = None) -> OverlastInputs:
+def overlast_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, region: str | None = None, *,
+                    target: OverlastTargetSettings | None = None, categories: Sequence[str] | None = None, with_gemeenten: bool = False,
+                    units: Sequence[RegionUnit] | None = None, until: date | None = None) -> OverlastInputs:
     """What :func:`veiligheidsbeeld.analysis.overlast_doel.overlast_monitor` needs (arguments as there).
 
     Raises ``DataError`` when the table is absent or the base year has no (complete) data, and
@@ -494,8 +504,8 @@ def overlast_inputs(con: duckdb.DuckDBPyConnection, settings: Any, region: str |
 class RankingInputs:
     """Everything the youth-nuisance ranking reads from the warehouse."""
 
-    settings: Any
-    ranking: Any  # RankingSettings
+    settings: Settings
+    ranking: RankingSettings
     years: tuple[int, ...]
     names: Mapping[str, str]  # every gemeente in the police data
     facts: pd.DataFrame  # the gemeente rows (not the unknown gemeente) of the type, over ``years``
@@ -505,8 +515,8 @@ class RankingInputs:
     info: DataInfo | None  # None when ``facts`` is empty
 
 
-def ranking_inputs(con: duckdb.DuckDBPyConnection, settings: Any, years: Sequence[int] | None = None, *,
-                   ranking: Any = None) -> RankingInputs:
+def ranking_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, years: Sequence[int] | None = None, *,
+                   ranking: RankingSettings | None = None) -> RankingInputs:
     """What :func:`veiligheidsbeeld.analysis.jeugd_ranking.jeugd_ranking` needs for ``years``
     (default every complete year). Raises ``DataError`` when the table is absent or a year asked
     for is not complete, ``ConfigError`` for an unknown code."""
@@ -565,30 +575,31 @@ class AnnualInputs:
     """Everything the annual analysis reads from the warehouse. A part that could not be read
     (the overlast monitor, the ranking) holds the error that says why."""
 
-    settings: Any
+    settings: Settings
     year: int
-    options: Any  # JaaranalyseSettings
-    target: Any  # OverlastTargetSettings
-    biweekly: Any  # TweewekelijksSettings
-    groups: tuple  # CrimeGroup
+    options: JaaranalyseSettings
+    target: OverlastTargetSettings
+    biweekly: TweewekelijksSettings
+    groups: tuple[CrimeGroup, ...]
     district_table: pd.DataFrame
     checked: CheckedData
     months: tuple[date, ...]  # the months of the misdrijven table
-    period: Any  # ReportPeriod of December of the year
+    period: ReportPeriod  # of December of the year
     first_year: int
     read_from: date
     facts: pd.DataFrame  # monthly misdrijven of the groups' codes, from ``read_from`` to December
     yearly_loaded: bool  # whether the yearly table (47025NED) is in the warehouse
     yearly_facts: pd.DataFrame  # its year rows of the groups' yearly codes
     denominators: Mapping[str, pd.DataFrame]  # measure -> police-layout denominators per gemeente and year
-    monitor_top: Any  # OverlastInputs (eenheid, districts) or the error
-    monitor_gemeenten: Any  # OverlastInputs (gemeenten) or the error
-    ranking: Any  # RankingInputs or the error
+    monitor_top: OverlastInputs | VeiligheidsbeeldError  # eenheid and districts
+    monitor_gemeenten: OverlastInputs | VeiligheidsbeeldError | None  # gemeenten (None: the first failed)
+    ranking: RankingInputs | VeiligheidsbeeldError
     info: DataInfo
 
 
-def annual_inputs(con: duckdb.DuckDBPyConnection, settings: Any, year: int, *, options: Any = None,
-                  target: Any = None, ranking: Any = None) -> AnnualInputs:
+def annual_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, year: int, *,
+                  options: JaaranalyseSettings | None = None, target: OverlastTargetSettings | None = None,
+                  ranking: RankingSettings | None = None) -> AnnualInputs:
     """What :func:`veiligheidsbeeld.analysis.jaaranalyse.build_jaaranalyse` needs for ``year``.
 
     Raises ``DataError`` when a data check blocks, or ``year`` is not complete in the misdrijven
@@ -729,8 +740,8 @@ def changed_cells(con: duckdb.DuckDBPyConnection, owned: pd.DataFrame, new_files
 class WhatsNewInputs:
     """What :func:`veiligheidsbeeld.analysis.whats_new.what_is_new` compares."""
 
-    current: Any  # ReportStamp
-    previous: Any  # ReportStamp | None
+    current: ReportStamp
+    previous: ReportStamp | None
     new_months: tuple[date, ...] = ()
     #: Changed cells per gemeente and month (:func:`changed_cells`); None: not compared (same or no
     #: previous version) or unknown (a version is no longer in the raw archive, see ``compared``).
@@ -738,7 +749,8 @@ class WhatsNewInputs:
     compared: bool = False
 
 
-def whats_new_inputs(con: duckdb.DuckDBPyConnection, archive: Any, current: Any, previous: Any) -> WhatsNewInputs:
+def whats_new_inputs(con: duckdb.DuckDBPyConnection, archive: RawArchive, current: ReportStamp,
+                     previous: ReportStamp | None) -> WhatsNewInputs:
     """The new months and the revised cells between the previous report's data and this report's."""
     from veiligheidsbeeld.analysis.whats_new import changed_files
 
@@ -803,7 +815,7 @@ class IncidentInputs:
     buurt_areas: Any = None  # gpd.GeoDataFrame | None
 
 
-def incident_inputs(con: duckdb.DuckDBPyConnection, settings: Any, report_date: date) -> IncidentInputs | None:
+def incident_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, report_date: date) -> IncidentInputs | None:
     """The incidents for :func:`veiligheidsbeeld.incidents.biweekly.build_sections`; None when
     the warehouse holds none (the report then looks exactly as without incidents)."""
     from veiligheidsbeeld.incidents.biweekly import history_start
