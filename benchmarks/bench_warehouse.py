@@ -432,7 +432,8 @@ def task_check_project(p: dict[str, Any], meter: PhaseMeter) -> dict[str, Any]:
     import pandas as pd
 
     from veiligheidsbeeld.analysis.periods import standard_comparisons
-    from veiligheidsbeeld.analysis.woninginbraak import aggregate, compare_periods, group_counts
+    from veiligheidsbeeld.analysis.engine import aggregate
+    from veiligheidsbeeld.analysis.woninginbraak import compare_periods, group_counts
     from veiligheidsbeeld.warehouse.queries import monthly_counts
 
     latest = date.fromisoformat(p["latest"])

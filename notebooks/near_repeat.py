@@ -41,11 +41,10 @@ from IPython.display import Image, display
 from veiligheidsbeeld.config import load_settings
 from veiligheidsbeeld.incidents.charts import plot_grid_map, plot_knox
 from veiligheidsbeeld.incidents.hotspots import grid_hotspots
-from veiligheidsbeeld.incidents.importer import read_incidents
 from veiligheidsbeeld.incidents.knox import days_since, knox_test
 from veiligheidsbeeld.regions import load_district_table
 from veiligheidsbeeld.reports.charts import figure_png
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, queries
 
 settings = load_settings(None, warehouse=WAREHOUSE or os.environ.get("VEILIGHEIDSBEELD_WAREHOUSE"))
 inc = settings.incidenten
@@ -57,15 +56,15 @@ print(f"District {DISTRICT}: {len(gemeenten)} gemeenten; warehouse {warehouse}")
 # %% [markdown]
 # ## De incidenten van het afgelopen jaar
 #
-# `read_incidents` geeft per registratienummer de rij van de nieuwste import. Het midden van het
+# `queries.incidents` geeft per registratienummer de rij van de nieuwste import. Het midden van het
 # pleegvenster telt; brede vensters (meer dan `max_venster_dagen`) laten we weg uit de Knox-toets.
 
 # %%
 tot = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
 with db.reader(warehouse) as con:
-    alle = read_incidents(con, [SOORT], tot - timedelta(days=DAGEN_TERUG), tot)
+    alle = queries.incidents(con, [SOORT], tot - timedelta(days=DAGEN_TERUG), tot)
     if alle.empty:  # demo or an older export: the last year of what is there
-        alle = read_incidents(con, [SOORT])
+        alle = queries.incidents(con, [SOORT])
         tot = alle["pleeg_midden"].max().to_pydatetime() + timedelta(days=1)
         alle = alle[alle["pleeg_midden"] >= tot - timedelta(days=DAGEN_TERUG)]
 incidenten = alle[alle["gemeente_code"].isin(gemeenten["gemeente_code"])]

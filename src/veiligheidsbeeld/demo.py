@@ -360,16 +360,16 @@ def import_demo_incidents(settings: Settings, report_date: date, folder: Path, *
     ``synthetisch_incidenten.csv`` and imported marked synthetic."""
     from veiligheidsbeeld.incidents.importer import import_incidents
     from veiligheidsbeeld.testing.synthetic_incidents import Area, generate_incidents
+    from veiligheidsbeeld.warehouse import queries
     from veiligheidsbeeld.warehouse.db import reader
-    from veiligheidsbeeld.warehouse.geography import read_boundaries
 
     with reader(settings.paths.resolved().warehouse) as con:
-        year = con.execute("SELECT max(layout_year) FROM boundaries WHERE level = 'gemeente'").fetchone()[0]
+        year = max((queries.boundary_layout_years(con) or {}).get("gemeente") or [None])
         if year is None:
             raise ConfigError("Het demo-warehouse heeft geen gemeentegrenzen: de synthetische incidenten hebben er een nodig.")
-        gemeenten = read_boundaries(con, "gemeente", year).to_crs("EPSG:28992")
-        wanted = con.execute("SELECT DISTINCT gemeente_code FROM districts").df()["gemeente_code"]
-        buurten = con.execute("SELECT code FROM regions WHERE level = 'BU' ORDER BY code").df()["code"]
+        gemeenten = queries.boundaries(con, "gemeente", year).to_crs("EPSG:28992")
+        wanted = queries.district_gemeenten(con)
+        buurten = queries.regions(con, "BU")["code"]
     gemeenten = gemeenten[gemeenten["region_code"].isin(set(wanted))]
     areas = [
         Area(row.region_code, tuple(row.geometry.bounds), row.geometry, weight=float(row.geometry.area),

@@ -27,7 +27,7 @@ from veiligheidsbeeld.sources.politie import (
     run_pull,
 )
 from veiligheidsbeeld.sources.raw_archive import RawArchive
-from veiligheidsbeeld.warehouse import db, validation
+from veiligheidsbeeld.warehouse import db, queries, validation
 from veiligheidsbeeld.warehouse.load import LoadSummary, load_police_table
 
 log = logging.getLogger(__name__)
@@ -241,9 +241,7 @@ def loaded_lines(con, gemeenten: Sequence[str], settings: Settings, examples: in
 
     table = load_district_table(settings.area)
     in_area = set(table["gemeente_code"])
-    names = dict(con.execute(
-        "SELECT code, name FROM regions WHERE list_contains($codes, code)", {"codes": list(gemeenten)}
-    ).fetchall())
+    names = queries.region_names(con, gemeenten)
 
     def listed(codes: Sequence[str]) -> str:
         shown = ", ".join(f"{names.get(c, c)} ({c})" for c in codes[:examples])
@@ -274,10 +272,7 @@ def loaded_lines(con, gemeenten: Sequence[str], settings: Settings, examples: in
 
 def _national_gemeenten(con, area: list[str]) -> list[str]:
     """Gemeenten in the police data outside the area (their gemeente rows are pulled for rankings)."""
-    rows = con.execute(
-        "SELECT DISTINCT region_code FROM facts_monthly WHERE region_code LIKE 'GM%' AND region_code <> 'GM0000'"
-    ).fetchall()
-    return sorted({r[0] for r in rows} - set(area))
+    return sorted(set(queries.gemeenten_in_facts(con)) - set(area))
 
 
 def _snapshot_boundary_file(root: Path, level: str, year: int) -> Path | None:

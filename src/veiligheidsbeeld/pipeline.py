@@ -133,14 +133,14 @@ def source_changed(settings: Settings, source: str | Path | None, *, tables: Seq
     from veiligheidsbeeld.ingest import open_source
     from veiligheidsbeeld.sources.politie import fetch_modified
     from veiligheidsbeeld.sources.raw_archive import RawArchive, vintage_from_modified
-    from veiligheidsbeeld.warehouse import db
+    from veiligheidsbeeld.warehouse import db, queries
 
     path = settings.paths.resolved().warehouse
     if not path.is_file():
         return Freshness(True, (f"er is nog geen warehouse op {path}",))
     wanted = [police_table(t) for t in (tables or settings.ingest.tables)]
     with db.reader(path) as con:
-        loaded = dict(con.execute("SELECT table_id, vintage FROM table_infos").fetchall())
+        loaded = queries.table_vintages(con)
     opened = None
     reasons: list[str] = []
     unchanged: list[str] = []
@@ -272,7 +272,7 @@ def biweekly_analysis(
     rendering a district (~15 s for the eenheid), so the last one is kept in memory, keyed by the
     arguments and the warehouse file's size and time: any write to the warehouse builds anew."""
     from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
-    from veiligheidsbeeld.warehouse import db
+    from veiligheidsbeeld.warehouse import db, queries
 
     today = today or today_local()
     chosen = list(districts) if districts else None
@@ -282,7 +282,8 @@ def biweekly_analysis(
         if key in _BIWEEKLY_CACHE:
             return _BIWEEKLY_CACHE[key]
     with db.reader(warehouse) as con:
-        analysis = build_biweekly(con, settings, report_date, chosen, today=today)
+        inputs = queries.biweekly_inputs(con, settings, report_date, chosen, today=today)
+    analysis = build_biweekly(inputs)
     if _file_state(warehouse) == key[-1]:  # not written to while it was read
         with _BIWEEKLY_LOCK:
             _BIWEEKLY_CACHE.clear()
@@ -455,8 +456,8 @@ def jaaranalyse_summary(
     names = {**district_names, **{g.code: g.naam for d in chosen for g in d.gemeenten}}
     stats = settings.statistiek
     with db.reader(settings.paths.resolved().warehouse) as con:
-        if _has_table(con, MISDRIJVEN):
-            analysis = build_jaaranalyse(con, settings, year)
+        if queries.has_table(con, MISDRIJVEN):
+            analysis = build_jaaranalyse(queries.annual_inputs(con, settings, year))
             summary.latest_month = date(year, 12, 1)
             summary.synthetic = analysis.synthetic
             _add_data_warnings(summary, MISDRIJVEN, analysis.info, "woninginbraak")
@@ -478,7 +479,7 @@ def jaaranalyse_summary(
         else:
             summary.warnings.append(f"Tabel {MISDRIJVEN} (woninginbraak) staat niet in het warehouse.")
         label = "overlast (totaal)"
-        if not _has_table(con, OVERLAST):
+        if not queries.has_table(con, OVERLAST):
             summary.warnings.append(f"Tabel {OVERLAST} ({label}) staat niet in het warehouse.")
             return summary
         period = engine.ReportPeriod.for_latest(date(year, 12, 1), settings.tweewekelijks, stats)
@@ -507,10 +508,6 @@ def jaaranalyse_summary(
         summary.significant_gemeenten += _figures(significant.sort_values(["district_code", "region_code"]),
                                                   names, district_names, label)
     return summary
-
-
-def _has_table(con: Any, table_id: str) -> bool:
-    return con.execute("SELECT count(*) FROM table_infos WHERE table_id = $t", {"t": table_id}).fetchone()[0] > 0
 
 
 def _none(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from veiligheidsbeeld.config import KNOWN_POLICE_TABLES, Settings
 from veiligheidsbeeld.analysis.periods import add_months
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, queries
 
 #: The police publish a month's figures in the course of the next month; data whose latest
 #: month is older than this many months before today is stale.
@@ -56,15 +56,7 @@ def warehouse_status(settings: Settings, today: date | None = None) -> Warehouse
     path = settings.paths.resolved().warehouse
     out = WarehouseStatus(path=path)
     with db.reader(path) as con:
-        rows = con.execute(
-            """
-            SELECT l.table_id, l.last_month, l.vintages, l.provisional_months, l.suppressed_cells, l.rows,
-                   (SELECT max(completed_at) FROM pulls p WHERE p.table_id = l.table_id) AS fetched_at
-            FROM loads l
-            QUALIFY row_number() OVER (PARTITION BY l.table_id ORDER BY l.loaded_at DESC) = 1
-            ORDER BY l.table_id
-            """
-        ).fetchall()
+        rows = queries.latest_loads(con)
         for table_id, last_month, vintages, provisional, suppressed, n_rows, fetched_at in rows:
             spec = KNOWN_POLICE_TABLES.get(table_id)
             stale, reason = is_stale(last_month, today, yearly=bool(spec and spec.yearly))

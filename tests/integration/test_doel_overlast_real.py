@@ -34,6 +34,7 @@ from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse.db import reader
+from veiligheidsbeeld.warehouse import queries
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ def warehouse_root(tmp_path_factory, shared_dir) -> Path:
 def national(warehouse_root):
     settings = load_settings().with_paths(root=warehouse_root)
     with reader(settings.paths.resolved().warehouse) as con:
-        return overlast_monitor(con, settings, "NL00")
+        return overlast_monitor(queries.overlast_inputs(con, settings, "NL00"))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def national_rows_poisson(warehouse_root):
     # Overdispersion is a [statistiek] setting, the same for every report.
     settings = dataclasses.replace(settings, statistiek=dataclasses.replace(settings.statistiek, overdispersion=False))
     with reader(settings.paths.resolved().warehouse) as con:
-        return overlast_monitor(con, settings, "NL00")
+        return overlast_monitor(queries.overlast_inputs(con, settings, "NL00"))
 
 
 def published_yearly(shared_dir: Path, title: str = "Totaal registraties overlast") -> dict[int, int]:
@@ -162,14 +163,14 @@ def test_base_year_without_data_is_an_error_naming_the_year(warehouse_root):
     settings = load_settings().with_paths(root=warehouse_root)
     target = OverlastTargetSettings(base_year=2011, target_year=2018, milestones=())
     with reader(settings.paths.resolved().warehouse) as con, pytest.raises(DataError, match="2011") as err:
-        overlast_monitor(con, settings, "NL00", target=target)
+        overlast_monitor(queries.overlast_inputs(con, settings, "NL00", target=target))
     assert "geen gegevens" in str(err.value)
 
 
 def test_unknown_region_lists_the_valid_ones(warehouse_root):
     settings = load_settings().with_paths(root=warehouse_root)
     with reader(settings.paths.resolved().warehouse) as con, pytest.raises(ConfigError, match="IJsselland"):
-        overlast_monitor(con, settings, "Atlantis")
+        overlast_monitor(queries.overlast_inputs(con, settings, "Atlantis"))
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_gemeente_missing_from_the_baseline_is_flagged_not_zero(warehouse_root, 
     settings = load_settings().with_paths(root=warehouse_root)
     settings = type(settings)(ingest=settings.ingest, area=small_area, paths=settings.paths)
     with reader(settings.paths.resolved().warehouse) as con:
-        result = overlast_monitor(con, settings, "IJsselland", categories=["0.0.0"])
+        result = overlast_monitor(queries.overlast_inputs(con, settings, "IJsselland", categories=["0.0.0"]))
     assert result.missing_baseline == ("GM0148",)
     assert any("Dalfsen (GM0148)" in n for n in result.notes)
     assert "missing_baseline" not in format_monitor(result, "table")  # the table says it in Dutch:
@@ -218,7 +219,7 @@ def test_suppressed_base_year_month_makes_the_baseline_unknown(warehouse_root, t
     con.close()
     settings = load_settings().with_paths(root=root)
     with reader(path) as con:
-        result = overlast_monitor(con, settings, "IJsselland", categories=["E35", "M062"])
+        result = overlast_monitor(queries.overlast_inputs(con, settings, "IJsselland", categories=["E35", "M062"]))
     olst = result.row("GM1773", "E35", "2018")
     assert olst.baseline is None and olst.index is None and olst.status == ONBEKEND
     assert any("1 maand(en) onderdrukt" in f for f in olst.flags)

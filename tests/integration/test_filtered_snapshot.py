@@ -23,6 +23,7 @@ from veiligheidsbeeld.sources.raw_archive import RawArchive
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse import db, validation
 from veiligheidsbeeld.warehouse.geography import load_denominators
+from veiligheidsbeeld.warehouse import queries
 
 pytestmark = pytest.mark.integration
 
@@ -121,10 +122,10 @@ def test_the_ranking_says_it_covers_only_the_gemeenten_present(ingested):
     with db.writer(root / "data/warehouse/veiligheidsbeeld.duckdb") as con:
         load_denominators(con, synthetic_inhabitants(GEMEENTEN))
     with db.reader(root / "data/warehouse/veiligheidsbeeld.duckdb") as con:
-        result = jeugd_ranking(con, settings, [2022])
+        result = jeugd_ranking(queries.ranking_inputs(con, settings, [2022]))
         known = con.execute("SELECT count(*) FROM regions WHERE level = 'GM' AND code <> 'GM0000'").fetchone()[0]
         with pytest.raises(DataError, match="alleen"):
-            jeugd_ranking(con, settings, [2022], require_complete=True)
+            jeugd_ranking(queries.ranking_inputs(con, settings, [2022]), require_complete=True)
     assert not result.complete
     assert result.n_gemeenten_data == 3
     assert "omvat alleen de 3 gemeenten" in result.coverage_text
@@ -192,7 +193,7 @@ def test_the_biweekly_analysis_lists_only_wijken_the_source_delivered(ingested, 
     settings = dataclasses.replace(settings, area=dataclasses.replace(settings.area,
                                                                       district_table=str(tmp_path / "districts.csv")))
     with db.reader(root / "data/warehouse/veiligheidsbeeld.duckdb") as con:
-        analysis = build_biweekly(con, settings, date(2024, 1, 20), None, today=date(2024, 1, 20))
+        analysis = build_biweekly(queries.biweekly_inputs(con, settings, date(2024, 1, 20), None, today=date(2024, 1, 20)))
     listed = set(analysis.top_areas["gemeente_code"])
     assert listed == {"GM1773"}  # no list of empty (or zero) wijken for Raalte and Losser
     texts = " ".join(w.message for w in analysis.warnings)

@@ -38,7 +38,7 @@ from veiligheidsbeeld.ingest import run_ingest
 from veiligheidsbeeld.reports.jaaranalyse import TEMPLATE, render_jaaranalyse, report_context
 from veiligheidsbeeld.reports.kit import Geography, render_template
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, queries
 from veiligheidsbeeld.warehouse.geography import load_boundaries, load_denominators
 
 pytestmark = pytest.mark.integration
@@ -128,7 +128,7 @@ def settings(tmp_path_factory, shared_dir) -> Settings:
 @pytest.fixture(scope="module")
 def analysis(settings):
     with db.reader(settings.paths.resolved().warehouse) as con:
-        return build_jaaranalyse(con, settings, YEAR, ranking=RankingSettings(top_n=3))
+        return build_jaaranalyse(queries.annual_inputs(con, settings, YEAR, ranking=RankingSettings(top_n=3)))
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,8 @@ def rendered(settings, analysis) -> list[Path]:
     previous = os.umask(UMASK)
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda con, s, year: analysis)
+            mp.setattr("veiligheidsbeeld.warehouse.queries.annual_inputs", lambda con, s, year: None)
+            mp.setattr("veiligheidsbeeld.reports.jaaranalyse.build_jaaranalyse", lambda inputs: analysis)
             return render_jaaranalyse(settings, YEAR)
     finally:
         os.umask(previous)
@@ -333,13 +334,13 @@ def test_report_shows_the_figures_and_says_what_it_is(analysis, settings, render
 
 def test_incomplete_year_is_an_error_naming_it(con, settings):
     with pytest.raises(DataError, match="2019 is niet volledig"):
-        build_jaaranalyse(con, settings, 2019)  # data run to June 2019
+        queries.annual_inputs(con, settings, 2019)  # data run to June 2019
 
 
 def test_missing_overlast_base_year_is_flagged_in_the_report(con, settings):
     target = OverlastTargetSettings(base_year=2011, target_year=2018, milestones=())
-    result = build_jaaranalyse(con, settings, YEAR, target=target,
-                               options=JaaranalyseSettings(compare_year=2011))
+    result = build_jaaranalyse(queries.annual_inputs(con, settings, YEAR, target=target,
+                                                     options=JaaranalyseSettings(compare_year=2011)))
     assert result.monitor is None and "2011" in result.monitor_error
     assert any(w.startswith("Overlastmonitor niet beschikbaar") and "2011" in w for w in result.warnings)
     assert any("vergelijkingsjaar 2011" in w for w in result.warnings)
@@ -361,7 +362,7 @@ def test_one_verdict_for_the_same_gemeente_and_period_in_every_product(settings,
 
     loose = dataclasses.replace(settings, statistiek=StatistiekSettings(fdr_q=0.45, overdispersion=False))
     with db.reader(settings.paths.resolved().warehouse) as con:
-        annual = build_jaaranalyse(con, loose, YEAR, ranking=RankingSettings(top_n=3))
+        annual = build_jaaranalyse(queries.annual_inputs(con, loose, YEAR, ranking=RankingSettings(top_n=3)))
     report_date = date(YEAR + 1, 1, 20)
     biweekly = biweekly_analysis(loose, report_date, None)
     assert biweekly.latest_month == date(YEAR, 12, 1)

@@ -26,6 +26,7 @@ from veiligheidsbeeld.testing.synthetic import build_police_snapshot, politie_di
 from veiligheidsbeeld.testing.synthetic_cbs import build_cbs_snapshot
 from veiligheidsbeeld.warehouse import db
 from veiligheidsbeeld.warehouse.geography import attach_denominators, denominator_for
+from veiligheidsbeeld.warehouse import queries
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,7 @@ def test_every_consumer_lookup_is_on_the_police_layout(con) -> None:
 
 
 def test_annual_rates_use_the_police_layout_and_report_every_missing_year(con, settings) -> None:
-    analysis = build_jaaranalyse(con, settings, 2018)
+    analysis = build_jaaranalyse(queries.annual_inputs(con, settings, 2018))
     trend = analysis.trend[analysis.trend["group"] == analysis.group("hic_totaal").label].set_index(["region_code", "year"])
     zevenaar = trend.loc[("GM0299", 2015)]
     rijnwaarden_included = inhabitants("GM0299", 2015) + inhabitants("GM0196", 2015)
@@ -153,7 +154,7 @@ def test_after_the_last_published_year_the_last_figure_on_the_police_layout_is_u
 def test_jeugd_ranking_uses_the_police_layout_and_says_why_a_count_is_missing(con, settings) -> None:
     from veiligheidsbeeld.analysis.jeugd_ranking import jeugd_ranking
 
-    result = jeugd_ranking(con, settings, [2014, 2015])
+    result = jeugd_ranking(queries.ranking_inputs(con, settings, [2014, 2015]))
     frame = result.frame.set_index(["gemeente_code", "year"])
     assert frame.loc[("GM0299", 2015), "inhabitants"] == inhabitants("GM0299", 2015) + inhabitants("GM0196", 2015)
     assert "niet gepubliceerd" in frame.loc[("GM0299", 2014), "note"]

@@ -39,6 +39,7 @@ from veiligheidsbeeld.sources.boundaries import read_boundaries_file
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse.db import writer
 from veiligheidsbeeld.warehouse.geography import load_boundaries, load_denominators
+from veiligheidsbeeld.warehouse import queries
 
 pytestmark = pytest.mark.integration
 
@@ -274,7 +275,7 @@ def test_wijk_map_is_drawn_when_wijk_boundaries_exist(settings, tmp_path):
     # Wijk boundaries do not exist offline: cut each gemeente into vertical strips, one per wijk
     # (SYNTHETIC geometry, only to exercise the map).
     with duckdb.connect(str(settings.paths.resolved().warehouse), read_only=True) as con:
-        analysis = build_biweekly(con, settings, REPORT_DATE, ["Twente"], today=REPORT_DATE)
+        analysis = build_biweekly(queries.biweekly_inputs(con, settings, REPORT_DATE, ["Twente"], today=REPORT_DATE))
         geography = read_geography(con, 2023, GEMEENTEN["VR05"])
         wijken = con.execute("SELECT code, name, gemeente_code FROM regions WHERE level = 'WK' ORDER BY code").df()
     strips = []
@@ -479,7 +480,7 @@ def test_counts_from_duckdb_equal_the_pandas_sums(settings):
     from veiligheidsbeeld.reports.tweewekelijks import district_tables
 
     with duckdb.connect(str(settings.paths.resolved().warehouse), read_only=True) as con:
-        fast = build_biweekly(con, settings, REPORT_DATE, today=REPORT_DATE)
+        fast = build_biweekly(queries.biweekly_inputs(con, settings, REPORT_DATE, today=REPORT_DATE))
         from veiligheidsbeeld.warehouse.queries import monthly_counts
 
         facts = monthly_counts(con, "47022NED", type_codes=CODES, first=fast.period.first_month,

@@ -95,3 +95,26 @@ def test_the_previous_report_is_the_latest_one_before_the_report_date(tmp_path: 
     (tmp_path / "2024-01-15" / "tweewekelijks" / "gegevensversie.json").write_text("{kapot", encoding="utf-8")
     assert read_stamp(tmp_path / "2024-01-15" / "tweewekelijks" / "gegevensversie.json", "47022NED") is None
     assert previous_stamp(tmp_path, "tweewekelijks", date(2024, 1, 29), "47022NED").vintage == "a"
+
+
+def test_findings_become_warnings_for_their_district_with_their_months():
+    from veiligheidsbeeld.analysis.findings import INCOMPLETE, MISSING_DATA, validation_warnings
+    from veiligheidsbeeld.warehouse.queries import CheckedData
+    from veiligheidsbeeld.warehouse.validation import Finding, Severity
+
+    june = date(2023, 6, 1)
+    checked = CheckedData(
+        (Finding("region_missing_month", Severity.WARN, "47022NED", "GM0168", "Losser mist 1 maand"),
+         Finding("region_missing_month", Severity.WARN, "47022NED", "GM0363", "Amsterdam mist 1 maand"),
+         Finding("suppressed_share", Severity.WARN, "47022NED", "BU01680000", "Buurt onderdrukt"),
+         Finding("region_missing_month", Severity.WARN, "47022NED", None, "12 buurten missen maanden")),
+        {("47022NED", "GM0168"): (june,)},
+    )
+    out = validation_warnings(checked, {"GM0168": "VR05"})
+    assert [(w.district_code, w.kind, w.months, w.regions) for w in out] == [
+        ("VR05", "missing_month", (june,), ("GM0168",)),  # Amsterdam: outside the eenheid, left out
+        ("VR05", "suppressed_share", (), ("BU01680000",)),
+        (None, "region_missing_month", (), ()),
+    ]
+    assert out[0].importance == MISSING_DATA and out[2].importance == INCOMPLETE
+    assert validation_warnings(CheckedData(), {"GM0168": "VR05"}) == []

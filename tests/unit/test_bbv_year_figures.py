@@ -1,20 +1,21 @@
 """BBV indicators with a part from the yearly table 47025NED: known sums, and what a missing or
-suppressed year figure does (never a silent 0). Invented counts, labelled SYNTHETIC."""
+suppressed year figure does (never a silent 0). Invented counts, labelled SYNTHETIC. The year rows
+are given as the frame the reader returns (``queries.yearly_counts``: NaN = suppressed); reading
+them from a warehouse is tested in test_reader.py."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
-from veiligheidsbeeld.analysis.jaaranalyse import _yearly_group_counts, with_year_figures
+from veiligheidsbeeld.analysis.jaaranalyse import with_year_figures, yearly_group_counts
 from veiligheidsbeeld.config import BBV_INDICATORS
 from veiligheidsbeeld.analysis.periods import Period
 from veiligheidsbeeld.analysis.rates import rate_per
-from veiligheidsbeeld.analysis.woninginbraak import group_counts, period_totals
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.analysis.engine import period_totals
+from veiligheidsbeeld.analysis.woninginbraak import group_counts
 
 GEWELD = next(g for g in BBV_INDICATORS if g.key == "bbv_geweld")
 WINKEL = next(g for g in BBV_INDICATORS if g.key == "bbv_winkeldiefstal")
@@ -33,27 +34,28 @@ def monthly_facts() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def load_year_rows(con, rows: list[tuple[str, str, int, int | None]]) -> None:
-    for region, code, year, count in rows:
-        con.execute("INSERT INTO facts_yearly_reported VALUES ('47025NED', $r, $c, $y, $n, $s, 'synthetisch')",
-                    {"r": region, "c": code, "y": year, "n": count, "s": count is None})
+def year_rows(rows: list[tuple[str, str, int, int | None]]) -> pd.DataFrame:
+    """SYNTHETIC year rows (JJ00) of 47025NED as the reader returns them (None = suppressed)."""
+    return pd.DataFrame(
+        [{"region_code": r, "type_code": c, "year": y, "count": float("nan") if n is None else float(n),
+          "suppressed": n is None} for r, c, y, n in rows],
+        columns=["region_code", "type_code", "year", "count", "suppressed"],
+    )
 
 
-def totals(con, gemeenten=(GM_A, GM_B)) -> tuple[pd.DataFrame, list[str]]:
+def totals(facts: pd.DataFrame, loaded: bool = True, gemeenten=(GM_A, GM_B)) -> tuple[pd.DataFrame, list[str]]:
     groups = (GEWELD, WINKEL)
     months = Period.month_range(date(YEAR, 1, 1), date(YEAR, 12, 1)).months()
     monthly = group_counts(monthly_facts(), {g.label: g.codes for g in groups}, list(gemeenten), months)
-    yearly, notes = _yearly_group_counts(con, groups, list(gemeenten), [YEAR])
+    yearly, notes = yearly_group_counts(facts, loaded, groups, list(gemeenten), [YEAR])
     out = period_totals(with_year_figures(monthly, yearly), Period.month_range(date(YEAR, 1, 1), date(YEAR, 12, 1)))
     return out.set_index(["region_code", "group"]), notes
 
 
-def test_zeden_from_the_yearly_table_are_added_once_per_year(tmp_path: Path) -> None:
-    with db.writer(tmp_path / "w.duckdb") as con:
-        load_year_rows(con, [(GM_A, "1.4.1", YEAR, 7), (GM_A, "3.2.1", YEAR, 2), (GM_A, "3.2.2", YEAR, 0),
-                             (GM_A, "1.4.1", YEAR - 1, 99),  # another year: not counted
-                             (GM_B, "1.4.1", YEAR, 4), (GM_B, "3.2.1", YEAR, None), (GM_B, "3.2.2", YEAR, 1)])
-        out, notes = totals(con)
+def test_zeden_from_the_yearly_table_are_added_once_per_year() -> None:
+    out, notes = totals(year_rows([(GM_A, "1.4.1", YEAR, 7), (GM_A, "3.2.1", YEAR, 2), (GM_A, "3.2.2", YEAR, 0),
+                                   (GM_A, "1.4.1", YEAR - 1, 99),  # another year: not counted
+                                   (GM_B, "1.4.1", YEAR, 4), (GM_B, "3.2.1", YEAR, None), (GM_B, "3.2.2", YEAR, 1)]))
     assert notes == []
     # 5 monthly codes × 2 × 12 months = 120, plus 7 + 2 + 0 zeden = 129.
     assert out.loc[(GM_A, GEWELD.label), "count"] == 129
@@ -66,17 +68,14 @@ def test_zeden_from_the_yearly_table_are_added_once_per_year(tmp_path: Path) -> 
     assert rate_per(out.loc[(GM_A, WINKEL.label), "count"], 14_400) == 2.5
 
 
-def test_without_the_yearly_table_the_indicator_is_incomplete_and_says_so(tmp_path: Path) -> None:
-    with db.writer(tmp_path / "w.duckdb") as con:
-        out, notes = totals(con)
+def test_without_the_yearly_table_the_indicator_is_incomplete_and_says_so() -> None:
+    out, notes = totals(year_rows([]), loaded=False)
     assert math.isnan(out.loc[(GM_A, GEWELD.label), "count"]) and out.loc[(GM_A, GEWELD.label), "count_known"] == 120
     assert out.loc[(GM_A, WINKEL.label), "count"] == 36  # groups without yearly codes are unaffected
     assert len(notes) == 1 and "47025NED" in notes[0] and "niet in het warehouse" in notes[0]
 
 
-def test_a_year_the_yearly_table_does_not_have_yet_is_named(tmp_path: Path) -> None:
-    with db.writer(tmp_path / "w.duckdb") as con:
-        load_year_rows(con, [(GM_A, "1.4.1", YEAR - 1, 5)])
-        out, notes = totals(con, (GM_A,))
+def test_a_year_the_yearly_table_does_not_have_yet_is_named() -> None:
+    out, notes = totals(year_rows([(GM_A, "1.4.1", YEAR - 1, 5)]), gemeenten=(GM_A,))
     assert math.isnan(out.loc[(GM_A, GEWELD.label), "count"])
     assert len(notes) == 1 and str(YEAR) in notes[0]

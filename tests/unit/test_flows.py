@@ -259,6 +259,7 @@ def test_the_biweekly_analysis_is_built_once_per_warehouse_state(tmp_path, monke
 
     import veiligheidsbeeld.analysis.woninginbraak as woninginbraak
     from veiligheidsbeeld.warehouse import db
+    from veiligheidsbeeld.warehouse import queries
 
     settings = _settings(tmp_path)
     warehouse = settings.paths.resolved().warehouse
@@ -267,11 +268,12 @@ def test_the_biweekly_analysis_is_built_once_per_warehouse_state(tmp_path, monke
         pass
     built: list[tuple] = []
 
-    def fake_build(con, settings, report_date, districts, *, today):
+    def fake_read(con, settings, report_date, districts, *, today):
         built.append((report_date, districts, today))
         return object()
 
-    monkeypatch.setattr(woninginbraak, "build_biweekly", fake_build)
+    monkeypatch.setattr(queries, "biweekly_inputs", fake_read)
+    monkeypatch.setattr(woninginbraak, "build_biweekly", lambda inputs: object())
     day = date(2024, 3, 14)
     first = pipeline.biweekly_analysis(settings, day, ["IJsselland"], today=day)
     assert pipeline.biweekly_analysis(settings, day, ["IJsselland"], today=day) is first

@@ -12,7 +12,8 @@ import pytest
 
 from veiligheidsbeeld.config import load_settings
 from veiligheidsbeeld.errors import ConfigError, DataError
-from veiligheidsbeeld.incidents.importer import import_incidents, read_incidents
+from veiligheidsbeeld.incidents.importer import import_incidents
+from veiligheidsbeeld.warehouse import queries
 from veiligheidsbeeld.incidents.settings import IncidentSettings
 from veiligheidsbeeld.testing.synthetic_incidents import Area, generate_incidents
 
@@ -257,7 +258,7 @@ def test_file_where_no_row_is_usable(settings, tmp_path, extract):
 def test_read_incidents_by_code_and_period(settings, extract, tmp_path):
     import_incidents(settings, write(extract, tmp_path / "e.csv"))
     con = duckdb.connect(str(settings.paths.resolved().warehouse), read_only=True)
-    got = read_incidents(con, ["1.1.1"], datetime(2024, 2, 1), datetime(2024, 3, 1))
+    got = queries.incidents(con, ["1.1.1"], datetime(2024, 2, 1), datetime(2024, 3, 1))
     con.close()
     mid = pd.to_datetime(extract["pleegdatum_van"]) + (pd.to_datetime(extract["pleegdatum_tot"]) - pd.to_datetime(extract["pleegdatum_van"])) / 2
     want = extract[(extract["soort_misdrijf"] == "1.1.1") & (mid >= "2024-02-01") & (mid < "2024-03-01")]

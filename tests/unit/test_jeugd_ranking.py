@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +107,64 @@ def test_target_status_is_unknown_when_an_area_gemeente_has_no_score():
     assert status.startswith("onbekend") and "D" in status  # never "gehaald" by a missing figure
     few = [("A", 50, 10_000), ("B", np.nan, 10_000)]
     assert _result(few, {"A"}, top_n=3).target_status().startswith("onbekend: in 2018 zijn maar 1 gemeenten")
+
+
+def _inputs(counts: dict[str, float], inhabitants: dict[str, float], names: dict[str, str] | None = None):
+    """RankingInputs for 2018 as the reader returns them (real gemeente codes, SYNTHETIC figures):
+    ``counts`` per gemeente per month (NaN: one month suppressed), ``inhabitants`` (NaN: missing)."""
+    from veiligheidsbeeld.config import Settings
+    from veiligheidsbeeld.warehouse.geography import STATUS_MISSING, STATUS_OWN
+    from veiligheidsbeeld.warehouse.queries import DataInfo, RankingInputs
+
+    rows = []
+    for code, n in counts.items():
+        for m in range(1, 13):
+            missing = np.isnan(n) and m == 6
+            rows.append({"region_code": code, "type_code": "E35", "month": date(2018, m, 1),
+                         "count": np.nan if missing else (0.0 if np.isnan(n) else n), "suppressed": missing,
+                         "provisional": False})
+    found = pd.DataFrame({"year": 2018, "gemeente_code": list(counts)})
+    values = [inhabitants[c] for c in counts]
+    found = found.assign(
+        inhabitants=values, inhabitants_year=pd.array([pd.NA if np.isnan(v) else 2018 for v in values], "Int64"),
+        inhabitants_status=[STATUS_MISSING if np.isnan(v) else STATUS_OWN for v in values],
+        inhabitants_flag=[bool(np.isnan(v)) for v in values], inhabitants_source_table="SYNTHETISCH",
+        inhabitants_vintage="v1", inhabitants_parts=list(counts), inhabitants_reason="")
+    info = DataInfo("47024NED", "SYNTHETISCH", "v1", "", True, date(2018, 1, 1), date(2018, 12, 1))
+    return RankingInputs(Settings(), RankingSettings(top_n=2), (2018,), names or {c: c for c in counts},
+                         pd.DataFrame(rows), found, info)
+
+
+def test_ranking_over_the_reader_frames_known_answer():
+    from veiligheidsbeeld.analysis.jeugd_ranking import jeugd_ranking
+
+    # Per year: Enschede 600 on 150,000 = 4.0; Hengelo 480 on 80,000 = 6.0; Almelo 120 on 60,000 = 2.0;
+    # Amsterdam (outside the eenheid) 360 on 120,000 = 3.0.
+    result = jeugd_ranking(_inputs({"GM0153": 50, "GM0164": 40, "GM0141": 10, "GM0363": 30},
+                                   {"GM0153": 150_000, "GM0164": 80_000, "GM0141": 60_000, "GM0363": 120_000}))
+    out = result.frame.set_index("gemeente_code")
+    assert out["rate"].to_dict() == pytest.approx({"GM0153": 4.0, "GM0164": 6.0, "GM0141": 2.0, "GM0363": 3.0})
+    assert out["rank"].to_dict() == {"GM0164": 1, "GM0153": 2, "GM0363": 3, "GM0141": 4}
+    assert out["in_top"].to_dict() == {"GM0164": True, "GM0153": True, "GM0363": False, "GM0141": False}
+    assert result.complete and result.n_gemeenten_data == 4
+    # Only gemeenten of the eenheid in the warehouse: never presented as a national ranking.
+    area_only = jeugd_ranking(_inputs({"GM0153": 50, "GM0164": 40}, {"GM0153": 150_000, "GM0164": 80_000}))
+    assert not area_only.complete and "alleen uit Oost-Nederland" in area_only.coverage_text
+
+
+def test_ranking_never_ranks_a_suppressed_month_or_missing_inhabitants():
+    from veiligheidsbeeld.analysis.jeugd_ranking import jeugd_ranking
+    from veiligheidsbeeld.errors import DataError
+
+    result = jeugd_ranking(_inputs({"GM0153": 50, "GM0164": np.nan, "GM0141": 10},
+                                   {"GM0153": 150_000, "GM0164": 80_000, "GM0141": np.nan},
+                                   names={"GM0153": "Enschede", "GM0164": "Hengelo", "GM0141": "Almelo",
+                                          "GM0363": "Amsterdam"}))
+    out = result.frame.set_index("gemeente_code")
+    assert np.isnan(out.loc["GM0164", "count"]) and pd.isna(out.loc["GM0164", "rank"])
+    assert "aantal onbekend" in out.loc["GM0164", "note"] and "inwonertal ontbreekt" in out.loc["GM0141", "note"]
+    assert out.loc["GM0153", "rank"] == 1
+    assert not result.complete and "3 gemeenten" in result.coverage_text  # Amsterdam has no rows
+    with pytest.raises(DataError, match="alleen"):
+        jeugd_ranking(_inputs({"GM0153": 5}, {"GM0153": 1_000}, names={"GM0153": "E", "GM0363": "A"}),
+                      require_complete=True)

@@ -206,3 +206,50 @@ def test_unknown_region_is_a_dutch_error():
         resolve_units(Settings(), "Atlantis")
     with pytest.raises(ConfigError, match="GM0363|Onbekende gemeente"):
         resolve_units(Settings(), "GM0363")  # Amsterdam: not in the eenheid
+
+
+# --------------------------------------------------------------------------------------------
+# The monitor over the reader's frames (no warehouse)
+# --------------------------------------------------------------------------------------------
+
+
+def _monitor_inputs(per_month: dict[int, float], *, suppressed: date | None = None,
+                    published: dict | None = None):
+    """OverlastInputs for one gemeente (Enschede's real code, SYNTHETIC counts): ``per_month``
+    year -> registrations each month of that year; ``suppressed``: that month unpublished."""
+    from veiligheidsbeeld.analysis.overlast_doel import RegionUnit
+    from veiligheidsbeeld.warehouse.queries import DataInfo, OverlastInputs
+
+    facts = pd.DataFrame(
+        [{"region_code": "GM0153", "type_code": "0.0.0", "month": date(y, m, 1),
+          "count": np.nan if date(y, m, 1) == suppressed else float(n), "suppressed": date(y, m, 1) == suppressed,
+          "provisional": False} for y, n in per_month.items() for m in range(1, 13)])
+    info = DataInfo("47024NED", "SYNTHETISCH", "v1", "", True, date(2013, 1, 1), date(2018, 12, 1))
+    unit = RegionUnit("GM0153", "Enschede", "gemeente", ("GM0153",), "VR05")
+    return OverlastInputs(Settings(), OverlastTargetSettings(), tuple(sorted(facts["month"].unique())),
+                          {"0.0.0": "Totaal overlast"}, (unit,), frozenset(), facts, published or {}, info)
+
+
+def test_monitor_index_against_the_base_year_on_frames():
+    from veiligheidsbeeld.analysis.overlast_doel import overlast_monitor
+
+    result = overlast_monitor(_monitor_inputs({y: 10.0 if y == 2013 else 8.0 for y in range(2013, 2019)}))
+    rows = {r.period: r for r in result.select("GM0153", "0.0.0")}
+    assert (rows["2013"].count, rows["2013"].index) == (120, 100.0)
+    assert (rows["2018"].count, rows["2018"].baseline, rows["2018"].index) == (96, 120, pytest.approx(80.0))
+    assert rows["2018"].reduction == pytest.approx(0.2)
+    assert "12 maanden t/m december 2018" not in rows  # the latest 12 months are the calendar year
+    assert result.missing_baseline == ()
+
+
+def test_monitor_never_counts_a_suppressed_month_as_zero_and_checks_published_year_rows():
+    from veiligheidsbeeld.analysis.overlast_doel import overlast_monitor
+
+    counts = {y: 10.0 for y in range(2013, 2019)}
+    result = overlast_monitor(_monitor_inputs(counts, suppressed=date(2016, 6, 1),
+                                              published={("GM0153", "0.0.0", 2017): 121}))
+    rows = {r.period: r for r in result.select("GM0153", "0.0.0")}
+    assert rows["2016"].count is None and rows["2016"].index is None  # unknown, not 110
+    assert any("jaarcijfer (121)" in f for f in rows["2017"].flags)
+    with pytest.raises(DataError, match="basiswaarde"):
+        overlast_monitor(_monitor_inputs(counts, suppressed=date(2013, 3, 1)))

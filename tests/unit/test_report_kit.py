@@ -15,7 +15,8 @@ from shapely.geometry import box
 
 from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.reports import kit
-from veiligheidsbeeld.warehouse.geography import boundary_layout_years, load_boundaries
+from veiligheidsbeeld.warehouse.geography import load_boundaries
+from veiligheidsbeeld.warehouse.queries import boundary_layout_years
 from veiligheidsbeeld.warehouse.schema import migrate
 
 

@@ -11,13 +11,13 @@ import pytest
 from scipy import stats
 
 from veiligheidsbeeld.analysis.engine import ReportPeriod
+from veiligheidsbeeld.analysis.engine import aggregate, period_totals
 from veiligheidsbeeld.analysis.periods import Period, standard_comparisons
 from veiligheidsbeeld.config import StatistiekSettings
 from veiligheidsbeeld.analysis.woninginbraak import (
     LIST_INCREASE,
     LIST_MOST,
     TweewekelijksSettings,
-    aggregate,
     analyse,
     check_leaf_codes,
     compare_periods,
@@ -25,7 +25,6 @@ from veiligheidsbeeld.analysis.woninginbraak import (
     gemeente_control_charts,
     group_counts,
     month_grid,
-    period_totals,
     top_areas,
 )
 from veiligheidsbeeld.errors import ConfigError

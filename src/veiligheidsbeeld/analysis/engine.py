@@ -177,8 +177,6 @@ class RegionHierarchy:
     def level_counts(self, gemeente_monthly: pd.DataFrame) -> pd.DataFrame:
         """Monthly counts of the eenheid, every district and every gemeente, with ``level`` and
         ``district_code``. A parent's month is NaN when a child's is incomplete."""
-        from veiligheidsbeeld.analysis.woninginbraak import aggregate
-
         gm = gemeente_monthly[gemeente_monthly["region_code"].isin(self.gemeenten)]
         parts = [
             aggregate(gm, {g: self.eenheid_code for g in self.gemeenten}).assign(level=EENHEID, district_code=None),
@@ -272,6 +270,36 @@ def period_exposure(period: Period) -> float:
     return float(period.n_months) if period.is_month_aligned else float(period.days)
 
 
+#: Columns of the monthly frame.
+MONTHLY_COLUMNS = ("region_code", "group", "month", "count", "count_known", "n_suppressed", "n_missing")
+
+
+def with_count(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The one count rule: ``count`` = ``count_known`` where no cell is suppressed
+    (``n_suppressed``) or missing (``n_missing``), else NaN -- an incomplete sum is never a
+    lower number. ``columns``: keep only these (in this order)."""
+    frame = frame.astype({"count_known": "float64", "n_suppressed": "int64", "n_missing": "int64"})
+    complete = (frame["n_suppressed"] == 0) & (frame["n_missing"] == 0)
+    frame["count"] = frame["count_known"].where(complete)
+    return frame if columns is None else frame.loc[:, list(columns)]
+
+
+def aggregate(monthly: pd.DataFrame, parent_of: Mapping[str, str]) -> pd.DataFrame:
+    """Sum the regions of ``monthly`` into their parents (gemeenten into a district, ...).
+
+    A parent's month is NaN when any child month is incomplete; ``count_known`` keeps the part
+    that is known. Regions not in ``parent_of`` are left out.
+    """
+    frame = monthly[monthly["region_code"].isin(list(parent_of))].copy()
+    frame["region_code"] = frame["region_code"].map(parent_of)
+    out = (
+        frame.groupby(["region_code", "group", "month"], sort=False)
+        .agg(count_known=("count_known", "sum"), n_suppressed=("n_suppressed", "sum"), n_missing=("n_missing", "sum"))
+        .reset_index()
+    )
+    return with_count(out, MONTHLY_COLUMNS)
+
+
 def period_totals(monthly: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Total per region and group over ``period``: ``count`` (NaN when incomplete),
     ``count_known``, ``n_suppressed``, ``n_missing`` (incl. months outside the monthly grid)."""
@@ -284,10 +312,7 @@ def period_totals(monthly: pd.DataFrame, period: Period) -> pd.DataFrame:
         .reset_index()
     )
     out["n_missing"] = out["n_missing"] + (len(months) - out["n_months"])
-    out = out.astype({"count_known": "float64", "n_suppressed": "int64", "n_missing": "int64"})
-    complete = (out["n_suppressed"] == 0) & (out["n_missing"] == 0)
-    out["count"] = out["count_known"].where(complete)
-    return out.drop(columns="n_months")
+    return with_count(out).drop(columns="n_months")
 
 
 def compare(

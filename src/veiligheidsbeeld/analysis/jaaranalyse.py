@@ -21,46 +21,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from veiligheidsbeeld.analysis.jeugd_ranking import RankingResult, jeugd_ranking
 from veiligheidsbeeld.analysis.overlast_doel import (
     MonitorResult,
-    area_units,
     complete_years,
     overlast_monitor,
-    target_settings_for,
 )
 from veiligheidsbeeld.analysis.periods import Comparison, Period
 from veiligheidsbeeld.analysis.rates import rate_per
 from veiligheidsbeeld.analysis import engine
-from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
-from veiligheidsbeeld.analysis.woninginbraak import (
-    ROLLING_12,
-    TweewekelijksSettings,
-    _with_count,
-    check_leaf_codes,
-    group_counts,
-    options_from,
-)
+from veiligheidsbeeld.analysis.engine import MONTHLY_COLUMNS, ReportPeriod, RegionHierarchy, period_totals
+from veiligheidsbeeld.analysis.woninginbraak import ROLLING_12, TweewekelijksSettings, group_counts
 from veiligheidsbeeld.config import (
     BBV_INDICATORS,
     CrimeGroup,
     GroupKind,
     JaaranalyseSettings,
     OverlastTargetSettings,
-    RankingSettings,
-    Settings,
     StatistiekSettings,
 )
-from veiligheidsbeeld.constants import MISDRIJVEN_JAAR_TABLE, MISDRIJVEN_TABLE, OVERLAST_TABLE, TOTAL_CODE
-from veiligheidsbeeld.errors import ConfigError, DataError, VeiligheidsbeeldError
+from veiligheidsbeeld.constants import MISDRIJVEN_JAAR_TABLE, MISDRIJVEN_TABLE, TOTAL_CODE
+from veiligheidsbeeld.errors import ConfigError, VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
-from veiligheidsbeeld.regions import District, districts_of, load_district_table
-from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, data_info, monthly_counts, yearly_counts
-
+from veiligheidsbeeld.regions import District, districts_of
+from veiligheidsbeeld.warehouse.queries import AnnualInputs, DataInfo
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,6 +61,8 @@ HALT_NOTE = (
     "niet in de open data van de politie en ontbreekt daarom hier; Halt publiceert die cijfers zelf (zie Waar staat "
     "je gemeente)."
 )
+
+
 def crime_groups(options: TweewekelijksSettings, bbv: Sequence[CrimeGroup] = BBV_INDICATORS) -> tuple[CrimeGroup, ...]:
     """Woninginbraak, the HIC groups of the biweekly analysis, HIC in total, and the BBV indicators."""
     groups = [CrimeGroup("woninginbraak", options.crime_label, (options.crime_code,), "woninginbraak",
@@ -307,20 +296,19 @@ def summary_sentences(analysis_year: int, eenheid_naam: str, changes: pd.DataFra
 # --------------------------------------------------------------------------------------------
 
 
-def _yearly_group_counts(con: duckdb.DuckDBPyConnection, groups: Sequence[CrimeGroup], gemeenten: Sequence[str],
-                         years: Sequence[int] | range) -> tuple[pd.DataFrame, list[str]]:
+def yearly_group_counts(facts: pd.DataFrame, loaded: bool, groups: Sequence[CrimeGroup], gemeenten: Sequence[str],
+                        years: Sequence[int] | range) -> tuple[pd.DataFrame, list[str]]:
     """Per gemeente × group with ``yearly_codes`` × year: the sum of those codes' year rows in
-    47025NED (``count_known``, ``n_suppressed``, ``n_missing`` per code), and Dutch notes on what is
-    missing. Empty when no group has yearly codes."""
+    47025NED (``facts``: as from :func:`veiligheidsbeeld.warehouse.queries.yearly_counts`;
+    ``count_known``, ``n_suppressed``, ``n_missing`` per code), and Dutch notes on what is
+    missing (``loaded``: whether the yearly table is in the warehouse at all). Empty when no
+    group has yearly codes."""
     wanted = [g for g in groups if g.yearly_codes]
     columns = ["region_code", "group", "year", "count_known", "n_suppressed", "n_missing"]
     if not wanted:
         return pd.DataFrame(columns=columns), []
     years = [int(y) for y in years]
-    codes = sorted({c for g in wanted for c in g.yearly_codes})
-    loaded = con.execute("SELECT count(*) FROM facts_yearly_reported WHERE table_id = $t",
-                         {"t": MISDRIJVEN_JAAR_TABLE}).fetchone()[0]
-    facts = yearly_counts(con, MISDRIJVEN_JAAR_TABLE, region_codes=gemeenten, type_codes=codes, years=years)
+    facts = facts[facts["year"].astype(int).isin(years)]
     notes: list[str] = []
     labels = ", ".join(f"'{g.label}'" for g in wanted)
     if not loaded:
@@ -352,7 +340,7 @@ def _yearly_group_counts(con: duckdb.DuckDBPyConnection, groups: Sequence[CrimeG
 
 
 def with_year_figures(monthly: pd.DataFrame, yearly: pd.DataFrame) -> pd.DataFrame:
-    """The monthly group counts plus each year figure (from :func:`_yearly_group_counts`) as one
+    """The monthly group counts plus each year figure (from :func:`yearly_group_counts`) as one
     extra row dated 1 January of its year.
 
     Only for totals over whole calendar years (the annual analysis compares calendar years):
@@ -367,20 +355,20 @@ def with_year_figures(monthly: pd.DataFrame, yearly: pd.DataFrame) -> pd.DataFra
                                              "n_missing"]]], ignore_index=True)
     out = both.groupby(["region_code", "group", "month"], sort=False, as_index=False).agg(
         count_known=("count_known", "sum"), n_suppressed=("n_suppressed", "sum"), n_missing=("n_missing", "sum"))
-    return _with_count(out)
+    return engine.with_count(out, MONTHLY_COLUMNS)
 
 
-def _denominator_frame(con: duckdb.DuckDBPyConnection, gemeenten: Sequence[str], years: Sequence[int],
-                       measures: Sequence[str], names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def denominator_frame(found_by_measure: Mapping[str, pd.DataFrame],
+                      names: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """gemeente_code, year, measure, value (NaN = missing), and Dutch notes on what is missing (every
-    year, with the reason) or taken from another year. The denominators are on the police layout
+    year, with the reason) or taken from another year. ``found_by_measure``: per measure the
+    denominators on the police layout
     (:func:`~veiligheidsbeeld.warehouse.geography.police_layout_denominators`): Zevenaar 2015
     includes Rijnwaarden, Berg en Dal has inhabitants from 2013."""
-    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, missing_denominator_notes, police_layout_denominators
+    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, missing_denominator_notes
 
     frames, notes = [], []
-    for measure in measures:
-        found = police_layout_denominators(con, gemeenten, years, measure)
+    for measure, found in found_by_measure.items():
         frames.append(pd.DataFrame({"gemeente_code": found["region_code"], "year": found["year"], "measure": measure,
                                     "value": found["value"].astype("float64")}))
         latest = found[found["status"] == STATUS_LATEST]
@@ -420,69 +408,32 @@ def year_verdicts(
     return pd.concat([own, others], ignore_index=True)
 
 
-def build_jaaranalyse(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    year: int,
-    *,
-    options: JaaranalyseSettings | None = None,
-    target: OverlastTargetSettings | None = None,
-    ranking: RankingSettings | None = None,
-) -> JaarAnalyse:
-    """The annual analysis of ``year`` from the warehouse.
+def build_jaaranalyse(inputs: AnnualInputs) -> JaarAnalyse:
+    """The annual analysis over what :func:`veiligheidsbeeld.warehouse.queries.annual_inputs` read
+    (which refuses a year that is not complete in the misdrijven table).
 
-    Raises ``DataError`` when ``year`` is not complete in the misdrijven table. A missing
-    comparison year, a monitor that cannot be computed (no overlast base year) or a ranking that
-    cannot be made become explicit warnings in the result, not silent gaps.
+    A missing comparison year, a monitor that cannot be computed (no overlast base year) or a
+    ranking that cannot be made become explicit warnings in the result, not silent gaps.
     """
-    options = options or settings.jaaranalyse
-    ranking = ranking or settings.ranking
-    target = target_settings_for(settings, target)
-    biweekly = options_from(settings)
-    groups = crime_groups(biweekly, options.bbv)
-    district_table = load_district_table(settings.area)
+    settings, year, options, target = inputs.settings, inputs.year, inputs.options, inputs.target
+    biweekly, groups, district_table = inputs.biweekly, inputs.groups, inputs.district_table
     eenheid_code = settings.area.eenheid_code
     eenheid_naam = str(district_table["eenheid_naam"].iloc[0]) if not district_table.empty else settings.area.eenheid_naam
     gemeenten = list(district_table["gemeente_code"])
-    warnings: list[str] = []
-    # The data checks of the last ingest: a BLOCKER stops the report, WARN findings are shown.
-    from veiligheidsbeeld.analysis.woninginbraak import validation_banner
+    from veiligheidsbeeld.analysis.findings import validation_warnings
 
     district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
-    warnings += [w.message for w in validation_banner(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE, MISDRIJVEN_JAAR_TABLE], district_of)]
-
-    months = available_months(con, MISDRIJVEN_TABLE)
-    full = complete_years(months)
-    if year not in full:
-        span = f"{months[0]:%Y-%m} t/m {months[-1]:%Y-%m}" if months else "geen gegevens"
-        raise DataError(
-            f"Het jaar {year} is niet volledig in tabel {MISDRIJVEN_TABLE} (misdrijven; beschikbaar: {span}). "
-            "Een jaaranalyse over een onvolledig jaar is niet vergelijkbaar met eerdere jaren."
-        )
-    offence_types = con.execute(
-        "SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": MISDRIJVEN_TABLE}
-    ).df()
-    check_leaf_codes({g.label: g.codes for g in groups}, offence_types)
-    yearly_types = con.execute(
-        "SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": MISDRIJVEN_JAAR_TABLE}
-    ).df()
-    if len(yearly_types):  # the yearly codes against the yearly table's code list, once it is loaded
-        check_leaf_codes({g.label: g.yearly_codes for g in groups if g.yearly_codes}, yearly_types)
-    first_year = min(options.compare_year, year - 1)
+    warnings: list[str] = [w.message for w in validation_warnings(inputs.checked, district_of)]
+    full = complete_years(inputs.months)
+    first_year = inputs.first_year
     if options.compare_year not in full:
         warnings.append(f"Het vergelijkingsjaar {options.compare_year} is niet (volledig) beschikbaar in tabel "
                         f"{MISDRIJVEN_TABLE}; de vergelijking met {options.compare_year} ontbreekt.")
     if year - 1 not in full:
         warnings.append(f"Het jaar {year - 1} is niet (volledig) beschikbaar; de vergelijking met vorig jaar ontbreekt.")
 
-    codes = sorted({c for g in groups for c in g.codes})
     stats = settings.statistiek
-    # The verdicts on year Y against Y-1 of the biweekly groups are the biweekly analysis's own
-    # for December Y (its last 12 months): the same family, so the same flag in every product.
-    period = ReportPeriod.for_latest(date(year, 12, 1), biweekly, stats)
-    read_from = min(date(first_year, 1, 1), period.first_month)
-    facts = monthly_counts(con, MISDRIJVEN_TABLE, region_codes=gemeenten, type_codes=codes,
-                           first=read_from, last=date(year, 12, 1))
+    period, read_from, facts = inputs.period, inputs.read_from, inputs.facts
     missing_gm = sorted(set(gemeenten) - set(facts["region_code"]))
     if missing_gm:
         names = dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"]))
@@ -496,8 +447,10 @@ def build_jaaranalyse(
     gm_monthly = group_counts(facts, {g.label: g.codes for g in groups}, gemeenten, month_list)
     # --- BBV: codes counted from the yearly table 47025NED (zedenmisdrijven) [issue 13, item 6] ---
     # Read for the history years too (phi of the group), reported for the years the report shows.
-    _, yearly_notes = _yearly_group_counts(con, groups, gemeenten, range(first_year, year + 1))
-    yearly, _ = _yearly_group_counts(con, groups, gemeenten, range(read_from.year, year + 1))
+    _, yearly_notes = yearly_group_counts(inputs.yearly_facts, inputs.yearly_loaded, groups, gemeenten,
+                                          range(first_year, year + 1))
+    yearly, _ = yearly_group_counts(inputs.yearly_facts, inputs.yearly_loaded, groups, gemeenten,
+                                    range(read_from.year, year + 1))
     warnings.extend(yearly_notes)
     monthly = hierarchy.level_counts(with_year_figures(gm_monthly, yearly))
     changes = year_verdicts(monthly, hierarchy, period, groups, biweekly, options, stats)
@@ -526,10 +479,8 @@ def build_jaaranalyse(
         [period_totals(monthly, Period.month_range(date(y, 1, 1), date(y, 12, 1))).assign(year=y) for y in years],
         ignore_index=True,
     )
-    measures = sorted({options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure
-                       for g in groups})
-    gm_denoms, denom_notes = _denominator_frame(con, gemeenten, years, measures,
-                                                dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"])))
+    gm_denoms, denom_notes = denominator_frame(inputs.denominators,
+                                               dict(zip(district_table["gemeente_code"], district_table["gemeente_naam"])))
     warnings.extend(denom_notes)
     denoms = denominators_by_year(gm_denoms, district_table, eenheid_code)
     measure_of = {g.label: (options.inhabitants_measure if g.denominator == "inwoners" else options.dwellings_measure)
@@ -561,11 +512,8 @@ def build_jaaranalyse(
     monitor: MonitorResult | None = None
     monitor_error: str | None = None
     try:
-        units = area_units(settings, district_table)
-        top = overlast_monitor(con, settings, target=target, units=[u for u in units if u.level != "gemeente"],
-                               until=date(year, 12, 1))
-        per_gemeente = overlast_monitor(con, settings, target=target, units=[u for u in units if u.level == "gemeente"],
-                                        categories=options.gemeente_overlast_categories, until=date(year, 12, 1))
+        top = overlast_monitor(_read(inputs.monitor_top))
+        per_gemeente = overlast_monitor(_read(inputs.monitor_gemeenten))
         monitor = MonitorResult(
             target=top.target, rows=top.rows + per_gemeente.rows, periods=top.periods, info=top.info,
             last_month=top.last_month, units=top.units + per_gemeente.units,
@@ -578,19 +526,14 @@ def build_jaaranalyse(
     ranking_result: RankingResult | None = None
     ranking_error: str | None = None
     try:
-        overlast_years = complete_years(available_months(con, ranking.table_id))
-        wanted_years = [y for y in (year - 1, year) if y in overlast_years]
-        if year not in overlast_years:
-            raise DataError(f"Het jaar {year} is niet volledig in de overlasttabel.")
-        ranking_result = jeugd_ranking(con, settings, wanted_years, ranking=ranking)
+        ranking_result = jeugd_ranking(_read(inputs.ranking))
         if not ranking_result.complete:
             warnings.append(ranking_result.coverage_text)
     except VeiligheidsbeeldError as exc:
         ranking_error = str(exc)
         warnings.append(f"Jeugdoverlastranglijst niet beschikbaar: {exc}")
 
-    info = data_info(con, MISDRIJVEN_TABLE, region_codes=gemeenten, type_codes=codes,
-                     first=date(first_year, 1, 1), last=date(year, 12, 1))
+    info = inputs.info
     district_names = dict(zip(district_table["district_code"], district_table["district_naam"]))
     summary = summary_sentences(year, eenheid_naam, wide, eenheid_code, groups, options.compare_year, monitor,
                                 monitor_error, ranking_result, ranking_error, target, district_names)
@@ -601,3 +544,10 @@ def build_jaaranalyse(
         target=target, info=info, summary=tuple(summary), warnings=tuple(dict.fromkeys(warnings)), stats=stats,
         methods=methods,
     )
+
+
+def _read(part: object) -> object:
+    """A part of :class:`AnnualInputs`, or raise the error that kept it from being read."""
+    if isinstance(part, Exception):
+        raise part
+    return part

@@ -22,24 +22,21 @@ False and ``coverage_text`` explains), or, with ``require_complete=True``, raise
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.overlast_doel import complete_years, period_counts, year_period
+from veiligheidsbeeld.analysis.overlast_doel import period_counts, year_period
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
-from veiligheidsbeeld.config import RankingSettings, Settings
+from veiligheidsbeeld.config import RankingSettings
 from veiligheidsbeeld.constants import ALPHA
 from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.formatting import fmt_int
-from veiligheidsbeeld.regions import UNKNOWN_GEMEENTE, load_district_table
-from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING, attach_denominators
-from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, check_type_codes, data_info, monthly_counts
+from veiligheidsbeeld.regions import load_district_table
+from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, STATUS_MISSING
+from veiligheidsbeeld.warehouse.queries import DataInfo, RankingInputs
 
 
 #: Dutch column names of the export (CSV/Excel), in order.
@@ -161,11 +158,6 @@ class RankingResult:
         return self.info.source_line()
 
 
-def _gemeente_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    rows = con.execute("SELECT code, name FROM regions WHERE level = 'GM' AND code <> $u", {"u": UNKNOWN_GEMEENTE}).fetchall()
-    return {str(c): str(n) for c, n in rows}
-
-
 def rank_frame(frame: pd.DataFrame, settings: RankingSettings, level: float = 1 - ALPHA) -> pd.DataFrame:
     """Add rate, interval (at ``level``), rank and the small-gemeente flags to ``frame`` (one year).
 
@@ -186,39 +178,17 @@ def rank_frame(frame: pd.DataFrame, settings: RankingSettings, level: float = 1 
     return out
 
 
-def jeugd_ranking(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    years: Sequence[int] | None = None,
-    *,
-    ranking: RankingSettings | None = None,
-    require_complete: bool = False,
-) -> RankingResult:
-    """Rank every gemeente in the warehouse by jeugdoverlast per 1,000 inhabitants, per complete year.
+def jeugd_ranking(inputs: RankingInputs, *, require_complete: bool = False) -> RankingResult:
+    """Rank every gemeente in the warehouse by jeugdoverlast per 1,000 inhabitants, per complete
+    year, over what :func:`veiligheidsbeeld.warehouse.queries.ranking_inputs` read (the years are
+    checked there).
 
-    ``years``: the years to rank (default every complete year). Raises ``DataError`` when a year
-    asked for is not complete, when there are no gemeente rows at all, or (``require_complete``)
-    when the warehouse does not hold every gemeente.
+    Raises ``DataError`` when there are no gemeente rows at all, no inhabitants, or
+    (``require_complete``) when the warehouse does not hold every gemeente.
     """
-    ranking = ranking or settings.ranking
+    settings, ranking, wanted, names = inputs.settings, inputs.ranking, list(inputs.years), dict(inputs.names)
+    facts = inputs.facts
     level = 1 - settings.statistiek.alpha
-    months = available_months(con, ranking.table_id)
-    if not months:
-        raise DataError(f"Tabel {ranking.table_id} (overlast) staat niet in het warehouse. Draai eerst 'veiligheidsbeeld ingest'.")
-    check_type_codes(con, ranking.table_id, [ranking.type_code])
-    full_years = complete_years(months)
-    wanted = list(years) if years is not None else full_years
-    missing_years = [y for y in wanted if y not in full_years]
-    if missing_years:
-        raise DataError(
-            f"Jaar {', '.join(map(str, missing_years))} is niet volledig in tabel {ranking.table_id} "
-            f"(volledige jaren: {', '.join(map(str, full_years)) or 'geen'}); een ranglijst over een deel van het jaar "
-            "is niet vergelijkbaar."
-        )
-    names = _gemeente_names(con)
-    facts = monthly_counts(con, ranking.table_id, type_codes=[ranking.type_code],
-                           first=date(min(wanted), 1, 1), last=date(max(wanted), 12, 1))
-    facts = facts[facts["region_code"].str.fullmatch(r"GM\d{4}") & (facts["region_code"] != UNKNOWN_GEMEENTE)]
     if facts.empty:
         raise DataError(
             f"Het warehouse bevat geen gemeenterijen van {ranking.type_code} in tabel {ranking.table_id}; "
@@ -259,8 +229,9 @@ def jeugd_ranking(
                 "provisional": bool(pc.provisional) if pc is not None else False,
             })
     frame = pd.DataFrame(rows)
-    frame = attach_denominators(frame, con, ranking.denominator, "year", region_col="gemeente_code",
-                                prefix="inhabitants")
+    if isinstance(inputs.inhabitants, DataError):
+        raise inputs.inhabitants
+    frame = frame.merge(inputs.inhabitants, on=["year", "gemeente_code"], how="left", validate="one_to_one")
     # No denominators loaded (or none for these years): every status is 'ontbreekt'.
     if (frame["inhabitants_status"] == STATUS_MISSING).all():
         raise DataError(
@@ -281,8 +252,8 @@ def jeugd_ranking(
             f"Voor {len(no_denominator)} gemeente/jaar-combinaties ontbreekt het inwonertal ({years}); die zijn niet "
             "gerangschikt (de reden staat per gemeente)."
         )
-    info = data_info(con, ranking.table_id, region_codes=with_data, type_codes=[ranking.type_code],
-                     first=date(min(wanted), 1, 1), last=date(max(wanted), 12, 1))
+    info = inputs.info
+    assert info is not None  # read whenever there are facts
     return RankingResult(
         settings=ranking, years=tuple(wanted), frame=frame.reset_index(drop=True), info=info,
         eenheid_naam=eenheid_naam, n_gemeenten_data=len(with_data), n_gemeenten_known=len(known),

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -44,7 +43,7 @@ from veiligheidsbeeld.regions import (
     resolve_gemeente,
     successor,
 )
-from veiligheidsbeeld.warehouse.queries import DataInfo, available_months, check_type_codes, data_info, monthly_counts
+from veiligheidsbeeld.warehouse.queries import DataInfo, OverlastInputs
 
 
 Level = Literal["land", "eenheid", "district", "gemeente"]
@@ -387,21 +386,6 @@ def check_base_year(months: Sequence[date], target: OverlastTargetSettings) -> N
         )
 
 
-def _categories(con: duckdb.DuckDBPyConnection, target: OverlastTargetSettings,
-                categories: Sequence[str] | None) -> dict[str, str]:
-    """code -> Dutch title, the total first."""
-    rows = con.execute(
-        "SELECT code, title FROM offence_types WHERE table_id = $t ORDER BY code", {"t": target.table_id}
-    ).fetchall()
-    titles = {str(c): str(t) for c, t in rows}
-    wanted = list(categories) if categories is not None else list(target.categories)
-    if wanted:
-        check_type_codes(con, target.table_id, wanted)
-    else:
-        wanted = sorted(titles, key=lambda c: (c != TOTAL_CODE, c))
-    return {c: titles.get(c, c) for c in wanted}
-
-
 def _target_test(count: int, baseline: int, ratio: float, phi: float = 1.0) -> tuple[float, float]:
     """One-sided p-values of count/baseline against ``ratio`` (the engine's conditional test
     with overdispersion phi): (smaller, larger)."""
@@ -540,17 +524,6 @@ def _make_row(unit: RegionUnit, category: str, category_name: str, period: Monit
     )
 
 
-def published_year_counts(con: duckdb.DuckDBPyConnection, table_id: str, region_codes: Sequence[str],
-                          type_codes: Sequence[str]) -> dict[tuple[str, str, int], int]:
-    """The published year rows (JJ00) for reconciliation: (region, code, year) -> count."""
-    rows = con.execute(
-        "SELECT region_code, type_code, year, count FROM facts_yearly_reported "
-        "WHERE table_id = $t AND list_contains($r, region_code) AND list_contains($c, type_code) AND count IS NOT NULL",
-        {"t": table_id, "r": list(region_codes), "c": list(type_codes)},
-    ).fetchall()
-    return {(str(r), str(c), int(y)): int(n) for r, c, y, n in rows}
-
-
 def monitor_periods(months: Sequence[date], target: OverlastTargetSettings) -> list[MonitorPeriod]:
     """Each complete year from the base year on, and the latest 12 months (left out when they
     are exactly the last calendar year)."""
@@ -562,48 +535,27 @@ def monitor_periods(months: Sequence[date], target: OverlastTargetSettings) -> l
     return periods
 
 
-def overlast_monitor(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    region: str | None = None,
-    *,
-    target: OverlastTargetSettings | None = None,
-    categories: Sequence[str] | None = None,
-    with_gemeenten: bool = False,
-    units: Sequence[RegionUnit] | None = None,
-    until: date | None = None,
-) -> MonitorResult:
-    """The overlast target monitor for ``region`` (see :func:`resolve_units`; default: the eenheid
-    and its districts, with ``with_gemeenten`` also every gemeente).
+def overlast_monitor(inputs: OverlastInputs) -> MonitorResult:
+    """The overlast target monitor over what :func:`veiligheidsbeeld.warehouse.queries.overlast_inputs`
+    read: for the region asked there (default the eenheid and its districts, with
+    ``with_gemeenten`` also every gemeente), up to its ``until`` month (an annual report for year Y
+    looks at data up to December Y only; the latest 12 months then end there).
 
-    ``until``: ignore months after this one (an annual report for year Y looks at data up to
-    December Y only; the latest 12 months then end there).
-
-    Raises ``DataError`` when the base year has no (complete) data, or the region has no data at
-    all; a gemeente without a usable baseline is flagged on its rows and named in the totals it is
-    left out of, and listed in ``MonitorResult.missing_baseline``.
+    Raises ``DataError`` when the region has no data at all or no region has a base-year count; a
+    gemeente without a usable baseline is flagged on its rows and named in the totals it is left
+    out of, and listed in ``MonitorResult.missing_baseline``.
     """
-    target = target_settings_for(settings, target)
-    months = available_months(con, target.table_id)
-    if not months:
-        raise DataError(f"Tabel {target.table_id} (overlast) staat niet in het warehouse. Draai eerst 'veiligheidsbeeld ingest'.")
-    if until is not None:
-        months = [m for m in months if m <= until]
-    check_base_year(months, target)
-    cats = _categories(con, target, categories)
-    selected = list(units) if units is not None else resolve_units(settings, region, with_gemeenten=with_gemeenten)
+    settings, target, cats = inputs.settings, inputs.target, dict(inputs.categories)
+    months = list(inputs.months)
+    selected = list(inputs.units)
     periods = monitor_periods(months, target)
     base_label = str(target.base_year)
 
     members = sorted({m for u in selected for m in u.members})
     lineage = load_lineage()
     layout = settings.area.layout_year
-    # Data on an older layout: fetch the old codes too and count them for their successor.
-    predecessors = set(lineage.loc[lineage["new_code"].isin(members), "old_code"])
-    facts = monthly_counts(
-        con, target.table_id, region_codes=sorted(set(members) | predecessors), type_codes=list(cats),
-        first=date(target.base_year, 1, 1), last=max(months),
-    )
+    predecessors = set(inputs.predecessors)
+    facts = inputs.facts
     if facts.empty:
         raise DataError(
             f"Tabel {target.table_id} heeft geen gegevens voor {', '.join(u.name for u in selected[:3])}"
@@ -643,7 +595,7 @@ def overlast_monitor(
             "index, en zo'n gemeente telt voor die categorie niet mee in de totalen van district en eenheid."
         )
 
-    published = published_year_counts(con, target.table_id, members, list(cats))
+    published = inputs.published
 
     stats = settings.statistiek
     phis = unit_dispersion(facts, selected, list(cats)) if stats.overdispersion else {}
@@ -661,8 +613,8 @@ def overlast_monitor(
                 rows.append(_make_row(unit, code, title, period, count, baseline, provisional, flags, target,
                                       phis.get((unit.code, code), 1.0), stats.alpha))
 
-    info = data_info(con, target.table_id, region_codes=members, type_codes=list(cats),
-                     first=date(target.base_year, 1, 1), last=max(months))
+    info = inputs.info
+    assert info is not None  # read whenever there are facts
     return MonitorResult(
         target=target, rows=tuple(rows), periods=tuple(periods), info=info, last_month=max(months),
         units=tuple(selected), missing_baseline=tuple(sorted(lacking)), notes=tuple(notes), alpha=stats.alpha,
@@ -806,8 +758,10 @@ def run_doel_overlast(settings: Settings, region: str | None = None, fmt: Output
     Opens the warehouse read-only; errors are package errors with a Dutch message.
     """
     from veiligheidsbeeld.warehouse.db import reader
+    from veiligheidsbeeld.warehouse.queries import overlast_inputs
 
     if str(fmt).strip().lower() not in ("table", "csv", "json"):
         raise ConfigError(f"Onbekend formaat '{fmt}'. Kies table, csv of json.")
     with reader(settings.paths.resolved().warehouse) as con:
-        return format_monitor(overlast_monitor(con, settings, region), fmt)
+        inputs = overlast_inputs(con, settings, region)
+    return format_monitor(overlast_monitor(inputs), fmt)

@@ -10,7 +10,8 @@ was built on); the next report compares its own data with the stamp of the lates
   raw archive, which keeps every version: per version the files that were in use then
   (the newest complete full pull up to it and the increments after it), compared cell by cell.
 
-A plain function returning a small result object; the report templates only draw it.
+A plain function over what the reader read (:func:`veiligheidsbeeld.warehouse.queries.whats_new_inputs`)
+returning a small result object; the report templates only draw it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from veiligheidsbeeld.errors import VeiligheidsbeeldError
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month
 from veiligheidsbeeld.sources.raw_archive import RawArchive, VintageManifest, atomic_write_json
-from veiligheidsbeeld.warehouse.sql import query
+from veiligheidsbeeld.warehouse.queries import TableVersion, WhatsNewInputs
 
 #: The stamp a report run leaves in its folder (which data it was built on).
 STAMP_FILE = "gegevensversie.json"
-SQL_FILE = "whats_new.sql"
 
 
 @dataclass(frozen=True)
@@ -52,14 +50,11 @@ class ReportStamp:
             return None
 
 
-def current_stamp(con: duckdb.DuckDBPyConnection, table_id: str, report_date: date,
-                  last_month: date | None = None) -> ReportStamp:
-    """The version of ``table_id`` in the warehouse now (``last_month``: the report's latest month)."""
-    row = con.execute(query(SQL_FILE, "table_version"), {"table_id": table_id}).fetchone()
-    if row is None:
-        raise VeiligheidsbeeldError(f"Tabel {table_id} staat niet in het warehouse.")
-    modified, vintage, latest = row
-    return ReportStamp(report_date, table_id, str(vintage), str(modified or ""), last_month or latest)
+def current_stamp(version: TableVersion, report_date: date, last_month: date | None = None) -> ReportStamp:
+    """The stamp of a table's version in the warehouse now (read by
+    :func:`veiligheidsbeeld.warehouse.queries.table_version`; ``last_month``: the report's latest month)."""
+    return ReportStamp(report_date, version.table_id, version.vintage, version.modified,
+                       last_month or version.last_month)
 
 
 def write_stamps(out_dir: Path, stamps: Sequence[ReportStamp]) -> Path:
@@ -158,30 +153,21 @@ class WhatIsNew:
         return f"Nieuw sinds het vorige rapport ({previous}; versie van de bron van {published}): " + "; ".join(parts) + "."
 
 
-def what_is_new(
-    con: duckdb.DuckDBPyConnection,
-    archive: RawArchive,
-    current: ReportStamp,
-    previous: ReportStamp | None,
-) -> WhatIsNew:
-    """Compare this report's data (``current``) with the previous report's (``previous``)."""
+def what_is_new(inputs: WhatsNewInputs) -> WhatIsNew:
+    """Compare this report's data (``inputs.current``) with the previous report's
+    (``inputs.previous``), over what :func:`veiligheidsbeeld.warehouse.queries.whats_new_inputs` read."""
+    current, previous = inputs.current, inputs.previous
     table_id = current.table_id
-    if previous is None or previous.vintage == current.vintage:
+    if not inputs.compared:
         return WhatIsNew(table_id, current, previous)
-    new_months: tuple[date, ...] = ()
-    if current.last_month is not None:
-        months = [r[0] for r in con.execute(query(SQL_FILE, "months_after"), {
-            "table_id": table_id, "after": previous.last_month or date(1900, 1, 1), "last": current.last_month,
-        }).fetchall()]
-        new_months = tuple(months)
-    changes = vintage_changes(con, archive, table_id, previous.vintage, current.vintage)
+    changes = inputs.changes
     if changes is None:
-        return WhatIsNew(table_id, current, previous, new_months, None)
+        return WhatIsNew(table_id, current, previous, inputs.new_months, None)
     by_gemeente = {str(k): int(v) for k, v in changes.groupby("gemeente_code")["n"].sum().items()}
     window = None
     if len(changes.attrs.get("window", ())) == 2 and changes.attrs["window"][0] is not None:
         window = tuple(changes.attrs["window"])  # type: ignore[assignment]
-    return WhatIsNew(table_id, current, previous, new_months, int(changes["n"].sum()), window, by_gemeente)
+    return WhatIsNew(table_id, current, previous, inputs.new_months, int(changes["n"].sum()), window, by_gemeente)
 
 
 def _used_as_of(archive: RawArchive, table_id: str, vintage: str) -> list[VintageManifest] | None:
@@ -194,37 +180,22 @@ def _used_as_of(archive: RawArchive, table_id: str, vintage: str) -> list[Vintag
     return complete[fulls[-1]:] if fulls else None
 
 
-def vintage_changes(
-    con: duckdb.DuckDBPyConnection, archive: RawArchive, table_id: str, old: str, new: str
-) -> pd.DataFrame | None:
-    """Per gemeente and month: how many cells differ between version ``old`` and ``new`` of a table,
-    in the months both hold (a suppressed cell that got a value counts, and the reverse).
-    ``attrs['window']``: the first and last month compared. None when a version is not in the archive."""
+def changed_files(archive: RawArchive, table_id: str, old: str, new: str
+                  ) -> tuple[pd.DataFrame, list[str], list[str]] | None:
+    """Which raw files to compare between version ``old`` and ``new`` of a table: a frame (side,
+    filename, period: per file the periods it holds the newest values of), the newer files and the
+    older files. Only periods that a version after ``old`` fetched again can differ. None when a
+    version is not in the archive."""
     from veiligheidsbeeld.warehouse.load import owned_partitions
 
     old_used, new_used = _used_as_of(archive, table_id, old), _used_as_of(archive, table_id, new)
     if old_used is None or new_used is None:
         return None
-    # Only periods that a version after 'old' fetched again can differ.
     newer = [p for p in owned_partitions(archive, new_used) if p.vintage > old]
     before = owned_partitions(archive, old_used)
-    empty = pd.DataFrame(columns=["gemeente_code", "month", "n"])
-    if not newer or not before:
-        empty.attrs["window"] = (None, None)
-        return empty
     owned = pd.DataFrame(
         [("new", p.path, period) for p in newer for period in p.periods]
         + [("old", p.path, period) for p in before for period in p.periods],
         columns=["side", "filename", "period"],
     )
-    con.register("whats_new_owned", owned)
-    try:
-        params = {"new_files": [p.path for p in newer], "old_files": [p.path for p in before]}
-        frame = con.execute(query(SQL_FILE, "changed_cells"), params).df()
-        rows = con.execute(query(SQL_FILE, "compared_window")).fetchall()  # one row; fetch it all
-        window = rows[0] if rows else None
-    finally:
-        con.unregister("whats_new_owned")
-    frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    frame.attrs["window"] = tuple(window) if window else (None, None)
-    return frame
+    return owned, [p.path for p in newer], [p.path for p in before]

@@ -5,8 +5,9 @@ district and eenheid over five standard comparisons (Poisson tests, only signifi
 flagged), a funnel plot of the gemeenten (per 1,000 dwellings), a control chart per gemeente,
 top lists of wijken and buurten (rolling 12 months) and a High Impact Crime overview.
 
-The functions here are pure: tidy DataFrames in, DataFrames plus metadata out. Only
-:func:`build_biweekly` reads the warehouse. Conventions that keep the figures honest:
+The functions here are pure: tidy DataFrames in, DataFrames plus metadata out; the warehouse is
+read by :func:`veiligheidsbeeld.warehouse.queries.biweekly_inputs`. Conventions that keep the
+figures honest:
 
 * only leaf crime codes are summed (never ``0.0.0`` with its parts);
 * a suppressed cell (not published) or a month absent from the warehouse stays missing: a sum
@@ -24,13 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from veiligheidsbeeld.analysis import engine
-from veiligheidsbeeld.analysis.engine import ReportPeriod, RegionHierarchy, period_totals
-from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months, today_local
+from veiligheidsbeeld.analysis.engine import MONTHLY_COLUMNS, ReportPeriod, RegionHierarchy, with_count
+from veiligheidsbeeld.analysis.periods import Comparison, Period, add_months
 from veiligheidsbeeld.analysis.rates import rate_ci, rate_per
 from veiligheidsbeeld.analysis.stats import (
     ControlChart,
@@ -40,13 +40,11 @@ from veiligheidsbeeld.analysis.stats import (
     funnel_limits,
 )
 from veiligheidsbeeld.config import StatistiekSettings, TweewekelijksSettings
-from veiligheidsbeeld.errors import ConfigError, DataError
+from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.formatting import fmt_date, fmt_month
-from veiligheidsbeeld.warehouse.queries import DataInfo
+from veiligheidsbeeld.warehouse.queries import BiweeklyInputs, DataInfo
 
 if TYPE_CHECKING:
-    import duckdb
-
     from veiligheidsbeeld.config import Settings
     from veiligheidsbeeld.regions import District
 
@@ -70,8 +68,6 @@ LIST_INCREASE = "stijging"
 #: are old (a banner). Deliberately one month more lenient than status.STALE_AFTER_MONTHS, which
 #: decides when a flow refreshes the warehouse: the police publish with a lag of about a month.
 STALE_AFTER_MONTHS = 3
-#: Columns of the monthly frame.
-MONTHLY_COLUMNS = ("region_code", "group", "month", "count", "count_known", "n_suppressed", "n_missing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,31 +142,7 @@ def group_counts(
         .agg(count_known=("count", "sum"), n_suppressed=("suppressed", "sum"), n_missing=("missing", "sum"))
         .reset_index()
     )
-    return _with_count(out)
-
-
-def _with_count(frame: pd.DataFrame) -> pd.DataFrame:
-    """``count`` = ``count_known`` where nothing is missing or suppressed, else NaN."""
-    frame = frame.astype({"count_known": "float64", "n_suppressed": "int64", "n_missing": "int64"})
-    complete = (frame["n_suppressed"] == 0) & (frame["n_missing"] == 0)
-    frame["count"] = frame["count_known"].where(complete)
-    return frame.loc[:, list(MONTHLY_COLUMNS)]
-
-
-def aggregate(monthly: pd.DataFrame, parent_of: Mapping[str, str]) -> pd.DataFrame:
-    """Sum the regions of ``monthly`` into their parents (gemeenten into a district, ...).
-
-    A parent's month is NaN when any child month is incomplete; ``count_known`` keeps the part
-    that is known. Regions not in ``parent_of`` are left out.
-    """
-    frame = monthly[monthly["region_code"].isin(list(parent_of))].copy()
-    frame["region_code"] = frame["region_code"].map(parent_of)
-    out = (
-        frame.groupby(["region_code", "group", "month"], sort=False)
-        .agg(count_known=("count_known", "sum"), n_suppressed=("n_suppressed", "sum"), n_missing=("n_missing", "sum"))
-        .reset_index()
-    )
-    return _with_count(out)
+    return with_count(out, MONTHLY_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,12 +547,12 @@ def analyse(
     if gemeente_counts is None:
         gm_monthly = group_counts(facts, groups, gemeenten, months)
     else:
-        gm_monthly = _with_count(gemeente_counts)
+        gm_monthly = with_count(gemeente_counts, MONTHLY_COLUMNS)
     top_monthly = hierarchy.level_counts(gm_monthly)
     if area_counts is None:
         area_monthly = group_counts(facts, {options.crime_label: groups[options.crime_label]}, areas, months)
     else:
-        area_monthly = _with_count(area_counts)
+        area_monthly = with_count(area_counts, MONTHLY_COLUMNS)
     area_levels = sub.set_index("region_code")
     area_monthly = area_monthly.assign(
         level=area_monthly["region_code"].map(area_levels["level"]),
@@ -787,14 +759,12 @@ def select_districts(district_table: pd.DataFrame, districts: Sequence[str] | No
     return codes
 
 
-def read_dwellings(
-    con: duckdb.DuckDBPyConnection, region_codes: Sequence[str], year: int, measure: str = "woningen"
-) -> tuple[pd.DataFrame, str]:
-    """Dwelling stock per region for ``year`` (or the last published year before it) and a Dutch
-    label saying which year and table. Empty when the warehouse has no denominators."""
-    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST, denominator_for
+def dwellings_frame(found: pd.DataFrame, year: int) -> tuple[pd.DataFrame, str]:
+    """Dwelling stock per region for ``year`` (``found``: the denominators read by
+    :func:`veiligheidsbeeld.warehouse.queries.denominators`, possibly of the last published year
+    before it) and a Dutch label saying which year and table. Empty when there are none."""
+    from veiligheidsbeeld.warehouse.geography import STATUS_LATEST
 
-    found = denominator_for(con, region_codes, year, measure)
     found = found[found["value"].notna()]
     frame = pd.DataFrame(
         {
@@ -813,104 +783,28 @@ def read_dwellings(
     return frame.reset_index(drop=True), label
 
 
-def build_biweekly(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    report_date: date | None = None,
-    districts: Sequence[str] | None = None,
-    *,
-    options: TweewekelijksSettings | None = None,
-    today: date | None = None,
-) -> BiweeklyAnalysis:
-    """The biweekly analysis from the warehouse for ``report_date`` (default today).
-
-    ``districts``: names or codes of the districts that get a report (default all of the
-    eenheid). The latest complete month before ``report_date`` in the data is the end of every
-    comparison.
-    """
-    from veiligheidsbeeld.regions import load_district_table
-    from veiligheidsbeeld.warehouse.queries import data_info, group_month_counts, monthly_counts, regions
-
-    options = (options or options_from(settings)).validate()
-    report_date = report_date or today_local()
-    district_table = load_district_table(settings.area)
-    wanted = select_districts(district_table, districts)
-    gemeenten = list(district_table["gemeente_code"])
-    table_id = options.table_id
-
-    coverage = data_info(con, table_id, region_codes=gemeenten)
-    if coverage.first_month is None or coverage.last_month is None:
-        raise DataError(
-            f"Er staan geen gegevens van tabel {table_id} voor de gemeenten van eenheid "
-            f"{settings.area.eenheid_naam} in het warehouse. Draai eerst 'veiligheidsbeeld ingest'."
-        )
-    present = [
-        m for m in month_grid(coverage.first_month, coverage.last_month) if m not in set(coverage.missing_months)
-    ]
-    stats = settings.statistiek
-    period = ReportPeriod.resolve(report_date, present, options, stats, today=today)
-    latest = period.latest_month
-
-    groups = options.groups()
-    offence_types = con.execute("SELECT code, is_rollup FROM offence_types WHERE table_id = $t", {"t": table_id}).df()
-    check_leaf_codes(groups, offence_types)
-    codes = [c for group in groups.values() for c in group]
-
-    first = period.shown_first
-    all_regions = regions(con)
-    district_of = dict(zip(district_table["gemeente_code"], district_table["district_code"], strict=True))
-    wanted_set = set(wanted) if wanted is not None else set(district_table["district_code"])
-    areas = all_regions[
-        all_regions["level"].isin(["WK", "BU"]) & all_regions["gemeente_code"].map(district_of).isin(wanted_set)
-    ]
-    area_codes = list(areas["code"])
-    facts = monthly_counts(
-        con, table_id, region_codes=gemeenten + area_codes, type_codes=codes, first=period.first_month, last=latest
-    )
-    # Only the crime itself is analysed per wijk and buurt; HIC rows stay at gemeente level.
-    facts = facts[facts["region_code"].str.startswith("GM") | facts["type_code"].isin(groups[options.crime_label])]
-
-    def info_for(region_codes: Sequence[str]) -> DataInfo:
-        return data_info(con, table_id, region_codes=region_codes, type_codes=codes, first=first, last=latest)
-
-    info = info_for(gemeenten)
-    district_infos = {}
-    for code in sorted(wanted_set):
-        members = [g for g, d in district_of.items() if d == code]
-        member_areas = list(areas.loc[areas["gemeente_code"].isin(members), "code"])
-        district_infos[code] = info_for(members + member_areas)
-    # The sums per region, group and month come from DuckDB (the facts above only say which
-    # regions and months are present, for the warnings).
-    months_first = period.first_month
-    gemeente_counts = group_month_counts(con, table_id, groups, {label: gemeenten for label in groups},
-                                         months_first, latest)
-    crime_only = {options.crime_label: groups[options.crime_label]}
-    area_counts = group_month_counts(con, table_id, crime_only, {options.crime_label: area_codes}, months_first, latest)
-    dwellings, label = read_dwellings(con, gemeenten + area_codes, latest.year, options.dwellings_measure)
-    checked = validation_banner(con, [table_id], district_of)
-    analysis = analyse(
-        facts,
-        all_regions,
-        district_table,
-        dwellings,
-        period=period,
-        options=options,
-        stats=stats,
-        info=info,
-        district_infos=district_infos,
-        district_codes=wanted,
-        dwellings_label=label,
-        gemeente_counts=gemeente_counts,
-        area_counts=area_counts,
-    )
-    return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))
-
-
-def validation_banner(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str],
-                      district_of: Mapping[str, str]) -> list[ReportWarning]:
-    """The data checks of the last ingest: a BLOCKER stops the report (DataError); WARN findings
-    become warnings with their kind, regions and months (see :mod:`veiligheidsbeeld.analysis.findings`);
-    the report groups them (:mod:`veiligheidsbeeld.reports.banners`)."""
+def build_biweekly(inputs: BiweeklyInputs) -> BiweeklyAnalysis:
+    """The biweekly analysis over what :func:`veiligheidsbeeld.warehouse.queries.biweekly_inputs`
+    read (the report date, districts and period are resolved there)."""
     from veiligheidsbeeld.analysis.findings import validation_warnings
 
-    return validation_warnings(con, table_ids, district_of)
+    table = inputs.district_table
+    district_of = dict(zip(table["gemeente_code"], table["district_code"], strict=True))
+    dwellings, label = dwellings_frame(inputs.dwellings, inputs.period.latest_month.year)
+    checked = validation_warnings(inputs.checked, district_of)
+    analysis = analyse(
+        inputs.facts,
+        inputs.regions,
+        table,
+        dwellings,
+        period=inputs.period,
+        options=inputs.options,
+        stats=inputs.settings.statistiek,
+        info=inputs.info,
+        district_infos=inputs.district_infos,
+        district_codes=inputs.district_codes,
+        dwellings_label=label,
+        gemeente_counts=inputs.gemeente_counts,
+        area_counts=inputs.area_counts,
+    )
+    return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))

@@ -27,7 +27,7 @@ def incidenten_import(
 
 def incidenten_status(warehouse: WarehouseOpt = None) -> None:
     """Toon de imports van incidentbestanden: bestand, moment, controlegetal, rijen en hoeveel nog gelden."""
-    from veiligheidsbeeld.incidents.importer import import_history
+    from veiligheidsbeeld.warehouse.queries import import_history
     from veiligheidsbeeld.warehouse.db import reader
 
     settings = settings_for(warehouse)

@@ -11,7 +11,7 @@ engine's (:func:`judge_fourteen_days`, :func:`veiligheidsbeeld.analysis.engine.f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 import geopandas as gpd
@@ -22,9 +22,9 @@ from veiligheidsbeeld.analysis import engine
 from veiligheidsbeeld.analysis.stats import compare_frame
 from veiligheidsbeeld.config import StatistiekSettings
 from veiligheidsbeeld.incidents.hotspots import Hotspots, buurt_hotspots, grid_counts, grid_hotspots
-from veiligheidsbeeld.incidents.importer import has_incidents, read_incidents
 from veiligheidsbeeld.incidents.knox import KnoxResult, days_since, knox_test, raised_risk_zone
 from veiligheidsbeeld.incidents.settings import IncidentSettings
+from veiligheidsbeeld.warehouse.queries import IncidentInputs
 
 PERIOD_DAYS = 14
 #: A year earlier as 52 weeks, so both periods have the same weekdays (burglaries differ by weekday).
@@ -152,7 +152,7 @@ def build_section(
     phi: Mapping[str, float] | None = None,
 ) -> IncidentSection:
     """The section of one district from the warehouse's incidents of ``settings.woninginbraak_code``
-    (``incidents``: read_incidents output for the district's gemeenten, covering the last year and
+    (``incidents``: :func:`veiligheidsbeeld.warehouse.queries.incidents` output for the district's gemeenten, covering the last year and
     the periods)."""
     code = settings.woninginbraak_code
     current, previous, year = fourteen_day_periods(report_date)
@@ -230,25 +230,24 @@ def build_section(
     )
 
 
-def build_sections(con: Any, settings: Any, report_date: date, districts: Sequence[Any],
+def history_start(report_date: date, inc: IncidentSettings) -> date:
+    """The first day of incidents the sections of ``report_date`` need (alert history, and a year
+    plus a period for the comparison)."""
+    return min(report_date - timedelta(days=inc.alert_historie_dagen), report_date - timedelta(days=YEAR_DAYS + PERIOD_DAYS))
+
+
+def build_sections(inputs: IncidentInputs | None, settings: Any, report_date: date, districts: Sequence[Any],
                    gemeente_areas: gpd.GeoDataFrame | None = None, names: dict[str, str] | None = None,
                    stats: StatistiekSettings | None = None,
                    phi: Mapping[str, float] | None = None) -> dict[str, IncidentSection]:
-    """Sections per district code; empty when the warehouse holds no incident data."""
-    if not has_incidents(con):
+    """Sections per district code over what :func:`veiligheidsbeeld.warehouse.queries.incident_inputs`
+    read; empty when the warehouse holds no incident data (``inputs`` None)."""
+    if inputs is None or inputs.incidents.empty:
         return {}
     inc: IncidentSettings = settings.incidenten
-    start = min(report_date - timedelta(days=inc.alert_historie_dagen), report_date - timedelta(days=YEAR_DAYS + PERIOD_DAYS))
-    frame = read_incidents(con, [inc.woninginbraak_code], datetime.combine(start, datetime.min.time()),
-                           datetime.combine(report_date, datetime.min.time()))
-    if frame.empty:
-        return {}
+    frame = inputs.incidents
     names = dict(names or {})
-    buurt_areas = None
-    if inc.hotspot_niveau == "buurt":
-        from veiligheidsbeeld.incidents.importer import _warehouse_boundaries
-
-        buurt_areas = _warehouse_boundaries(con).get("buurt")
+    buurt_areas = inputs.buurt_areas if inc.hotspot_niveau == "buurt" else None
     sections = {}
     for d in districts:
         area = None

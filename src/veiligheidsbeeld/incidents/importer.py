@@ -24,6 +24,7 @@ from veiligheidsbeeld.constants import TOTAL_CODE
 from veiligheidsbeeld.errors import DataError, SourceError
 from veiligheidsbeeld.incidents.settings import IncidentSettings
 from veiligheidsbeeld.sources.raw_archive import sha256_file
+from veiligheidsbeeld.warehouse import queries
 
 SQL_FILE = "incidents.sql"
 #: The Netherlands in RD New (EPSG:28992), with a margin for the coast and the islands.
@@ -383,14 +384,6 @@ def assign_areas(records: pd.DataFrame, boundaries: dict[str, Any]) -> pd.DataFr
     return out
 
 
-def _warehouse_boundaries(con: Any) -> dict[str, Any]:
-    from veiligheidsbeeld.warehouse.geography import read_boundaries
-
-    # Empty when no boundaries were loaded.
-    years = dict(con.execute("SELECT level, max(layout_year) FROM boundaries GROUP BY level").fetchall())
-    return {level: read_boundaries(con, level, year) for level, year in years.items() if level in ("buurt", "wijk", "gemeente")}
-
-
 # --------------------------------------------------------------------------------------------
 # Writing: one transaction
 # --------------------------------------------------------------------------------------------
@@ -414,7 +407,7 @@ def import_incidents(settings: Any, path: Path, *, synthetic: bool = False, now:
         if known:
             import_id, imported_at, _ = known[0]
             return ImportResult(path.name, checksum, int(import_id), True, imported_at=imported_at)
-        records = assign_areas(prepared.records, _warehouse_boundaries(con))
+        records = assign_areas(prepared.records, queries.latest_boundaries(con))
         staged = records.drop(columns=["file_row"])
         staged_unusable = prepared.unusable
         imported_at = now or datetime.now()
@@ -455,36 +448,3 @@ def import_incidents(settings: Any, path: Path, *, synthetic: bool = False, now:
         path.name, checksum, import_id, False, prepared.rows_in_file, len(staged), staged_unusable,
         prepared.duplicates, int(replaced), prepared.coordinates, synthetic, imported_at,
     )
-
-
-def read_incidents(con: Any, codes: list[str] | tuple[str, ...], since: datetime | None = None,
-                   until: datetime | None = None) -> pd.DataFrame:
-    """Current incidents (newest import per id) of ``codes`` with their midpoint in [since, until)."""
-    from veiligheidsbeeld.warehouse.sql import query
-
-    return con.execute(
-        query(SQL_FILE, "select_incidents"),
-        {"codes": list(codes), "since": since or datetime(1900, 1, 1), "until": until or datetime(2200, 1, 1)},
-    ).df()
-
-
-def has_incidents(con: Any) -> bool:
-    """Whether the warehouse holds incident data."""
-    from veiligheidsbeeld.warehouse.sql import query
-
-    return bool(con.execute(query(SQL_FILE, "has_incidents")).fetchone()[0])
-
-
-
-def import_history(con: Any) -> pd.DataFrame:
-    """Every import: file, time, checksum (first 12 hex digits), row counts, and how many of its
-    rows are still current (not replaced by a newer import)."""
-    from veiligheidsbeeld.warehouse.sql import query
-
-    if not has_incidents(con) and not _has_imports(con):
-        return pd.DataFrame()
-    return con.execute(query(SQL_FILE, "import_history")).df()
-
-
-def _has_imports(con: Any) -> bool:
-    return bool(con.execute("SELECT count(*) FROM incident_imports").fetchone()[0])

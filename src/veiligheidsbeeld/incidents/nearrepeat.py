@@ -109,14 +109,14 @@ def run_near_repeat(incidents: pd.DataFrame, out_dir: Path, distance_edges, time
 def warehouse_incidents(settings: Any, code: str, since: date | None, until: date | None = None) -> tuple[pd.DataFrame, int, bool]:
     """The warehouse's current incidents of ``code`` (midpoint since..until), without those whose
     pleegdatum window is wider than ``[incidenten].max_venster_dagen``; the number left out; synthetic."""
-    from veiligheidsbeeld.incidents.importer import has_incidents, read_incidents
+    from veiligheidsbeeld.warehouse import queries
     from veiligheidsbeeld.warehouse.db import reader
 
     inc = settings.incidenten
     with reader(settings.paths.resolved().warehouse) as con:
-        if not has_incidents(con):
+        if not queries.has_incidents(con):
             raise DataError("Er staan geen incidenten in het warehouse: importeer eerst met 'veiligheidsbeeld incidenten import'.")
-        frame = read_incidents(
+        frame = queries.incidents(
             con, [code],
             datetime.combine(since, datetime.min.time()) if since else None,
             datetime.combine(until, datetime.min.time()) if until else None,

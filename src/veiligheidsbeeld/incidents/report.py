@@ -84,9 +84,10 @@ def section_context(section: IncidentSection, *, district_naam: str, gemeente_ar
     }
 
 
-def with_incident_sections(con: Any, settings: Any, analysis: Any, geography: Any) -> Any:
-    """``geography`` with the incident section of every district of ``analysis`` (none when the
-    warehouse holds no incident data: the report then looks exactly as before)."""
+def with_incident_sections(inputs: Any, settings: Any, analysis: Any, geography: Any) -> Any:
+    """``geography`` with the incident section of every district of ``analysis`` (``inputs``: from
+    :func:`veiligheidsbeeld.warehouse.queries.incident_inputs`; None when the warehouse holds no
+    incident data: the report then looks exactly as before)."""
     import dataclasses
 
     from veiligheidsbeeld.incidents.biweekly import build_sections
@@ -94,7 +95,7 @@ def with_incident_sections(con: Any, settings: Any, analysis: Any, geography: An
     names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
     crime = analysis.changes[(analysis.changes["group"] == analysis.crime) & (analysis.changes["comparison"] == "maand")]
     phi = dict(zip(crime["region_code"], crime["phi"], strict=False))
-    sections = build_sections(con, settings, analysis.report_date, analysis.districts, geography.gemeenten, names,
+    sections = build_sections(inputs, settings, analysis.report_date, analysis.districts, geography.gemeenten, names,
                               stats=analysis.stats, phi=phi)
     if not sections:
         return geography

@@ -538,14 +538,15 @@ def render_jaaranalyse(settings: Settings, year: int, out_dir: Path | None = Non
     ``out_dir`` default ``<reports>/<year>/jaaranalyse``. Returns the files written (HTML, PDF,
     Excel, CSVs). Raises ``DataError`` when the year is not complete in the data.
     """
+    from veiligheidsbeeld.warehouse import queries
     from veiligheidsbeeld.warehouse.db import reader
 
     paths = settings.paths.resolved()
     out = Path(out_dir) if out_dir is not None else paths.reports / str(int(year)) / REPORT_DIR
     with reader(paths.warehouse) as con:
-        analysis = build_jaaranalyse(con, settings, int(year))
+        analysis = build_jaaranalyse(queries.annual_inputs(con, settings, int(year)))
         gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
         geography = read_geography(con, settings.area.layout_year, gemeenten)
         district_of = {g.code: d.code for d in analysis.districts for g in d.gemeenten}
-        checked = validation_warnings(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE], district_of)
+        checked = validation_warnings(queries.checked_data(con, [MISDRIJVEN_TABLE, OVERLAST_TABLE]), district_of)
     return write_report(analysis, out, geography=geography, pdf=pdf, banners=annual_banners(analysis, checked))

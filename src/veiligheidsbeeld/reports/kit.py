@@ -290,16 +290,16 @@ class Geography:
 def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:
     """Gemeente and wijk boundaries from the warehouse (the layout year of the police regions,
     else the latest one stored); missing boundaries give a note, never an error."""
-    from veiligheidsbeeld.warehouse.geography import boundary_layout_years, read_boundaries
+    from veiligheidsbeeld.warehouse import queries
 
-    years = boundary_layout_years(con)  # empty without boundaries: the note below says the maps are missing
+    years = queries.boundary_layout_years(con)  # empty without boundaries: the note below says the maps are missing
 
     def load(level: str) -> tuple[gpd.GeoDataFrame | None, str]:
         available = years.get(level) or []
         if not available:
             return None, ""
         year = layout_year if layout_year in available else max(available)
-        gdf = read_boundaries(con, level, year)
+        gdf = queries.boundaries(con, level, year)
         note = "" if year == layout_year else f"{level}grenzen van {year} (indeling {layout_year} niet beschikbaar)"
         if level == "wijk":
             gdf = gdf[gdf["gemeente_code"].isin(list(gemeente_codes))]

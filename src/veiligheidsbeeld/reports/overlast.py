@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.overlast_doel import TOTAL_CODE, MonitorResult, MonitorRow
+from veiligheidsbeeld.analysis.overlast_doel import MonitorResult, MonitorRow
+from veiligheidsbeeld.constants import TOTAL_CODE
 from veiligheidsbeeld.files import csv_text, ensure_dir
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.reports.kit import fmt_p, publish, safe_path
@@ -33,11 +34,12 @@ def render_overlast_monitor(settings: Any, year: int, out_dir: Path | None = Non
     written as text table, CSV and JSON (default ``<reports>/<year>/overlastdoel/``). Returns the
     files written. ``settings``: :class:`~veiligheidsbeeld.config.Settings`."""
     from veiligheidsbeeld.analysis.overlast_doel import format_monitor, overlast_monitor
-    from veiligheidsbeeld.warehouse import db
+    from veiligheidsbeeld.warehouse import db, queries
 
     paths = settings.paths.resolved()
     with db.reader(paths.warehouse) as con:
-        result = overlast_monitor(con, settings, with_gemeenten=True)
+        inputs = queries.overlast_inputs(con, settings, with_gemeenten=True)
+    result = overlast_monitor(inputs)
     out = ensure_dir(Path(out_dir) if out_dir is not None else paths.reports / str(int(year)) / REPORT_DIR,
                      "rapportmap")
     synthetic = result.info.synthetic

@@ -68,6 +68,7 @@ from veiligheidsbeeld.reports.kit import (
     write_tables,
 )
 from veiligheidsbeeld.sources.raw_archive import RawArchive
+from veiligheidsbeeld.warehouse import queries
 
 log = logging.getLogger(__name__)
 
@@ -992,16 +993,19 @@ def render_tweewekelijks(
     try:
         with reader(paths.warehouse) as con:
             if analysis is None:
-                analysis = build_biweekly(con, settings, report_date, index_codes, today=today)
+                analysis = build_biweekly(queries.biweekly_inputs(con, settings, report_date, index_codes, today=today))
             gemeenten = [c for d in analysis.districts for c in d.gemeente_codes]
             geography = read_geography(con, settings.area.layout_year, gemeenten)
             # What is new since the previous report of this kind: its opening line.
-            stamp = current_stamp(con, analysis.options.table_id, report_date, analysis.latest_month)
-            news = what_is_new(con, RawArchive(paths.raw), stamp,
-                               previous_stamp(paths.reports, REPORT_DIR, report_date, stamp.table_id))
+            stamp = current_stamp(queries.table_version(con, analysis.options.table_id), report_date,
+                                  analysis.latest_month)
+            news = what_is_new(queries.whats_new_inputs(con, RawArchive(paths.raw), stamp,
+                                                        previous_stamp(paths.reports, REPORT_DIR, report_date,
+                                                                       stamp.table_id)))
             from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
 
-            geography = with_incident_sections(con, settings, analysis, geography)  # issue 18
+            geography = with_incident_sections(queries.incident_inputs(con, settings, analysis.report_date),
+                                               settings, analysis, geography)  # issue 18
         rendered = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
         slugs = [r.slug for r in rendered]
         if len(set(slugs)) != len(slugs) or INDEX in slugs:

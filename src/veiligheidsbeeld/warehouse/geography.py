@@ -182,12 +182,6 @@ def read_boundaries(con: duckdb.DuckDBPyConnection, level: str, layout_year: int
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
-def boundary_layout_years(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
-    """Per level ("gemeente", "wijk") the layout years of the boundaries stored, oldest first
-    (empty when none were loaded)."""
-    return {level: list(years) for level, years in con.execute(query(SQL_FILE, "boundary_layout_years")).fetchall()}
-
-
 # --------------------------------------------------------------------------------------------
 # Denominator lookups
 # --------------------------------------------------------------------------------------------
@@ -198,9 +192,9 @@ LOOKUP_COLUMNS = ("region_code", "requested_year", "requested_month", "value", "
 
 
 def _lookup(con: duckdb.DuckDBPyConnection, wanted: pd.DataFrame, measure: str, monthly: bool) -> pd.DataFrame:
-    known = con.execute("SELECT count(*) FROM denominators WHERE measure = $measure", {"measure": measure}).fetchall()[0]
+    known = con.execute(query(SQL_FILE, "denominator_rows_of_measure"), {"measure": measure}).fetchall()[0]
     if not known or known[0] == 0:
-        measures = [r[0] for r in con.execute("SELECT DISTINCT measure FROM denominators ORDER BY 1").fetchall()]
+        measures = [r[0] for r in con.execute(query(SQL_FILE, "denominator_measures")).fetchall()]
         log.warning("Noemer '%s' staat niet in het warehouse (wel: %s)", measure, ", ".join(measures) or "geen")
     if not monthly:
         codes = sorted({str(c) for c in wanted["region_code"]})

@@ -51,12 +51,11 @@ FROM boundaries
 WHERE level = $level AND layout_year = $layout_year
 ORDER BY region_code;
 
--- name: boundary_layout_years
--- Per level the layout years of the stored boundaries (the reports pick the police layout year,
--- else the latest).
-SELECT level, list(DISTINCT layout_year ORDER BY layout_year) AS layout_years
-FROM boundaries
-GROUP BY level;
+-- name: denominator_rows_of_measure
+SELECT count(*) FROM denominators WHERE measure = $measure;
+
+-- name: denominator_measures
+SELECT DISTINCT measure FROM denominators ORDER BY 1;
 
 -- name: denominator_lookup
 -- For each requested (region, year[, month]): the figure of that period if published; for a

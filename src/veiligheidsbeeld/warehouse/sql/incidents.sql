@@ -36,6 +36,9 @@ ORDER BY pleeg_midden, registratie_id;
 -- name: has_incidents
 SELECT count(*) FROM incidenten;
 
+-- name: count_imports
+SELECT count(*) FROM incident_imports;
+
 -- name: import_history
 SELECT import_id, file_name, imported_at, left(checksum, 12) AS checksum, rows_in_file, rows_imported,
        rows_unusable, duplicates, coordinates, synthetic,
