@@ -27,11 +27,11 @@ from veiligheidsbeeld.analysis.overlast_doel import (
     TUSSENDOEL_NIET_GEHAALD,
     format_monitor,
     overlast_monitor,
-    run_doel_overlast,
 )
 from veiligheidsbeeld.config import AreaSettings, OverlastTargetSettings, load_settings
 from veiligheidsbeeld.errors import ConfigError, DataError
 from veiligheidsbeeld.ingest import run_ingest
+from veiligheidsbeeld.reports.overlast import run_doel_overlast
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 from veiligheidsbeeld.warehouse.db import reader
 from veiligheidsbeeld.warehouse import queries

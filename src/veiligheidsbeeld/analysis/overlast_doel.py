@@ -747,21 +747,5 @@ __all__ = [
     "glide_path_frame",
     "overlast_monitor",
     "resolve_units",
-    "run_doel_overlast",
     "target_settings_for",
 ]
-
-
-def run_doel_overlast(settings: Settings, region: str | None = None, fmt: OutputFormat | str = "table") -> str:
-    """What ``veiligheidsbeeld doel overlast [--region CODE] [--format table|csv|json]`` prints.
-
-    Opens the warehouse read-only; errors are package errors with a Dutch message.
-    """
-    from veiligheidsbeeld.warehouse.db import reader
-    from veiligheidsbeeld.warehouse.queries import overlast_inputs
-
-    if str(fmt).strip().lower() not in ("table", "csv", "json"):
-        raise ConfigError(f"Onbekend formaat '{fmt}'. Kies table, csv of json.")
-    with reader(settings.paths.resolved().warehouse) as con:
-        inputs = overlast_inputs(con, settings, region)
-    return format_monitor(overlast_monitor(inputs), fmt)

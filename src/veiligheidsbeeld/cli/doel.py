@@ -18,7 +18,7 @@ def doel_overlast(
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Overlast tegen het basisjaar: index, glijpad, rate ratio met 95%-interval, toets en status."""
-    from veiligheidsbeeld.analysis.overlast_doel import run_doel_overlast
+    from veiligheidsbeeld.reports.overlast import run_doel_overlast
 
     if region is not None and not region.strip():
         fail("--region is leeg; geef NL00, RE02, een district (VR05 of naam) of een gemeente (code of naam).")

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligheidsbeeld.analysis.overlast_doel import MonitorResult, MonitorRow
+from veiligheidsbeeld.analysis.overlast_doel import MonitorResult, MonitorRow, OutputFormat
+from veiligheidsbeeld.config import Settings
 from veiligheidsbeeld.constants import TOTAL_CODE
+from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.files import csv_text, ensure_dir
 from veiligheidsbeeld.formatting import fmt_int, fmt_num, fmt_pct
 from veiligheidsbeeld.reports.kit import fmt_p, publish, safe_path
@@ -52,6 +54,22 @@ def render_overlast_monitor(settings: Any, year: int, out_dir: Path | None = Non
     }
     return [publish(safe_path(out, f"overlastdoel-{result.target.base_year}-{int(year)}.{suffix}"), text)
             for suffix, text in texts.items()]
+
+
+def run_doel_overlast(settings: Settings, region: str | None = None, fmt: OutputFormat | str = "table") -> str:
+    """What ``veiligheidsbeeld doel overlast [--region CODE] [--format table|csv|json]`` prints.
+
+    Opens the warehouse read-only; errors are package errors with a Dutch message.
+    """
+    from veiligheidsbeeld.analysis.overlast_doel import format_monitor, overlast_monitor
+    from veiligheidsbeeld.warehouse.db import reader
+    from veiligheidsbeeld.warehouse.queries import overlast_inputs
+
+    if str(fmt).strip().lower() not in ("table", "csv", "json"):
+        raise ConfigError(f"Onbekend formaat '{fmt}'. Kies table, csv of json.")
+    with reader(settings.paths.resolved().warehouse) as con:
+        inputs = overlast_inputs(con, settings, region)
+    return format_monitor(overlast_monitor(inputs), fmt)
 
 
 # --------------------------------------------------------------------------------------------
