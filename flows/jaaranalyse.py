@@ -6,11 +6,11 @@ Thin: every task calls a plain function of :mod:`veiligheidsbeeld.pipeline`.
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
-from veiligheidsbeeld.flow_tasks import check_source_changed, fetch, publish
+from veiligheidsbeeld.flow_tasks import fetch_if_changed, publish
 
 
 render_annual = task(pipeline.render_jaaranalyse_reports, name="jaaranalyse-maken", cache_policy=NO_CACHE)
@@ -41,19 +41,10 @@ def jaaranalyse(
         ingest_if_stale: eerst ophalen als de bron een nieuwe versie van een tabel heeft (Modified gewijzigd).
         pdf: ook een pdf-versie maken (trager dan alleen html).
     """
-    logger = get_run_logger()
     settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
     year = year or pipeline.today_local().year - 1
     src = pipeline.check_source(source)
-    # Every run asks the source whether the tables changed (one small request each): a month
-    # published mid-month is in the next report, and an unchanged source costs nothing more.
-    fresh = check_source_changed(settings, src)
-    fetched = None
-    if fresh.stale and ingest_if_stale:
-        logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)
-        fetched = fetch(settings, src)
-    else:
-        logger.info("Geen ophaalronde: %s.", fresh.text)
+    fresh, fetched = fetch_if_changed(settings, src, ingest_if_stale)
     # One after the other: chart drawing (matplotlib) is not thread-safe.
     rendered = [render_annual(settings, year, pdf=pdf, return_state=True),
                 render_monitor(settings, year, return_state=True)]

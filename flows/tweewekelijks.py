@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
-from veiligheidsbeeld.flow_tasks import check_source_changed, fetch, publish
+from veiligheidsbeeld.flow_tasks import fetch_if_changed, publish
 
 
 render_reports = task(pipeline.render_tweewekelijks_reports, name="rapporten-maken", cache_policy=NO_CACHE)
@@ -47,19 +47,10 @@ def tweewekelijks(
     """
     # Refused before anything is fetched or written: a future or non-existent date.
     report_date = pipeline.check_report_date(report_date)
-    logger = get_run_logger()
     settings = pipeline.run_settings(config=config, warehouse=warehouse, raw=raw, reports=reports)
     codes = pipeline.check_districts(districts, settings)
     src = pipeline.check_source(source)
-    # Every run asks the source whether the tables changed (one small request each): a month
-    # published mid-month is in the next report, and an unchanged source costs nothing more.
-    fresh = check_source_changed(settings, src)
-    fetched = None
-    if fresh.stale and ingest_if_stale:
-        logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)
-        fetched = fetch(settings, src)
-    else:
-        logger.info("Geen ophaalronde: %s.", fresh.text)
+    fresh, fetched = fetch_if_changed(settings, src, ingest_if_stale)
     rendered = render_reports(settings, report_date, codes, pdf=pdf, return_state=True)
     summary = summarise(settings, report_date, codes, strict=False)
     summary.freshness, summary.ingest = fresh, fetched

@@ -6,7 +6,9 @@ worker, imports one definition instead of repeating it.
 
 from __future__ import annotations
 
-from prefect import task
+from typing import Any
+
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from veiligheidsbeeld import pipeline
@@ -28,3 +30,16 @@ fetch = task(
     tags=["warehouse-schrijver"],
 )
 publish = task(pipeline.publish_artifacts, name="artefacten-publiceren", cache_policy=NO_CACHE)
+
+
+def fetch_if_changed(settings: Any, source: str, ingest_if_stale: bool) -> tuple[Any, Any]:
+    """In a flow: ask the source whether the tables changed (one small request each) and fetch
+    when they did, so a month published mid-month is in the next report and an unchanged source
+    costs nothing more. Returns the freshness and the ingest result (None when nothing was fetched)."""
+    logger = get_run_logger()
+    fresh = check_source_changed(settings, source)
+    if fresh.stale and ingest_if_stale:
+        logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)
+        return fresh, fetch(settings, source)
+    logger.info("Geen ophaalronde: %s.", fresh.text)
+    return fresh, None
