@@ -87,7 +87,7 @@ def test_an_older_version_is_named_by_a_reader_and_migrated_by_a_writer(tmp_path
     with db.writer(path):
         pass
     monkeypatch.setattr(schema, "migrations", lambda: everything)
-    with pytest.raises(WarehouseVersionError, match="heeft schemaversie 1; .* schemaversie 2") as err, db.reader(path):
+    with pytest.raises(WarehouseVersionError, match=f"heeft schemaversie 1; .* schemaversie {len(everything)}") as err, db.reader(path):
         pass
     assert f"'veiligheidsbeeld warehouse upgrade --warehouse {path}'" in str(err.value)
     done = db.upgrade(path)

@@ -1,7 +1,8 @@
 -- Every statement the analysis, reports, status, pipeline and flows read the warehouse with.
 -- Called by name from veiligheidsbeeld.warehouse.queries (the reader); values are always bound
--- parameters ($name), never formatted into the text. An optional filter is a NULL parameter:
--- "$regions IS NULL OR list_contains($regions, ...)".
+-- parameters ($name), never formatted into the text. An optional filter is a NULL parameter
+-- ("$regions IS NULL OR list_contains($regions, ...)"); the month facts of one table are selected
+-- by the table macro selected_facts (migrations/0003_selected_facts.sql).
 
 -- name: table_info
 SELECT title, modified, vintage, synthetic FROM table_infos WHERE table_id = $table_id;
@@ -9,24 +10,14 @@ SELECT title, modified, vintage, synthetic FROM table_infos WHERE table_id = $ta
 -- name: month_coverage
 -- Per month of the selected facts: whether any cell is provisional and how many are suppressed.
 SELECT f.month, bool_or(f.provisional) AS provisional, count(*) FILTER (WHERE f.suppressed) AS suppressed
-FROM facts_monthly f
-WHERE f.table_id = $table_id
-  AND ($regions::VARCHAR[] IS NULL OR list_contains($regions::VARCHAR[], f.region_code))
-  AND ($types::VARCHAR[] IS NULL OR list_contains($types::VARCHAR[], f.type_code))
-  AND f.month >= coalesce($first::DATE, DATE '0001-01-01')
-  AND f.month <= coalesce($last::DATE, DATE '9999-12-01')
+FROM selected_facts($table_id, $regions, $types, $first, $last) f
 GROUP BY f.month
 ORDER BY f.month;
 
 -- name: monthly_counts
 -- Facts as a tidy frame; count NULL = suppressed (never 0). Year rows (JJ00) are not in facts_monthly.
 SELECT f.region_code, f.type_code, f.month, f.count, f.suppressed, f.provisional
-FROM facts_monthly f
-WHERE f.table_id = $table_id
-  AND ($regions::VARCHAR[] IS NULL OR list_contains($regions::VARCHAR[], f.region_code))
-  AND ($types::VARCHAR[] IS NULL OR list_contains($types::VARCHAR[], f.type_code))
-  AND f.month >= coalesce($first::DATE, DATE '0001-01-01')
-  AND f.month <= coalesce($last::DATE, DATE '9999-12-01')
+FROM selected_facts($table_id, $regions, $types, $first, $last) f
 ORDER BY f.region_code, f.type_code, f.month;
 
 -- name: yearly_counts
