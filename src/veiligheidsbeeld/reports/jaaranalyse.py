@@ -425,6 +425,8 @@ def report_context(analysis: JaarAnalyse, geography: Geography, *, slug: str, pd
         "pdf": pdf,
         "tables_dir": TABLES_DIR,
         "alpha_text": fmt_num(a.stats.alpha, 2),
+        # The level of the monitor's and the ranking's intervals follows [statistiek] alpha.
+        "interval_pct": f"{100 * (1 - a.stats.alpha):g}".replace(".", ","),
         "methods": a.methods,
     }
 
