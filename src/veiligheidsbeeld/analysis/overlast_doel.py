@@ -9,8 +9,8 @@ For every region (land, eenheid, district, gemeente), category (the total ``0.0.
 overlast category) and period (each complete calendar year from the base year on, and the latest
 12 months) the monitor gives the count, the index (base year = 100), the realised reduction, the
 share of the target achieved, the glide path ("koerslijn") from the baseline to the target, the
-rate ratio against the baseline with its 95% interval, the one-sided Poisson test against the
-norm of the period, and a plain status (gehaald / niet gehaald, op koers / niet op koers).
+rate ratio against the baseline with its interval (level 1 - [statistiek] alpha), the one-sided
+Poisson test against the norm of the period, and a plain status (gehaald / niet gehaald, op koers / niet op koers).
 
 Counts are summed from the monthly facts. A year counts only when all its months are present and
 published; a suppressed or missing month makes the count unknown (never 0). A gemeente without a
@@ -646,8 +646,9 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Seq
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def _period_table(rows: Sequence[MonitorRow]) -> list[str]:
-    header = ["periode", "aantal", "index", "reductie", "deel van doel", "norm", "ratio (95%-BI)", "status", "zekerheid"]
+def _period_table(rows: Sequence[MonitorRow], level_pct: str = "95") -> list[str]:
+    header = ["periode", "aantal", "index", "reductie", "deel van doel", "norm", f"ratio ({level_pct}%-BI)", "status",
+              "zekerheid"]
     body = [
         [r.period, fmt_int(r.count), _fmt_index(r.index), fmt_pct(r.reduction, 1), fmt_pct(r.target_share, 0),
          f"{_fmt_index(r.norm_index)} ({r.norm})", _fmt_ratio(r), r.status, r.certainty or "–"]
@@ -680,7 +681,7 @@ def format_table(result: MonitorResult) -> str:
         total = result.select(unit.code, TOTAL_CODE)
         if total:
             lines.append(f"{TOTAL_CODE} {total[0].category_name}")
-            lines.extend(_period_table(total))
+            lines.extend(_period_table(total, f"{100 * (1 - result.alpha):g}".replace(".", ",")))
             for note in sorted({f for r in total for f in r.flags if f != 'bevat voorlopige cijfers'}):
                 lines.append(f"  let op: {note}")
         if latest is not None:
