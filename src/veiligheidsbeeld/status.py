@@ -66,5 +66,5 @@ def warehouse_status(settings: Settings, today: date | None = None) -> Warehouse
             )
         from veiligheidsbeeld.warehouse.validation import status_lines
 
-        out.validation_lines = status_lines(con)
+        out.validation_lines = status_lines(queries.validation_runs(con), queries.validation_findings_for_status(con))
     return out

@@ -22,7 +22,7 @@ from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.sources import boundaries as B
 from veiligheidsbeeld.sources import denominators as D
 from veiligheidsbeeld.sources.odata import SnapshotSource
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, queries
 from veiligheidsbeeld.warehouse import geography as G
 
 pytestmark = pytest.mark.integration
@@ -127,7 +127,7 @@ def test_geography_in_the_warehouse(tmp_path: Path, shared_dir: Path) -> None:
             G.load_denominators(con, clash)
         pd.testing.assert_frame_equal(_snapshot(con, "denominators", "ALL"), before)
 
-        overview = G.regions_overview_for_warehouse(con, AreaSettings())
+        overview = R.regions_overview(AreaSettings(), queries.police_region_codes(con))
         assert not overview.data_checked and overview.n_gemeenten == 76
 
     with db.reader(path) as con:

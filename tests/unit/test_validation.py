@@ -22,7 +22,7 @@ from veiligheidsbeeld.config import Settings, ValidationThresholds
 from veiligheidsbeeld.errors import DataError
 from veiligheidsbeeld.sources.raw_archive import PartitionRecord, RawArchive, VintageManifest
 from veiligheidsbeeld.status import warehouse_status
-from veiligheidsbeeld.warehouse import db
+from veiligheidsbeeld.warehouse import db, queries
 from veiligheidsbeeld.warehouse.validation import (
     DEFAULT_THRESHOLDS,
     Finding,
@@ -476,7 +476,7 @@ def test_store_replaces_results_per_table_and_feeds_reports_and_status(wh: Path,
         assert con.execute("SELECT count(*) FROM validation_results WHERE table_id = $t", {"t": T}).fetchone()[0] == 0
         runs = con.execute("SELECT blockers, warnings, infos FROM validation_runs WHERE table_id = $t", {"t": T}).fetchone()
         assert runs == (0, 0, 0)
-        assert status_lines(con)[0].endswith("in orde — 0 blokkerend, 0 waarschuwing(en), 0 info.")
+        assert status_lines(queries.validation_runs(con), queries.validation_findings_for_status(con))[0].endswith("in orde — 0 blokkerend, 0 waarschuwing(en), 0 info.")
 
 
 def test_store_is_one_transaction(wh: Path, monkeypatch):
@@ -495,7 +495,8 @@ def test_store_is_one_transaction(wh: Path, monkeypatch):
 def test_status_before_any_validation(wh: Path):
     build_warehouse(wh)
     with db.reader(wh) as con:
-        assert status_lines(con) == ["Gegevenscontrole: nog niet uitgevoerd."]
+        assert status_lines(queries.validation_runs(con), queries.validation_findings_for_status(con)) == [
+            "Gegevenscontrole: nog niet uitgevoerd."]
 
 
 # ----------------------------------------------------------------------------------------------

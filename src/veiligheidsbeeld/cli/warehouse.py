@@ -91,16 +91,15 @@ def _print_findings(findings) -> None:
 def regions(warehouse: WarehouseOpt = None) -> None:
     """Toon de districten met hun gemeenten, en controleer ze tegen de politiecijfers in het warehouse."""
     from veiligheidsbeeld.errors import DataError
-    from veiligheidsbeeld.regions import regions_overview_text
-    from veiligheidsbeeld.warehouse import db
-    from veiligheidsbeeld.warehouse.geography import regions_overview_for_warehouse
+    from veiligheidsbeeld.regions import regions_overview, regions_overview_text
+    from veiligheidsbeeld.warehouse import db, queries
 
     settings = settings_for(warehouse)
 
     def overview() -> str:
         try:
             with db.reader(settings.paths.resolved().warehouse) as con:
-                return regions_overview_for_warehouse(con, settings.area).to_text()
+                return regions_overview(settings.area, queries.police_region_codes(con)).to_text()
         except DataError:
             return regions_overview_text(settings.area) + "\n(Nog geen warehouse: niet gecontroleerd tegen de politiecijfers.)"
 

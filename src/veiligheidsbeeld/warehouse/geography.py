@@ -34,7 +34,7 @@ import shapely
 from veiligheidsbeeld.config import AreaSettings
 from veiligheidsbeeld.errors import DataError, WarehouseError
 from veiligheidsbeeld import regions
-from veiligheidsbeeld.regions import DISTRICT_COLUMNS, LINEAGE_COLUMNS, RegionsOverview
+from veiligheidsbeeld.regions import DISTRICT_COLUMNS, LINEAGE_COLUMNS
 from veiligheidsbeeld.sources.boundaries import BOUNDARY_COLUMNS, RD_NEW
 from veiligheidsbeeld.sources.denominators import tidy_frame
 from veiligheidsbeeld.warehouse.sql import query
@@ -428,20 +428,3 @@ def _report(result: pd.DataFrame, measure: str) -> None:
     if len(latest):
         years = sorted(set(int(y) for y in latest["year_used"].dropna()))
         log.info("Noemer '%s': voor %d combinatie(s) is het laatst gepubliceerde jaar gebruikt (%s)", measure, len(latest), years)
-
-
-# --------------------------------------------------------------------------------------------
-# Region check for the CLI
-# --------------------------------------------------------------------------------------------
-
-
-def police_region_codes(con: duckdb.DuckDBPyConnection) -> list[str] | None:
-    """The region codes of the loaded police facts, or None when there are none yet."""
-    codes = [r[0] for r in con.execute(query(SQL_FILE, "police_region_codes")).fetchall()]
-    return codes or None
-
-
-def regions_overview_for_warehouse(con: duckdb.DuckDBPyConnection | None, area: AreaSettings | None = None) -> RegionsOverview:
-    """The overview ``veiligheidsbeeld regions`` prints, checked against the loaded police data."""
-    codes = police_region_codes(con) if con is not None else None
-    return regions.regions_overview(area, codes)

@@ -808,3 +808,24 @@ def incident_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, report_d
         return None
     buurt_areas = latest_boundaries(con, ("buurt",)).get("buurt") if inc.hotspot_niveau == "buurt" else None
     return IncidentInputs(frame, buurt_areas)
+
+
+# --------------------------------------------------------------------------------------------
+# Status and region check (veiligheidsbeeld status, veiligheidsbeeld regions)
+# --------------------------------------------------------------------------------------------
+
+
+def validation_runs(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The last data-check run per table: (table_id, run_id, checked_at, vintage, blockers, warnings, infos)."""
+    return con.execute(query(SQL_FILE, "validation_runs")).fetchall()
+
+
+def validation_findings_for_status(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The BLOCKER and WARN findings of the last runs: (table_id, rule, severity, region_code, detail)."""
+    return con.execute(query(SQL_FILE, "validation_findings_for_status")).fetchall()
+
+
+def police_region_codes(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """The region codes of the loaded police facts, or None when there are none yet."""
+    codes = [str(r[0]) for r in con.execute(query(SQL_FILE, "police_region_codes")).fetchall()]
+    return codes or None

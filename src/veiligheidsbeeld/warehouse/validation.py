@@ -718,10 +718,10 @@ def assert_publishable(con: duckdb.DuckDBPyConnection, table_ids: Sequence[str])
     return [f for t in table_ids for f in warnings(con, t)]
 
 
-def status_lines(con: duckdb.DuckDBPyConnection, max_per_table: int = 10) -> list[str]:
-    """Dutch lines for ``veiligheidsbeeld status``: per table the last run and its BLOCKER/WARN findings."""
-    runs = con.execute(query(SQL_FILE, "runs")).fetchall()
-    results = con.execute(query(SQL_FILE, "results_for_status")).fetchall()
+def status_lines(runs: Sequence[tuple], results: Sequence[tuple], max_per_table: int = 10) -> list[str]:
+    """Dutch lines for ``veiligheidsbeeld status``: per table the last run and its BLOCKER/WARN
+    findings (``runs`` and ``results`` as read by :func:`veiligheidsbeeld.warehouse.queries.validation_runs`
+    and :func:`~veiligheidsbeeld.warehouse.queries.validation_findings_for_status`)."""
     if not runs:
         return ["Gegevenscontrole: nog niet uitgevoerd."]
     lines = []

@@ -101,5 +101,3 @@ FROM denominators
 WHERE measure = $measure AND month IS NULL AND value IS NOT NULL
 ORDER BY region_code, year;
 
--- name: police_region_codes
-SELECT DISTINCT region_code FROM facts_monthly ORDER BY region_code;

@@ -115,3 +115,18 @@ CROSS JOIN months m
 JOIN n_codes n ON n.grp = w.grp
 LEFT JOIN cells c ON c.region_code = w.region_code AND c.grp = w.grp AND c.month = m.month
 ORDER BY w.ord, m.month;
+
+-- name: validation_runs
+-- The last data-check run per table (veiligheidsbeeld status).
+SELECT table_id, run_id, checked_at, vintage, blockers, warnings, infos
+FROM validation_runs ORDER BY table_id;
+
+-- name: validation_findings_for_status
+SELECT table_id, rule, severity, region_code, detail
+FROM validation_results
+WHERE severity IN ('BLOCKER', 'WARN')
+ORDER BY table_id, CASE severity WHEN 'BLOCKER' THEN 0 ELSE 1 END, rule, region_code NULLS FIRST;
+
+-- name: police_region_codes
+-- The region codes of the loaded police facts (veiligheidsbeeld regions checks the districts against them).
+SELECT DISTINCT region_code FROM facts_monthly ORDER BY region_code;

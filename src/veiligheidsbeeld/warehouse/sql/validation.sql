@@ -200,16 +200,6 @@ FROM validation_results
 WHERE severity = $severity AND ($table_id::VARCHAR IS NULL OR table_id = $table_id::VARCHAR)
 ORDER BY table_id, rule, region_code NULLS FIRST, detail;
 
--- name: runs
-SELECT table_id, run_id, checked_at, vintage, blockers, warnings, infos
-FROM validation_runs ORDER BY table_id;
-
--- name: results_for_status
-SELECT table_id, rule, severity, region_code, detail
-FROM validation_results
-WHERE severity IN ('BLOCKER', 'WARN')
-ORDER BY table_id, CASE severity WHEN 'BLOCKER' THEN 0 ELSE 1 END, rule, region_code NULLS FIRST;
-
 -- name: region_month_gaps
 -- Per region of the given codes: the months the table has but the region lacks (for the report
 -- banners, which group them by month: 'juni 2023 ontbreekt voor alle 14 gemeenten').
