@@ -19,6 +19,8 @@ def _retry_if_worth_it(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect
 
 
 check_source_changed = task(pipeline.source_changed, name="bron-gewijzigd", cache_policy=NO_CACHE)
+upgrade_warehouse = task(pipeline.upgrade_warehouse, name="warehouse-bijwerken", cache_policy=NO_CACHE,
+                         tags=["warehouse-schrijver"])
 fetch = task(
     pipeline.ingest,
     name="ophalen",
@@ -37,6 +39,8 @@ def fetch_if_changed(settings: Any, source: str, ingest_if_stale: bool) -> tuple
     when they did, so a month published mid-month is in the next report and an unchanged source
     costs nothing more. Returns the freshness and the ingest result (None when nothing was fetched)."""
     logger = get_run_logger()
+    if ingest_if_stale:  # this run may write: an older warehouse is upgraded first, as any writer does
+        logger.info("Warehouse: %s", upgrade_warehouse(settings))
     fresh = check_source_changed(settings, source)
     if fresh.stale and ingest_if_stale:
         logger.info("Nieuwe gegevens (%s): eerst ophalen uit %s.", fresh.text, source)

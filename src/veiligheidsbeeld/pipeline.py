@@ -120,6 +120,18 @@ def freshness(settings: Settings, *, today: date | None = None, tables: Sequence
     return Freshness(bool(reasons), tuple(reasons))
 
 
+def upgrade_warehouse(settings: Settings) -> str:
+    """Bring an existing warehouse to this code's schema version before a run that may ingest
+    (a writer would do it anyway; the freshness check reads the warehouse first). Returns what was
+    done, in Dutch; a missing warehouse is left to the ingest to create."""
+    from veiligheidsbeeld.warehouse import db
+
+    path = settings.paths.resolved().warehouse
+    if not path.is_file():
+        return "nog geen warehouse"
+    return db.upgrade(path).summary()
+
+
 def source_changed(settings: Settings, source: str | Path | None, *, tables: Sequence[str] | None = None) -> Freshness:
     """Whether a scheduled run must ingest: per table, ask the source for its ``Modified`` stamp
     (one small request each) and compare it with the version in the warehouse. Unchanged: skip

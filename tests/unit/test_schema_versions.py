@@ -113,3 +113,24 @@ def test_a_warehouse_from_before_the_baseline_gets_the_tables_it_lacked(tmp_path
     with db.writer(path) as con:
         assert con.execute("SELECT count(*) FROM pulls").fetchone() == (1,)
     assert objects(path) >= schema.baseline_tables() | {"schema_version"}
+
+
+def test_a_run_that_may_ingest_upgrades_an_older_warehouse_first(tmp_path, monkeypatch):
+    """`run` and the scheduled flows read the warehouse (is the source newer?) before they ingest;
+    as writers they upgrade an older warehouse first instead of stopping at the reader's sentence."""
+    from veiligheidsbeeld import pipeline
+    from veiligheidsbeeld.config import load_settings
+
+    settings = load_settings(warehouse=tmp_path / "w.duckdb")
+    assert pipeline.upgrade_warehouse(settings) == "nog geen warehouse"
+    assert not (tmp_path / "w.duckdb").exists()  # the ingest creates it, not the upgrade
+    everything = schema.migrations()
+    monkeypatch.setattr(schema, "migrations", lambda: everything[:1])
+    with db.writer(tmp_path / "w.duckdb"):
+        pass
+    monkeypatch.setattr(schema, "migrations", lambda: everything)
+    done = pipeline.upgrade_warehouse(settings)
+    assert f"bijgewerkt naar schemaversie {len(everything)}" in done and "0002" in done
+    with db.reader(tmp_path / "w.duckdb") as con:
+        assert [v for v, _, _ in schema.history(con)] == [m.version for m in everything]
+    assert "is actueel" in pipeline.upgrade_warehouse(settings)
