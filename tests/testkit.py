@@ -60,3 +60,19 @@ def write_population_snapshot(
     for name, data in entities.items():
         (directory / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
     return root
+
+
+def cli(root: Path, *args: str, env: dict[str, str] | None = None):
+    """The command as a user runs it in ``root`` (default paths data/, reports/ are relative)."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from veiligheidsbeeld.cli import app
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
+    finally:
+        os.chdir(cwd)

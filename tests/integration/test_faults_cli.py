@@ -22,11 +22,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
 from testkit import read_warehouse
 
-from veiligheidsbeeld.cli import app
+from testkit import cli
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 
 pytestmark = pytest.mark.integration
@@ -42,16 +41,6 @@ CONFIG = "[geography]\nfetch_denominators = false\nfetch_boundaries = false\n"
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-
-
-def cli(root: Path, *args: str, env: dict[str, str] | None = None):
-    """The command as a user runs it in ``root`` (default paths data/, reports/ are relative)."""
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
-    finally:
-        os.chdir(cwd)
 
 
 def assert_one_sentence(result, *words: str, code: int = 1) -> str:

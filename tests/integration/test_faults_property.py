@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,11 +21,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from testkit import read_warehouse
 
-from veiligheidsbeeld.cli import app
+from testkit import cli
 from veiligheidsbeeld.testing.synthetic import build_police_snapshot
 
 pytestmark = pytest.mark.integration
@@ -39,15 +37,6 @@ CONFIG = "[geography]\nfetch_denominators = false\nfetch_boundaries = false\n"
 BOUNDED = settings(max_examples=12, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 _STAMPS = itertools.count(1)
-
-
-def cli(root: Path, *args: str):
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(app, list(args), catch_exceptions=True)
-    finally:
-        os.chdir(cwd)
 
 
 def correct_or_one_sentence(result) -> bool:

@@ -29,9 +29,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from veiligheidsbeeld.cli import app
+from testkit import cli
 from veiligheidsbeeld.config import load_settings
 from veiligheidsbeeld.errors import WarehouseError, WarehouseVersionError
 from veiligheidsbeeld.warehouse import db, schema
@@ -106,15 +105,6 @@ def project(previous, tmp_path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(previous / "project", root, ignore=shutil.ignore_patterns("snapshot", "*.lock"))
     return root
-
-
-def cli(root: Path, *args: str):
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(app, list(args), catch_exceptions=True)
-    finally:
-        os.chdir(cwd)
 
 
 def digest(path: Path) -> str:
