@@ -78,6 +78,10 @@ def _num_axis(value: float, _pos: object = None) -> str:
     return fmt_num(value, 1)
 
 
+#: Resolution of the embedded PNGs (see :func:`figure_png`).
+DPI = 144
+
+
 def new_figure(height: float = 4.0, width: float = WIDTH) -> Figure:
     """A figure in the house style."""
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
@@ -110,7 +114,82 @@ def add_source(fig: Figure, source: str | None) -> None:
     fig.supxlabel("\n".join(textwrap.wrap(source, width_chars)), x=0.01, ha="left", fontsize=7.5, color=DARK_GREY)
 
 
-def figure_png(fig: Figure, dpi: int = 144) -> bytes:
+# --------------------------------------------------------------------------------------------
+# Layout: computed once per kind of chart, then reused
+# --------------------------------------------------------------------------------------------
+
+#: Axes boxes and title/source positions per layout key, kept for the life of the process
+#: (a worker draws dozens of charts of the same kind).
+_LAYOUTS: dict[tuple[Any, ...], tuple[list[Any], list[tuple[float, float] | None]]] = {}
+
+
+def _shape(text: str) -> str:
+    # Digits have the same advance width in the house font: "12" and "47" take the same room.
+    return "".join("0" if ch.isdigit() else ch for ch in text)
+
+
+def _tick_shapes(axis) -> tuple[str, ...]:
+    """The shapes of the tick labels the axis will draw (without drawing it)."""
+    lo, hi = sorted(axis.get_view_interval())
+    span = (hi - lo) * 1e-9
+    locs = [v for v in axis.get_major_locator()() if lo - span <= v <= hi + span]
+    return tuple(sorted({_shape(t) for t in axis.get_major_formatter().format_ticks(locs)}))
+
+
+def layout_key(fig: Figure) -> tuple[Any, ...]:
+    """Everything that decides the margins of a chart of fixed size: the tick label shapes, the
+    axis labels, titles and legend texts (by shape) and the number of lines of the source."""
+    parts: list[Any] = [tuple(round(float(v), 3) for v in fig.get_size_inches())]
+    for text in (fig._suptitle, fig._supxlabel):  # noqa: SLF001 - no public getter for the Text
+        parts.append(None if text is None else (_shape(text.get_text()), text.get_fontsize()))
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        parts.append((
+            ax.axison,
+            _tick_shapes(ax.xaxis) if ax.axison else (),
+            _tick_shapes(ax.yaxis) if ax.axison else (),
+            _shape(ax.get_xlabel()),
+            _shape(ax.get_ylabel()),
+            _shape(ax.get_title(loc="left")),
+            None if legend is None else tuple(_shape(t.get_text()) for t in legend.get_texts()),
+        ))
+    return tuple(parts)
+
+
+def settle_layout(fig: Figure, kind: str) -> Figure:
+    """Fix the layout of a chart: the constrained layout is computed for the first chart of this
+    ``kind`` with the same :func:`layout_key` and reused for the next ones, so that dozens of
+    charts of one kind (the control charts of a district) pay for it once, not at every drawing.
+
+    Only for charts whose margins follow from the key alone: no text placed near the edges of
+    the axes in data coordinates (maps and the funnel's labels keep the layout engine)."""
+    key = (kind, layout_key(fig))
+    cached = _LAYOUTS.get(key)
+    if cached is None:
+        engine = fig.get_layout_engine()
+        if engine is None:
+            return fig
+        dpi = fig.get_dpi()
+        fig.set_dpi(DPI)  # as it will be drawn: the text extents at the PNG's resolution
+        try:
+            engine.execute(fig)
+        finally:
+            fig.set_dpi(dpi)
+        texts = [fig._suptitle, fig._supxlabel]  # noqa: SLF001
+        cached = ([ax.get_position(original=False).frozen() for ax in fig.axes],
+                  [None if t is None else tuple(t.get_position()) for t in texts])
+        _LAYOUTS[key] = cached
+    fig.set_layout_engine("none")
+    boxes, positions = cached
+    for ax, box in zip(fig.axes, boxes, strict=True):
+        ax.set_position(box)
+    for text, position in zip((fig._suptitle, fig._supxlabel), positions, strict=True):  # noqa: SLF001
+        if text is not None and position is not None:
+            text.set_position(position)
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes: RGB on white (no alpha channel), light compression.
 
     Drawn once per report and embedded in the HTML, which is also the PDF's source. 144 dpi is
@@ -254,7 +333,7 @@ def plot_monthly_series(
     )
     add_title(fig, title, subtitle)
     add_source(fig, source)
-    return fig
+    return settle_layout(fig, "monthly_series")
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,7 +581,7 @@ def plot_control_chart(
     ax.legend(handles, labels, frameon=False, fontsize=7.5, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     add_title(fig, title, subtitle)
     add_source(fig, source)
-    return fig
+    return settle_layout(fig, "control_chart")
 
 
 def signal_summary(chart: ControlChart, since: date) -> list[tuple[date, str]]:
