@@ -51,6 +51,9 @@ RISE = "#c2410c"
 FALL = "#1d4ed8"
 WARN = "#b45309"
 EARLIER_YEARS = ("#9ca3af", "#c4b5a5", "#b8c7d9", "#d1d5db")
+#: Distinct line colours for up to ~12 series in one chart (colour-blind friendly first).
+LINE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#7F7F7F", "#8C564B",
+                "#BCBD22", "#17BECF", "#9467BD", "#E377C2")
 
 MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 WIDTH = 8.0  # inches; the reports show charts at about 800 CSS pixels
@@ -89,12 +92,16 @@ def new_figure(height: float = 4.0, width: float = WIDTH) -> Figure:
     return fig
 
 
-def _style(ax) -> None:
+def style_axes(ax, *, labelsize: float = 9, grid: str | None = "y") -> Any:
+    """The house style of an axes, for every chart of every report: no top and right spines,
+    grey axes, dark grey tick labels, light grid lines (``grid``: "y", "x" or None) behind the data."""
     ax.spines[["top", "right"]].set_visible(False)
     ax.spines[["left", "bottom"]].set_color(GREY)
-    ax.tick_params(colors=DARK_GREY, labelsize=9)
-    ax.grid(axis="y", color=LIGHT_GREY, linewidth=0.8)
+    ax.tick_params(colors=DARK_GREY, labelsize=labelsize)
+    if grid:
+        ax.grid(axis=grid, color=LIGHT_GREY, linewidth=0.8)
     ax.set_axisbelow(True)
+    return ax
 
 
 def add_title(fig: Figure, title: str, subtitle: str = "") -> None:
@@ -259,7 +266,7 @@ def plot_monthly_series(
     """
     fig = new_figure(3.8)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     values = pd.to_numeric(series, errors="coerce")
     index = pd.Index([date(d.year, d.month, 1) for d in values.index])
     values.index = index
@@ -360,7 +367,7 @@ def plot_gemeente_bars(
     n = len(frame)
     fig = new_figure(max(2.4, 0.42 * n + 1.4))
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=LIGHT_GREY, linewidth=0.8)
     y = np.arange(n)
@@ -438,7 +445,7 @@ def plot_funnel(
     """
     fig = new_figure(4.4)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     known = units[units["rate"].notna() & units["dwellings"].notna()]
     unknown = units[~units.index.isin(known.index)]
     if known.empty or np.isnan(target_rate):
@@ -516,7 +523,7 @@ def plot_control_chart(
     """
     fig = new_figure(height)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     points = chart.points
     months = [date(d.year, d.month, 1) for d in points.index]
     x = np.arange(len(months))
