@@ -148,7 +148,10 @@ def layout_key(fig: Figure) -> tuple[Any, ...]:
     axis labels, titles and legend texts (by shape) and the number of lines of the source."""
     parts: list[Any] = [tuple(round(float(v), 3) for v in fig.get_size_inches())]
     for text in (fig._suptitle, fig._supxlabel):  # noqa: SLF001 - no public getter for the Text
-        parts.append(None if text is None else (_shape(text.get_text()), text.get_fontsize()))
+        # The figure's title and source line only take room above and below the axes: their
+        # number of lines counts, not their width (the name of the gemeente in the title).
+        parts.append(None if text is None else (text.get_text().count("\n"), text.get_fontsize(),
+                                                text.get_fontweight()))
     for ax in fig.axes:
         legend = ax.get_legend()
         parts.append((
