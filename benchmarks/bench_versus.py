@@ -146,7 +146,13 @@ def warehouse(kind: str, work: Path) -> Path:
 def _side_env(root: Path) -> dict[str, str]:
     """Each side imports its own ``src`` first: a shared (editable) environment would otherwise
     run the same code on both sides, whatever checkout the benchmark sits in."""
-    return {"PYTHONPATH": str(root / "src")}
+    env = {"PYTHONPATH": str(root / "src")}
+    # A base checkout outside the project (VB_BENCH_BASE) has no ../shared next to it: the demo
+    # reads the real national series from this project's.
+    shared = REPO.parent / "shared"
+    if "VEILIGHEIDSBEELD_SHARED" not in os.environ and (shared / "data" / "politie").is_dir():
+        env["VEILIGHEIDSBEELD_SHARED"] = str(shared)
+    return env
 
 
 def _report_argv(cli: Path, db: Path, out: Path, workers: int | None) -> list[str]:
