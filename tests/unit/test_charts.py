@@ -225,3 +225,19 @@ def test_style_axes_is_the_one_house_style():
     assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
     assert to_hex(ax.spines["left"].get_edgecolor()) == charts.GREY
     assert jaaranalyse.LINE_COLOURS is charts.LINE_COLOURS
+
+
+def test_pdf_embeds_every_chart_of_the_html(tmp_path):
+    """The PDF is made from the report's HTML; its embedded charts reach the PDF engine by
+    reference, and every one of them is in the PDF, at its own size."""
+    from veiligheidsbeeld.reports.render import write_pdf
+
+    months, chart = _control_chart(5, 20)
+    small = charts.empty_figure("Geen gegevens.", title="Leeg", source=SOURCE)
+    big = charts.plot_control_chart(chart, title="Regelkaart — Aadorp", baseline_end=months[23], source=SOURCE)
+    html = (f'<html><body><p>twee grafieken</p><img src="{data_uri(big)}" alt="a">'
+            f'<img src="{data_uri(small)}" alt="b"></body></html>')
+    pdf = write_pdf(html, tmp_path / "rapport.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Subtype /Image") == 2
+    assert b"/Width 1152" in pdf and b"/Height 432" in pdf  # the control chart at 144 dpi (8 x 3 in)

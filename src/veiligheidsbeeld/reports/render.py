@@ -932,7 +932,7 @@ def write_pdf(html: str, pdf_path: Path) -> Path:
 
     The embedded images are handed to weasyprint by a short reference instead of inside the
     HTML: its HTML parser would otherwise read megabytes of base64 character by character.
-    Nothing is fetched from outside."""
+    Any other URL goes to weasyprint's own fetcher, as before."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
