@@ -152,6 +152,18 @@ def warehouse(kind: str, work: Path) -> Path:
     return db
 
 
+def _side_env(root: Path) -> dict[str, str]:
+    """Each side imports its own ``src`` first: a shared (editable) environment would otherwise
+    run the same code on both sides, whatever checkout the benchmark sits in."""
+    env = {"PYTHONPATH": str(root / "src")}
+    # A base checkout outside the project (VB_BENCH_BASE) has no ../shared next to it: the demo
+    # reads the real national series from this project's.
+    shared = REPO.parent / "shared"
+    if "VEILIGHEIDSBEELD_SHARED" not in os.environ and (shared / "data" / "politie").is_dir():
+        env["VEILIGHEIDSBEELD_SHARED"] = str(shared)
+    return env
+
+
 def _report_argv(cli: Path, db: Path, out: Path, workers: int | None) -> list[str]:
     argv = [str(cli), "report", "tweewekelijks", "--date", REPORT_DATE.isoformat(), "--warehouse", str(db),
             "--reports", str(out)]
@@ -174,6 +186,7 @@ def compare_reports(kind: str, base: Path, work: Path, repeat: int, cores: int) 
         "base_workers": (base / ".venv/bin/veiligheidsbeeld", cores),
         "ours": (REPO / ".venv/bin/veiligheidsbeeld", None),
     }
+    roots = {"base_default": base, "base_workers": base, "ours": REPO}
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in sides}
     files: dict[str, dict[str, int]] = {}
     for i in range(repeat):
@@ -181,7 +194,7 @@ def compare_reports(kind: str, base: Path, work: Path, repeat: int, cores: int) 
             db = scratch / f"{side}.duckdb"
             shutil.copyfile(source, db)  # its own copy: no lock or cache shared with the other side
             out = scratch / f"{side}-{i}"
-            r = run_command(_report_argv(cli, db, out, workers), cwd=scratch)
+            r = run_command(_report_argv(cli, db, out, workers), cwd=scratch, env=_side_env(roots[side]))
             files[side] = _files(out)
             r.pop("output")
             r["load_average"] = list(os.getloadavg())
@@ -208,12 +221,14 @@ def demo_end_to_end(base: Path, work: Path) -> dict[str, Any]:
     """``veiligheidsbeeld demo`` on both sides (fresh folder each): total time and the time until
     the first biweekly report is written (snapshot + ingest + biweekly step)."""
     out: dict[str, Any] = {}
-    for side, cli in (("base", base / ".venv/bin/veiligheidsbeeld"), ("ours", REPO / ".venv/bin/veiligheidsbeeld")):
+    for side, side_root in (("base", base), ("ours", REPO)):
+        cli = side_root / ".venv/bin/veiligheidsbeeld"
         root = work / "scratch" / f"versus-demo-{side}"
         shutil.rmtree(root, ignore_errors=True)
         # The demo says "3/4 Tweewekelijkse rapporten ..." before the biweekly reports and "4/4"
         # after them: the first report exists at the second mark.
-        r = run_command([str(cli), "demo", "--map", str(root)], cwd=work, marks=("2/4", "3/4", "4/4"))
+        r = run_command([str(cli), "demo", "--map", str(root)], cwd=work, marks=("2/4", "3/4", "4/4"),
+                        env=_side_env(side_root))
         r.pop("output")
         r["first_report_seconds"] = r["marks"].get("4/4")
         out[side] = r

@@ -9,7 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from shapely.geometry import box
 
 from veiligheidsbeeld.analysis.periods import add_months
@@ -166,3 +168,76 @@ def test_change_view_counts_first_pct_only_on_a_base_of_ten_flag_only_when_signi
     assert not incomplete.current_incomplete and "niet getoetst" in incomplete.note
     big = change_view({**row, "current": 1234.0, "previous": 1000.0, "difference": 234, "pct_change": 23.4})
     assert big.current == "1.234" and big.pct == "+23%"
+
+
+def _control_chart(seed: int, level: float):
+    months = [add_months(date(2023, 1, 1), i) for i in range(36)]
+    counts = pd.Series(np.random.default_rng(seed).poisson(level, 36).astype(float), index=months)
+    return months, control_chart(counts, baseline=slice(months[0], months[23]), seasonal=np.linspace(0.8, 1.2, 12),
+                                 phi=1.2)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_reused_layout_draws_the_same_pixels_as_the_layout_engine(monkeypatch):
+    """A control chart whose layout comes from the cache (an earlier chart of the same kind and
+    margins) is pixel for pixel the chart the constrained layout would draw; another tick label
+    width is another layout."""
+    monkeypatch.setattr(charts, "_LAYOUTS", {})
+
+    def draw(seed: int, level: float, *, cached: bool, title: str = "Regelkaart — Beekdorp") -> bytes:
+        months, chart = _control_chart(seed, level)
+        if not cached:
+            with monkeypatch.context() as m:
+                m.setattr(charts, "settle_layout", lambda fig, kind: fig)
+                fig = charts.plot_control_chart(chart, title=title, subtitle="jan 2023 – dec 2025",
+                                                baseline_end=months[23], source=SOURCE)
+            assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)  # the engine draws it
+        else:
+            fig = charts.plot_control_chart(chart, title=title, subtitle="jan 2023 – dec 2025",
+                                            baseline_end=months[23], source=SOURCE)
+            assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+        return charts.figure_png(fig)
+
+    # Computes and keeps the layout of this kind of chart (another gemeente: the title's width
+    # does not count).
+    draw(1, 20, cached=True, title="Regelkaart — Aadorp aan de Regge")
+    assert len(charts._LAYOUTS) == 1
+    for seed in (2, 3):
+        assert np.array_equal(_pixels(draw(seed, 20, cached=True)), _pixels(draw(seed, 20, cached=False)))
+    assert len(charts._LAYOUTS) == 1  # same margins: no new layout
+    # Counts in the thousands: wider tick labels, so a layout of its own (and still the same pixels).
+    assert np.array_equal(_pixels(draw(4, 2000, cached=True)), _pixels(draw(4, 2000, cached=False)))
+    assert len(charts._LAYOUTS) == 2
+
+
+def test_style_axes_is_the_one_house_style():
+    from veiligheidsbeeld.reports import jaaranalyse
+
+    fig = charts.new_figure()
+    ax = charts.style_axes(fig.add_subplot(), labelsize=8)
+    assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+    assert to_hex(ax.spines["left"].get_edgecolor()) == charts.GREY
+    assert jaaranalyse.LINE_COLOURS is charts.LINE_COLOURS
+
+
+def test_pdf_embeds_every_chart_of_the_html(tmp_path):
+    """The PDF is made from the report's HTML; its embedded charts reach the PDF engine by
+    reference, and every one of them is in the PDF, at its own size."""
+    from veiligheidsbeeld.reports.kit import write_pdf
+
+    months, chart = _control_chart(5, 20)
+    small = charts.empty_figure("Geen gegevens.", title="Leeg", source=SOURCE)
+    big = charts.plot_control_chart(chart, title="Regelkaart — Aadorp", baseline_end=months[23], source=SOURCE)
+    html = (f'<html><body><p>twee grafieken</p><img src="{data_uri(big)}" alt="a">'
+            f'<img src="{data_uri(small)}" alt="b"></body></html>')
+    pdf = write_pdf(html, tmp_path / "rapport.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Subtype /Image") == 2
+    assert b"/Width 1152" in pdf and b"/Height 432" in pdf  # the control chart at 144 dpi (8 x 3 in)

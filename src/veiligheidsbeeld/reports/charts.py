@@ -51,6 +51,9 @@ RISE = "#c2410c"
 FALL = "#1d4ed8"
 WARN = "#b45309"
 EARLIER_YEARS = ("#9ca3af", "#c4b5a5", "#b8c7d9", "#d1d5db")
+#: Distinct line colours for up to ~12 series in one chart (colour-blind friendly first).
+LINE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#7F7F7F", "#8C564B",
+                "#BCBD22", "#17BECF", "#9467BD", "#E377C2")
 
 MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 WIDTH = 8.0  # inches; the reports show charts at about 800 CSS pixels
@@ -78,6 +81,10 @@ def _num_axis(value: float, _pos: object = None) -> str:
     return fmt_num(value, 1)
 
 
+#: Resolution of the embedded PNGs (see :func:`figure_png`).
+DPI = 144
+
+
 def new_figure(height: float = 4.0, width: float = WIDTH) -> Figure:
     """A figure in the house style."""
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
@@ -85,12 +92,16 @@ def new_figure(height: float = 4.0, width: float = WIDTH) -> Figure:
     return fig
 
 
-def _style(ax) -> None:
+def style_axes(ax, *, labelsize: float = 9, grid: str | None = "y") -> Any:
+    """The house style of an axes, for every chart of every report: no top and right spines,
+    grey axes, dark grey tick labels, light grid lines (``grid``: "y", "x" or None) behind the data."""
     ax.spines[["top", "right"]].set_visible(False)
     ax.spines[["left", "bottom"]].set_color(GREY)
-    ax.tick_params(colors=DARK_GREY, labelsize=9)
-    ax.grid(axis="y", color=LIGHT_GREY, linewidth=0.8)
+    ax.tick_params(colors=DARK_GREY, labelsize=labelsize)
+    if grid:
+        ax.grid(axis=grid, color=LIGHT_GREY, linewidth=0.8)
     ax.set_axisbelow(True)
+    return ax
 
 
 def add_title(fig: Figure, title: str, subtitle: str = "") -> None:
@@ -110,7 +121,85 @@ def add_source(fig: Figure, source: str | None) -> None:
     fig.supxlabel("\n".join(textwrap.wrap(source, width_chars)), x=0.01, ha="left", fontsize=7.5, color=DARK_GREY)
 
 
-def figure_png(fig: Figure, dpi: int = 144) -> bytes:
+# --------------------------------------------------------------------------------------------
+# Layout: computed once per kind of chart, then reused
+# --------------------------------------------------------------------------------------------
+
+#: Axes boxes and title/source positions per layout key, kept for the life of the process
+#: (a worker draws dozens of charts of the same kind).
+_LAYOUTS: dict[tuple[Any, ...], tuple[list[Any], list[tuple[float, float] | None]]] = {}
+
+
+def _shape(text: str) -> str:
+    # Digits have the same advance width in the house font: "12" and "47" take the same room.
+    return "".join("0" if ch.isdigit() else ch for ch in text)
+
+
+def _tick_shapes(axis) -> tuple[str, ...]:
+    """The shapes of the tick labels the axis will draw (without drawing it)."""
+    lo, hi = sorted(axis.get_view_interval())
+    span = (hi - lo) * 1e-9
+    locs = [v for v in axis.get_major_locator()() if lo - span <= v <= hi + span]
+    return tuple(sorted({_shape(t) for t in axis.get_major_formatter().format_ticks(locs)}))
+
+
+def layout_key(fig: Figure) -> tuple[Any, ...]:
+    """Everything that decides the margins of a chart of fixed size: the tick label shapes, the
+    axis labels, titles and legend texts (by shape) and the number of lines of the source."""
+    parts: list[Any] = [tuple(round(float(v), 3) for v in fig.get_size_inches())]
+    for text in (fig._suptitle, fig._supxlabel):  # noqa: SLF001 - no public getter for the Text
+        # The figure's title and source line only take room above and below the axes: their
+        # number of lines counts, not their width (the name of the gemeente in the title).
+        parts.append(None if text is None else (text.get_text().count("\n"), text.get_fontsize(),
+                                                text.get_fontweight()))
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        parts.append((
+            ax.axison,
+            _tick_shapes(ax.xaxis) if ax.axison else (),
+            _tick_shapes(ax.yaxis) if ax.axison else (),
+            _shape(ax.get_xlabel()),
+            _shape(ax.get_ylabel()),
+            _shape(ax.get_title(loc="left")),
+            None if legend is None else tuple(_shape(t.get_text()) for t in legend.get_texts()),
+        ))
+    return tuple(parts)
+
+
+def settle_layout(fig: Figure, kind: str) -> Figure:
+    """Fix the layout of a chart: the constrained layout is computed for the first chart of this
+    ``kind`` with the same :func:`layout_key` and reused for the next ones, so that dozens of
+    charts of one kind (the control charts of a district) pay for it once, not at every drawing.
+
+    Only for charts whose margins follow from the key alone: no text placed near the edges of
+    the axes in data coordinates (maps and the funnel's labels keep the layout engine)."""
+    key = (kind, layout_key(fig))
+    cached = _LAYOUTS.get(key)
+    if cached is None:
+        engine = fig.get_layout_engine()
+        if engine is None:
+            return fig
+        dpi = fig.get_dpi()
+        fig.set_dpi(DPI)  # as it will be drawn: the text extents at the PNG's resolution
+        try:
+            engine.execute(fig)
+        finally:
+            fig.set_dpi(dpi)
+        texts = [fig._suptitle, fig._supxlabel]  # noqa: SLF001
+        cached = ([ax.get_position(original=False).frozen() for ax in fig.axes],
+                  [None if t is None else tuple(t.get_position()) for t in texts])
+        _LAYOUTS[key] = cached
+    fig.set_layout_engine("none")
+    boxes, positions = cached
+    for ax, box in zip(fig.axes, boxes, strict=True):
+        ax.set_position(box)
+    for text, position in zip((fig._suptitle, fig._supxlabel), positions, strict=True):  # noqa: SLF001
+        if text is not None and position is not None:
+            text.set_position(position)
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes: RGB on white (no alpha channel), light compression.
 
     Drawn once per report and embedded in the HTML, which is also the PDF's source. 144 dpi is
@@ -180,7 +269,7 @@ def plot_monthly_series(
     """
     fig = new_figure(3.8)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     values = pd.to_numeric(series, errors="coerce")
     index = pd.Index([date(d.year, d.month, 1) for d in values.index])
     values.index = index
@@ -254,7 +343,7 @@ def plot_monthly_series(
     )
     add_title(fig, title, subtitle)
     add_source(fig, source)
-    return fig
+    return settle_layout(fig, "monthly_series")
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,7 +370,7 @@ def plot_gemeente_bars(
     n = len(frame)
     fig = new_figure(max(2.4, 0.42 * n + 1.4))
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=LIGHT_GREY, linewidth=0.8)
     y = np.arange(n)
@@ -359,7 +448,7 @@ def plot_funnel(
     """
     fig = new_figure(4.4)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     known = units[units["rate"].notna() & units["dwellings"].notna()]
     unknown = units[~units.index.isin(known.index)]
     if known.empty or np.isnan(target_rate):
@@ -437,7 +526,7 @@ def plot_control_chart(
     """
     fig = new_figure(height)
     ax = fig.add_subplot()
-    _style(ax)
+    style_axes(ax)
     points = chart.points
     months = [date(d.year, d.month, 1) for d in points.index]
     x = np.arange(len(months))
@@ -502,7 +591,7 @@ def plot_control_chart(
     ax.legend(handles, labels, frameon=False, fontsize=7.5, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     add_title(fig, title, subtitle)
     add_source(fig, source)
-    return fig
+    return settle_layout(fig, "control_chart")
 
 
 def signal_summary(chart: ControlChart, since: date) -> list[tuple[date, str]]:

@@ -54,9 +54,8 @@ from veiligheidsbeeld.files import ensure_dir
 
 REPORT_DIR = "jaaranalyse"
 TEMPLATE = "jaaranalyse.html.j2"
-#: Distinct line colours for up to ~12 gemeenten per chart (colour-blind friendly first).
-LINE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#7F7F7F", "#8C564B",
-                "#BCBD22", "#17BECF", "#9467BD", "#E377C2")
+#: Line colours of the gemeenten (the house palette of :mod:`veiligheidsbeeld.reports.charts`).
+LINE_COLOURS = charts.LINE_COLOURS
 #: A chart shows at most this many gemeente lines; more gemeenten go to the small multiples only.
 MAX_LINES = 12
 #: Resolution of the embedded charts: sharp on screen and on A4, and keeps the PDF light.
@@ -69,13 +68,8 @@ DPI = 110
 
 
 def _axes(fig: Figure, *args: int):
-    ax = fig.add_subplot(*args) if args else fig.add_subplot()
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.spines[["left", "bottom"]].set_color(charts.GREY)
-    ax.tick_params(colors=charts.DARK_GREY, labelsize=8)
-    ax.grid(axis="y", color=charts.LIGHT_GREY, linewidth=0.8)
-    ax.set_axisbelow(True)
-    return ax
+    # The house style (charts.style_axes), with the smaller tick labels of this report's charts.
+    return charts.style_axes(fig.add_subplot(*args) if args else fig.add_subplot(), labelsize=8)
 
 
 def plot_year_lines(
@@ -181,9 +175,7 @@ def plot_overlast_small_multiples(
     last = max([target.target_year, *(int(s.index.max()) for s in lines.values() if len(s))])
     grid = fig.add_gridspec(nrows, ncols)
     for i, name in enumerate(names):
-        ax = fig.add_subplot(grid[i // ncols, i % ncols])
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(colors=charts.DARK_GREY, labelsize=6.5)
+        ax = charts.style_axes(fig.add_subplot(grid[i // ncols, i % ncols]), labelsize=6.5, grid=None)
         _glide(ax, target, last, labels=False)
         s = pd.to_numeric(lines[name], errors="coerce").sort_index()
         ax.plot(s.index.astype(int), s.to_numpy(dtype="float64"), color=charts.BLUE, linewidth=1.6, marker="o",

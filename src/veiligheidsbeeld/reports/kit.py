@@ -113,13 +113,38 @@ def write_tables(
     return written
 
 
+#: An embedded chart in the HTML (see :func:`data_uri`).
+_DATA_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
+_CHART_SCHEME = "vb-chart:"
+
+
 def write_pdf(html: str, pdf_path: Path) -> Path:
-    """HTML to PDF with weasyprint (images are data URIs, so nothing is fetched)."""
+    """HTML to PDF with weasyprint, from the same HTML (and so the same chart images).
+
+    The embedded images are handed to weasyprint by a short reference instead of inside the
+    HTML: its HTML parser would otherwise read megabytes of base64 character by character.
+    Any other URL goes to weasyprint's own fetcher, as before."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return publish(pdf_path, HTML(string=html, base_url=str(pdf_path.parent)).write_pdf())
+    images: list[str] = []
+
+    def reference(match: re.Match[str]) -> str:
+        images.append(match.group(1))
+        return f"{_CHART_SCHEME}{len(images) - 1}"
+
+    class ChartFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith(_CHART_SCHEME):
+                body = base64.b64decode(images[int(url[len(_CHART_SCHEME):])])
+                return URLFetcherResponse(url, body, {"Content-Type": "image/png"})
+            return super().fetch(url, headers)
+
+    light = _DATA_PNG.sub(reference, html)
+    document = HTML(string=light, base_url=str(pdf_path.parent), url_fetcher=ChartFetcher())
+    return publish(pdf_path, document.write_pdf())
 
 
 def data_uri(fig: Figure, dpi: int = 144) -> str:
