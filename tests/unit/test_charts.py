@@ -97,7 +97,7 @@ def test_control_chart_plot_shows_signals_and_missing_month():
     fig = charts.plot_control_chart(chart, title="Regelkaart", baseline_end=series.index[23], source=SOURCE)
     text = all_texts(fig)
     assert "ontbreekt" in text and "signaal" in text and "verwacht (10,0)" in text
-    assert charts.signal_summary(chart, date(2023, 12, 1))[0][0] == date(2023, 12, 1)
+    assert chart.signals_since(date(2023, 12, 1))[0][0] == date(2023, 12, 1)
 
 
 def test_classify_uses_dutch_numbers_and_never_more_classes_than_values():

@@ -585,6 +585,15 @@ class ControlChart:
         """Only the points that trigger at least one rule."""
         return self.points[self.points["signal"]]
 
+    def signals_since(self, since: date) -> list[tuple[date, str]]:
+        """(first day of the month, Dutch description) of the signals from ``since`` on."""
+        out = []
+        for month, row in self.signals.iterrows():
+            first = date(month.year, month.month, 1)
+            if first >= since:
+                out.append((first, str(row["description"])))
+        return out
+
 
 def _month_ordinal(label: object) -> int | None:
     """year * 12 + month for month-like index labels, None for anything else."""

@@ -395,6 +395,12 @@ class BiweeklyAnalysis:
             rows = ch[ch["district_code"] == district_code]
         return engine.chance_flags_text(rows, self.stats)
 
+    def judged_signals(self, gemeente_code: str) -> list[tuple[date, str]]:
+        """The control-chart signals of a gemeente in the judged months (the only ones a report
+        talks about), as (month, Dutch description); empty without a chart."""
+        chart = self.control_charts.get(gemeente_code)
+        return chart.signals_since(self.period.judged.start) if chart is not None else []
+
     def rate_12m(self, region_codes: Iterable[str]) -> pd.Series:
         """The rolling-12-month rate per region (NaN where there is none), indexed by code."""
         codes = list(region_codes)

@@ -592,13 +592,3 @@ def plot_control_chart(
     add_title(fig, title, subtitle)
     add_source(fig, source)
     return settle_layout(fig, "control_chart")
-
-
-def signal_summary(chart: ControlChart, since: date) -> list[tuple[date, str]]:
-    """(month, Dutch description) of the signals from ``since`` on."""
-    out = []
-    for month, row in chart.signals.iterrows():
-        m = date(month.year, month.month, 1)
-        if m >= since:
-            out.append((m, str(row["description"])))
-    return out

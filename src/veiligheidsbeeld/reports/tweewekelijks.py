@@ -175,12 +175,8 @@ def key_points(analysis: BiweeklyAnalysis, district_code: str) -> list[str]:
             hits = [names.get(c, c) for c in funnel.units.loc[funnel.units["funnel"] == cls, "region_code"]]
             if hits:
                 points.append(f"Trechtergrafiek (laatste 12 maanden, per 1.000 woningen): {', '.join(hits)} {text}.")
-    since = analysis.period.judged.start
     for g in district.gemeenten:
-        chart = analysis.control_charts.get(g.code)
-        if chart is None:
-            continue
-        recent = charts.signal_summary(chart, since)
+        recent = analysis.judged_signals(g.code)
         if recent:
             months = ", ".join(sorted({fmt_month(m) for m, _ in recent}))
             points.append(f"Regelkaart {g.naam}: signaal in {months} ({recent[-1][1]}).")
@@ -450,12 +446,10 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
     images, per_gemeente = district_images(analysis, district_code, geography)
     info = analysis.info_for(district_code)
     overview, hic_gemeenten = _hic_rows(analysis, district_code)
-    since = analysis.period.judged.start
     gemeenten = []
     for g in district.gemeenten:
         own = analysis.changes_for(group=analysis.crime, level=GEMEENTE)
         own = own[own["region_code"] == g.code]
-        chart = analysis.control_charts.get(g.code)
         gemeenten.append(
             {
                 "code": g.code,
@@ -470,9 +464,7 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
                     }
                     for r in records(own)
                 ],
-                "signals": [(fmt_month(m), d) for m, d in charts.signal_summary(chart, since)]
-                if chart is not None
-                else [],
+                "signals": [(fmt_month(m), d) for m, d in analysis.judged_signals(g.code)],
                 "lists": _area_lists(analysis, g.code),
                 **per_gemeente[g.code],
             }

@@ -126,12 +126,7 @@ def measure(world: World, stats: StatistiekSettings | None = None) -> Measured:
     rolling = ch[crime & (ch["comparison"] == "12_maanden")].set_index("region_code")
     found = sum(bool(rolling.loc[g, "significant"]) for g in world.planted)
     unchanged = [g for g in a.control_charts if g not in world.planted]
-    judged = set(period.judged.months())
-    signals = sum(
-        bool(a.control_charts[g].points.loc[[m for m in a.control_charts[g].points.index if m in judged],
-                                            "signal"].any())
-        for g in unchanged
-    )
+    signals = sum(bool(a.judged_signals(g)) for g in unchanged)
     return Measured(len(a.districts), chance, len(unchanged), signals, len(world.planted), found,
                     int(ch.loc[reported, "p_value"].notna().sum()))
 
