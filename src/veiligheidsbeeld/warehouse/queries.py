@@ -222,11 +222,6 @@ def has_table(con: duckdb.DuckDBPyConnection, table_id: str) -> bool:
     return table_id in table_vintages(con)
 
 
-def has_warehouse_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the warehouse has a table of this name (e.g. 'validation_results')."""
-    return bool(con.execute(query(SQL_FILE, "has_table"), {"name": name}).fetchone()[0])
-
-
 def latest_loads(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Per table its newest load: table_id, last_month, vintages, provisional_months,
     suppressed_cells, rows, fetched_at (the newest completed pull)."""

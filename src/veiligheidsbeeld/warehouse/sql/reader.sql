@@ -64,9 +64,6 @@ FROM loads l
 QUALIFY row_number() OVER (PARTITION BY l.table_id ORDER BY l.loaded_at DESC) = 1
 ORDER BY l.table_id;
 
--- name: has_table
-SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = $name;
-
 -- name: boundary_layout_years
 SELECT level, list(DISTINCT layout_year ORDER BY layout_year) FROM boundaries GROUP BY level;
 
