@@ -100,6 +100,8 @@ def fixture(root: Path, shared: Path, out: Path) -> None:
             con.execute(f"DELETE FROM {table} WHERE region_code = 'NL00'")
         con.execute("UPDATE regions SET name = CASE level WHEN 'WK' THEN 'Wijk ' || code "
                     "WHEN 'BU' THEN 'Buurt ' || code ELSE name END")
+        # The code list's titles and descriptions are the real ones from ../shared: keep only the codes.
+        con.execute("UPDATE offence_types SET title = 'Code ' || code, description = NULL")
         con.execute("UPDATE pulls SET source = 'snapshot (synthetisch)'")
         con.execute("UPDATE districts SET source = 'districts.csv'")
     render(root, root / "out")
