@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -600,21 +601,39 @@ class _SnapshotTable:
         return rows
 
 
-_SNAPSHOT_CACHE: dict[tuple[str, float, int], _SnapshotTable] = {}
+#: Parsed snapshot files, most recently used last. The tables of one pull are read at the same
+#: time, partition by partition: each keeps its file parsed (one per police table), or every
+#: switch between tables would parse a big file again.
+_SNAPSHOT_CACHE: OrderedDict[tuple[str, float, int], _SnapshotTable] = OrderedDict()
+SNAPSHOT_CACHE_FILES = 4
 _SNAPSHOT_LOCK = threading.Lock()
+_SNAPSHOT_FILE_LOCKS: dict[tuple[str, float, int], threading.Lock] = {}
 
 
 def _snapshot_table(path: Path) -> _SnapshotTable:
     # Partitions read the same big file concurrently: parse it once per process and version,
-    # columnar (DuckDB's JSON reader), not as millions of Python dicts.
+    # columnar (DuckDB's JSON reader), not as millions of Python dicts. One file is parsed while
+    # partitions of another go on.
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     with _SNAPSHOT_LOCK:
         table = _SNAPSHOT_CACHE.get(key)
+        if table is not None:
+            _SNAPSHOT_CACHE.move_to_end(key)
+            return table
+        file_lock = _SNAPSHOT_FILE_LOCKS.setdefault(key, threading.Lock())
+    with file_lock:
+        with _SNAPSHOT_LOCK:
+            table = _SNAPSHOT_CACHE.get(key)
         if table is None:
-            _SNAPSHOT_CACHE.clear()
             table = _SnapshotTable(_read_json_frame(path))
-            _SNAPSHOT_CACHE[key] = table
+            with _SNAPSHOT_LOCK:
+                for older in [k for k in _SNAPSHOT_CACHE if k[0] == key[0]]:  # an earlier version of this file
+                    del _SNAPSHOT_CACHE[older]
+                _SNAPSHOT_CACHE[key] = table
+                while len(_SNAPSHOT_CACHE) > SNAPSHOT_CACHE_FILES:
+                    _SNAPSHOT_CACHE.popitem(last=False)
+                _SNAPSHOT_FILE_LOCKS.pop(key, None)
     return table
 
 
