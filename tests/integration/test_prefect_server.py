@@ -156,24 +156,32 @@ def server(tmp_path_factory):
 
 
 class Api:
+    #: Answers a busy Prefect server gives (its database locked by the worker's writes); Prefect's
+    #: own client retries them too (PREFECT_CLIENT_MAX_RETRIES), so this test client does as well.
+    RETRY_STATUS = (429, 502, 503)
+
     def __init__(self, base: str) -> None:
         self.client = httpx.Client(base_url=base, timeout=30)
 
-    def deployment(self, flow: str, name: str) -> dict:
-        r = self.client.get(f"/deployments/name/{flow}/{name}")
+    def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        for attempt in range(6):
+            r = self.client.request(method, url, **kwargs)
+            if r.status_code not in self.RETRY_STATUS or attempt == 5:
+                break
+            time.sleep(0.5 * 2 ** attempt)
         r.raise_for_status()
-        return r.json()
+        return r
+
+    def deployment(self, flow: str, name: str) -> dict:
+        return self._request("GET", f"/deployments/name/{flow}/{name}").json()
 
     def run(self, flow: str, name: str, parameters: dict) -> str:
         dep = self.deployment(flow, name)
-        r = self.client.post(f"/deployments/{dep['id']}/create_flow_run", json={"parameters": parameters})
-        r.raise_for_status()
-        return r.json()["id"]
+        return self._request("POST", f"/deployments/{dep['id']}/create_flow_run",
+                             json={"parameters": parameters}).json()["id"]
 
     def flow_run(self, run_id: str) -> dict:
-        r = self.client.get(f"/flow_runs/{run_id}")
-        r.raise_for_status()
-        return r.json()
+        return self._request("GET", f"/flow_runs/{run_id}").json()
 
     def wait(self, run_ids: list[str], timeout: float) -> dict[str, dict]:
         deadline = time.monotonic() + timeout
@@ -190,9 +198,8 @@ class Api:
         return "\n".join(f"{e['level']} {e['message']}" for e in r.json()) if r.status_code == 200 else r.text
 
     def artifacts(self, run_id: str) -> list[dict]:
-        r = self.client.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
-        r.raise_for_status()
-        return r.json()
+        return self._request("POST", "/artifacts/filter",
+                             json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}).json()
 
 
 def _explain(api: Api, server: dict, run_id: str) -> str:
