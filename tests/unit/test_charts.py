@@ -202,7 +202,8 @@ def test_reused_layout_draws_the_same_pixels_as_the_layout_engine(monkeypatch):
         else:
             fig = charts.plot_control_chart(chart, title=title, subtitle="jan 2023 – dec 2025",
                                             baseline_end=months[23], source=SOURCE)
-            assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+            # No engine at all, so savefig does not lay it out again in a draw of its own.
+            assert fig.get_layout_engine() is None
         return charts.figure_png(fig)
 
     # Computes and keeps the layout of this kind of chart (another gemeente: the title's width
@@ -215,6 +216,26 @@ def test_reused_layout_draws_the_same_pixels_as_the_layout_engine(monkeypatch):
     # Counts in the thousands: wider tick labels, so a layout of its own (and still the same pixels).
     assert np.array_equal(_pixels(draw(4, 2000, cached=True)), _pixels(draw(4, 2000, cached=False)))
     assert len(charts._LAYOUTS) == 2
+
+
+def test_a_settled_chart_is_drawn_once_per_png(monkeypatch):
+    """savefig draws a figure with a layout engine twice (once only to lay it out); a chart whose
+    layout is settled is drawn once."""
+    from matplotlib.figure import Figure
+
+    calls = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (calls.append(1), original(self, renderer))[1])
+    months, chart = _control_chart(6, 20)
+    for _ in range(2):  # the first chart of its kind computes the layout, the second reuses it
+        fig = charts.plot_control_chart(chart, title="Regelkaart — Beekdorp", baseline_end=months[23], source=SOURCE)
+        calls.clear()
+        charts.figure_png(fig)
+        assert len(calls) == 1
+    engine_drawn = charts.empty_figure("Geen gegevens.", title="Leeg", source=SOURCE)  # keeps its engine
+    calls.clear()
+    charts.figure_png(engine_drawn)
+    assert len(calls) == 2
 
 
 def test_style_axes_is_the_one_house_style():

