@@ -736,18 +736,20 @@ def _chart_inputs(counts: pd.Series, baseline: slice | None, seasonal: Sequence[
         ordinals = [_month_ordinal(x) for x in series.index]
         if None in ordinals:
             raise ValueError("a seasonal control chart needs a monthly index")
-        season = pd.Series([factors[(o - 1) % 12] for o in ordinals], index=series.index)  # type: ignore[operator]
+        season = np.array([factors[(o - 1) % 12] for o in ordinals], dtype="float64")  # type: ignore[operator]
     else:
-        season = pd.Series(1.0, index=series.index)
-    base_mask = pd.Series(True, index=series.index)
+        season = np.ones(len(series))
+    values = series.to_numpy()
+    base_mask = np.ones(len(series), dtype=bool)
     if baseline is not None:
-        base_mask = pd.Series(False, index=series.index)
-        base_mask.loc[baseline] = True
-    base_mask &= series.notna()
+        # The label slice of the (sorted) index, as positions.
+        base_mask[:] = False
+        base_mask[series.index.slice_indexer(baseline.start, baseline.stop, baseline.step)] = True
+    base_mask &= ~np.isnan(values)
     if not base_mask.any():
         raise DataError("Geen gegevens in de basisperiode; de middellijn kan niet worden bepaald.")
-    level = float(series[base_mask].sum() / season[base_mask].sum())
-    return {"series": series, "level": level, "expected": (level * season).to_numpy(),
+    level = float(values[base_mask].sum() / season[base_mask].sum())
+    return {"series": series, "level": level, "expected": level * season,
             "phi": max(float(phi), 1.0), "n_baseline": int(base_mask.sum()),
             "seasonal": seasonal is not None and bool(np.any(np.abs(np.asarray(seasonal) - 1) > 1e-9))}
 
@@ -794,20 +796,17 @@ def _chart_from(p: Mapping[str, Any], sigma: float, quantiles: Mapping[float, np
             ("rule_4", "onder"): _chains(np.r_[False, resid[1:] < resid[:-1]] & same_segment, 6),
         }
 
-    points = pd.DataFrame({"count": series, "expected": expected, "ucl": ucl_t, "lcl": lcl_t,
-                           "upper_2sigma": up2_t, "lower_2sigma": low2_t}, index=series.index)
-    for rule in RULES:
-        points[rule] = flags[(rule, "boven")] | flags[(rule, "onder")]
-    points["signal"] = points[list(RULES)].any(axis=1)
+    # Built in one go from arrays (a chart per gemeente: column by column costs milliseconds each).
+    rules = {rule: flags[(rule, "boven")] | flags[(rule, "onder")] for rule in RULES}
+    signal = np.logical_or.reduce(list(rules.values()))
     sigma_text = f"{sigma:g}"
-    points["description"] = [
-        "; ".join(
-            RULE_DESCRIPTIONS[key].format(sigma=sigma_text)
-            for key, mask in flags.items()
-            if mask[i]
-        )
-        for i in range(len(x))
-    ]
+    descriptions = [""] * len(x)
+    for i in np.flatnonzero(signal):
+        descriptions[i] = "; ".join(RULE_DESCRIPTIONS[key].format(sigma=sigma_text)
+                                    for key, mask in flags.items() if mask[i])
+    points = pd.DataFrame({"count": x, "expected": expected, "ucl": ucl_t, "lcl": lcl_t,
+                           "upper_2sigma": up2_t, "lower_2sigma": low2_t, **rules, "signal": signal,
+                           "description": descriptions}, index=series.index)
 
     def flat_limit(z: float) -> float:
         return float(max(flat_quantiles[z], 0.0))

@@ -231,9 +231,15 @@ def gemeente_control_charts(
     n_baseline = period.chart_baseline.n_months
     reasons: dict[str, str] = {}
     wanted: dict[str, pd.Series] = {}
-    for code, rows in monthly[monthly["month"].isin(window)].groupby("region_code", sort=True):
-        series = rows.set_index("month")["count"].reindex(window)
-        known_baseline = series.loc[baseline].notna().sum()
+    # One month x region table (one reindex for all regions, not one per region).
+    table = (monthly[monthly["month"].isin(window)]
+             .pivot(index="month", columns="region_code", values="count")
+             .reindex(window))
+    table.index.name = "month"
+    known = table.loc[baseline].notna().sum()
+    for code in sorted(table.columns):
+        series = table[code].rename("count")
+        known_baseline = int(known[code])
         if known_baseline < 12:
             reasons[str(code)] = (
                 f"te weinig maanden met gegevens voor een regelkaart ({known_baseline} van {n_baseline})"
