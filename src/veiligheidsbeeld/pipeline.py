@@ -14,6 +14,7 @@ worker of a team setup.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -304,17 +305,20 @@ def biweekly_analysis(
 
 
 def render_tweewekelijks_reports(
-    settings: Settings, report_date: date, districts: Sequence[str], *, pdf: bool = True
+    settings: Settings, report_date: date, districts: Sequence[str], *, pdf: bool = True,
+    on_done: Callable[[Any], None] | None = None,
 ) -> list[Path]:
     """The biweekly woninginbraak report for each district and the eenheid index (HTML, PDF when
-    ``pdf``, Excel and CSV tables), in ``<reports>/<report date>/tweewekelijks/``."""
+    ``pdf``, Excel and CSV tables), in ``<reports>/<report date>/tweewekelijks/``. ``on_done``:
+    called with each finished part (``reports.tweewekelijks.JobDone``) as it finishes."""
     render = _report_function("veiligheidsbeeld.reports.tweewekelijks", "render_tweewekelijks", "tweewekelijkse rapport")
     # One process per district (at most the cores of the machine): the PDFs dominate the time.
     workers = max(1, min(len(districts) or 1, os.cpu_count() or 1))
     today = today_local()
-    analysis = biweekly_analysis(settings, report_date, districts, today=today)
+    # Built (or taken from the cache the summary shares) once the worker processes are starting.
+    analysis = functools.partial(biweekly_analysis, settings, report_date, districts, today=today)
     return _paths(render(settings, report_date, districts=list(districts) or None, workers=workers, pdf=pdf,
-                         today=today, analysis=analysis))
+                         today=today, analysis=analysis, on_done=on_done))
 
 
 def render_jaaranalyse_reports(settings: Settings, year: int, *, pdf: bool = True) -> list[Path]:

@@ -89,6 +89,10 @@ def test_report_tweewekelijks_writes_every_file(project, ingested):
     assert result.exit_code == 0, result.output
     out = project / "reports" / "2024-01-20" / "tweewekelijks"
     assert (out / "index.html").is_file() and (out / "ijsselland.html").is_file() and (out / "ijsselland.pdf").is_file()
+    # A progress line per district as it is ready, then where everything is.
+    assert "s: district IJsselland (ijsselland.html)" in result.output and "klaar na " in result.output
+    flat = "".join(result.output.split())  # the console wraps long paths
+    assert f"bestandengeschrevenin{out}Overzicht:" in flat
     page = (out / "ijsselland.html").read_text(encoding="utf-8")
     assert "SYNTHETISCH" in page.upper()
     assert "juni 2023" in page  # the missing month is a banner

@@ -38,6 +38,12 @@ def demo(tmp_path_factory, shared_dir):
 def test_demo_snapshot_has_both_tables_one_missing_month_and_suppressed_cells(demo):
     result, lines = demo
     assert [line[:3] for line in lines if line[:1].isdigit()] == ["1/4", "2/4", "3/4", "4/4"]
+    # The first district's report is announced as soon as it exists, between "3/4" and "4/4".
+    first = [i for i, line in enumerate(lines) if "eerste rapport klaar" in line]
+    steps = {line[:3]: i for i, line in enumerate(lines) if line[:1].isdigit()}
+    assert len(first) == 1 and steps["3/4"] < first[0] < steps["4/4"]
+    assert result.first_report_seconds is not None and 0 < result.first_report_seconds < sum(result.seconds.values())
+    assert lines[first[0]].endswith(".html") and Path(lines[first[0]].rsplit(": ", 1)[1]).is_file()
     assert any("Gegevenscontrole 47022NED" in line for line in lines)
     con = duckdb.connect(str(result.settings.paths.warehouse), read_only=True)
     try:

@@ -134,12 +134,34 @@ UMASK = 0o007
 
 
 @pytest.fixture(scope="module")
-def rendered(settings) -> list[Path]:
+def progress() -> list:
+    """The progress events (``JobDone``) of the ``rendered`` run, in the order they came."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def rendered(settings, progress) -> list[Path]:
     previous = os.umask(UMASK)
     try:
-        return render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=2)
+        return render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=2, on_done=progress.append)
     finally:
         os.umask(previous)
+
+
+def test_progress_names_every_part_once_with_its_files(settings, rendered, progress):
+    """Each unit of work is reported once, as it finishes, with the files it wrote: together
+    exactly the files of the run; pages carry the HTML (a progress line can point at it)."""
+    names = ["IJsselland", "Twente", "Noord- en Oost-Gelderland", "Gelderland-Midden", "Gelderland-Zuid"]
+    expected = {(f"district {n}", part) for n in names for part in ("pages", "tables")}
+    expected |= {(f"eenheid {settings.area.eenheid_naam}", part) for part in ("pages", "tables")}
+    assert sorted((d.what, d.part) for d in progress) == sorted(expected)
+    assert sorted(p for d in progress for p in d.files) == sorted(rendered)
+    for done in progress:
+        if done.part == "pages":
+            assert done.html is not None and done.html.suffix == ".html" and done.html in done.files
+            assert any(p.suffix == ".pdf" for p in done.files)
+        else:
+            assert done.html is None and any(p.suffix == ".xlsx" for p in done.files)
 
 
 @pytest.fixture(scope="module")
@@ -458,7 +480,20 @@ def test_first_screen_of_a_report_with_several_findings(settings, tmp_path):
 def test_parallel_report_writes_the_same_tables_as_the_serial_path(settings, rendered, out_dir, tmp_path):
     """The fast path (worker pool, pages and tables as separate jobs, counts from DuckDB) writes
     byte for byte the CSV tables of the plain serial path, and the same cells in Excel."""
-    serial = render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=1, out_dir=tmp_path, pdf=False)
+    from veiligheidsbeeld.analysis.woninginbraak import build_biweekly
+    from veiligheidsbeeld.warehouse import queries
+    from veiligheidsbeeld.warehouse.db import reader
+
+    built, done = [], []
+
+    def analysis():  # handed over as a function: called once, after the (absent) pool started
+        with reader(settings.paths.resolved().warehouse) as con:
+            built.append(build_biweekly(queries.biweekly_inputs(con, settings, REPORT_DATE, today=REPORT_DATE)))
+        return built[-1]
+
+    serial = render_tweewekelijks(settings, REPORT_DATE, today=REPORT_DATE, workers=1, out_dir=tmp_path, pdf=False,
+                                  analysis=analysis, on_done=done.append)
+    assert len(built) == 1 and [p for d in done for p in d.files] == serial  # in job order when serial
     csvs = sorted(p.name for p in (out_dir / "tabellen").glob("*.csv"))
     assert csvs == sorted(p.name for p in (tmp_path / "tabellen").glob("*.csv")) and len(csvs) >= 5 * 5
     for name in csvs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Optional
 
 import typer
@@ -20,15 +21,24 @@ def report_tweewekelijks(
     reports: ReportsOpt = None,
 ) -> None:
     """Tweewekelijkse woninginbraakanalyse: per district een HTML- en PDF-rapport, tabellen in Excel en CSV."""
-    from veiligheidsbeeld.reports.tweewekelijks import render_tweewekelijks
+    from veiligheidsbeeld.reports.tweewekelijks import JobDone, render_tweewekelijks
 
     from veiligheidsbeeld.analysis.periods import check_report_date
 
     settings = settings_for(warehouse, reports=reports)
     report_date = run_safely(check_report_date, datum)
-    files = run_safely(render_tweewekelijks, settings, report_date, district or None, workers=workers)
+    started = time.monotonic()
+
+    def progress(done: JobDone) -> None:
+        # Each district's pages as they are ready: the first can be read while the rest follows.
+        if done.part == "pages" and done.html is not None:
+            console.print(f"  klaar na {time.monotonic() - started:.0f} s: {done.what} ({done.html.name})")
+
+    files = run_safely(render_tweewekelijks, settings, report_date, district or None, workers=workers,
+                       on_done=progress)
     index = next((f for f in files if f.name == "index.html"), None)
-    console.print(f"{len(files)} bestanden geschreven in {files[0].parent if files else '-'}")
+    folder = next((f.parent for f in files if f.suffix == ".html"), files[0].parent if files else "-")
+    console.print(f"{len(files)} bestanden geschreven in {folder}")
     if index is not None:
         console.print(f"Overzicht: {index}")
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -924,6 +924,26 @@ def render_jobs(analysis: BiweeklyAnalysis, asked: Sequence[str] | None = None) 
             + [("district", d.code, "tables") for d in by_size])
 
 
+@dataclass(frozen=True)
+class JobDone:
+    """One finished unit of work, for progress lines: ``what`` in Dutch ("district Twente",
+    "eenheid Oost-Nederland"), ``part`` "pages" (HTML + PDF) or "tables" (CSV + Excel)."""
+
+    what: str
+    part: str
+    files: tuple[Path, ...]
+
+    @property
+    def html(self) -> Path | None:
+        return next((f for f in self.files if f.suffix == ".html"), None)
+
+
+def _job_done(job: Job, analysis: BiweeklyAnalysis, files: Sequence[Path]) -> JobDone:
+    kind, code, part = job
+    what = f"eenheid {analysis.eenheid_naam}" if kind == INDEX else f"district {analysis.district(code).naam}"
+    return JobDone(what, part, tuple(files))
+
+
 def default_workers() -> int:
     """Processes for rendering: every core (the work is CPU-bound: charts, PDF, Excel)."""
     return max(1, os.cpu_count() or 1)
@@ -938,7 +958,8 @@ def render_tweewekelijks(
     workers: int | None = None,
     pdf: bool = True,
     today: date | None = None,
-    analysis: BiweeklyAnalysis | None = None,
+    analysis: BiweeklyAnalysis | Callable[[], BiweeklyAnalysis] | None = None,
+    on_done: Callable[[JobDone], None] | None = None,
 ) -> list[Path]:
     """Build the analysis and write every district report plus the eenheid index.
 
@@ -947,8 +968,11 @@ def render_tweewekelijks(
     processes (default every core; 1 renders in this process). The worker processes start
     before the analysis is built and warm up (imports, fonts, templates) while it is; then the
     pages and the tables of every district and of the index are rendered as separate jobs.
-    ``analysis``: one already built for the same arguments (the flow's summary uses it too),
-    else it is built here. Returns the files written.
+    ``analysis``: one already built for the same arguments, or a function that returns it
+    (called once the worker processes are starting, so that they warm up meanwhile; the flow's
+    summary shares it), else it is built here. ``on_done``: called in this process with each
+    finished unit of work as it finishes (progress lines: the first district's HTML exists long
+    before the last PDF). Returns the files written, in the order of the units of work.
     """
     from veiligheidsbeeld.analysis.periods import check_report_date
     from veiligheidsbeeld.analysis.woninginbraak import select_districts
@@ -970,8 +994,6 @@ def render_tweewekelijks(
         names = dict(zip(table["district_code"], table["district_naam"], strict=False))
         existing = [c for c, n in names.items() if (out / f"{slugify(n, c.lower())}.html").is_file()]
         index_codes = [c for c in names if c in set(asked) | set(existing)]
-        if analysis is not None and {d.code for d in analysis.districts} != set(index_codes):
-            analysis = None
     pool = None
     if workers > 1:
         import multiprocessing
@@ -983,6 +1005,10 @@ def render_tweewekelijks(
         for _ in range(workers):
             pool.submit(_warm_worker)
     try:
+        if callable(analysis):
+            analysis = analysis()
+        if analysis is not None and asked is not None and {d.code for d in analysis.districts} != set(index_codes):
+            analysis = None  # built for other districts than the index lists
         with reader(paths.warehouse) as con:
             if analysis is None:
                 analysis = build_biweekly(queries.biweekly_inputs(con, settings, report_date, index_codes, today=today))
@@ -1005,19 +1031,26 @@ def render_tweewekelijks(
         ensure_dir(out, "rapportmap")
         # The index needs only the districts' names and file names, so it renders alongside them.
         jobs = render_jobs(analysis, asked)
-        files: list[Path] = []
+        results: list[list[Path]] = [[] for _ in jobs]
         if pool is None:
-            for job in jobs:
-                files += _render_job(job, analysis, geography, out, pdf, rendered, news)
+            for i, job in enumerate(jobs):
+                results[i] = _render_job(job, analysis, geography, out, pdf, rendered, news)
+                if on_done is not None:
+                    on_done(_job_done(job, analysis, results[i]))
         else:
             import pickle
             import uuid
 
             payload = pickle.dumps((analysis, geography, news), protocol=pickle.HIGHEST_PROTOCOL)
             token = uuid.uuid4().hex
-            futures = [pool.submit(_render_worker_job, token, payload, job, out, pdf, rendered) for job in jobs]
-            for future in futures:
-                files += future.result()
+            futures = {pool.submit(_render_worker_job, token, payload, job, out, pdf, rendered): i
+                       for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                if on_done is not None:
+                    on_done(_job_done(jobs[i], analysis, results[i]))
+        files = [path for written in results for path in written]
         # Last: the next report compares itself with the data this one was built on.
         write_stamps(out, [stamp])
         return files
