@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import box
+import shapely
 from veiligheidsbeeld.analysis.stats import fdr_adjust
 
 from veiligheidsbeeld.constants import ALPHA
@@ -65,36 +65,55 @@ def grid_counts(incidents: pd.DataFrame, cell: float, area: gpd.GeoDataFrame | N
         inside = (ic >= c0) & (ic <= c1) & (ir >= r0) & (ir <= r1)
         flat = (ir[inside] - r0) * (c1 - c0 + 1) + (ic[inside] - c0)
         counts = np.bincount(flat, minlength=len(cols)).astype(np.int64)
-    geoms = [box(c * cell, r * cell, (c + 1) * cell, (r + 1) * cell) for c, r in zip(cols, rows)]
-    grid = gpd.GeoDataFrame(
-        {"cell_id": [cell_label(c, r, cell) for c, r in zip(cols, rows)], "col": cols, "row": rows, "count": counts},
-        geometry=geoms,
-        crs=RD_NEW,
-    )
+    # All cells at once (a district's bounding box holds ~100,000 cells of 200 m: one shapely
+    # object at a time took seconds).
+    geoms = shapely.box(cols * cell, rows * cell, (cols + 1) * cell, (rows + 1) * cell)
     if area is not None and not area.empty:
         # Keep the cells that touch the area (cells entirely outside it are not "zero incidents").
         shape = area.to_crs(RD_NEW).union_all()
-        grid = grid[grid.intersects(shape) | (grid["count"] > 0)].reset_index(drop=True)
-    return grid
+        shapely.prepare(shape)
+        keep = shapely.intersects(geoms, shape) | (counts > 0)
+        cols, rows, counts, geoms = cols[keep], rows[keep], counts[keep], geoms[keep]
+    return gpd.GeoDataFrame(
+        {"cell_id": [cell_label(c, r, cell) for c, r in zip(cols.tolist(), rows.tolist())], "col": cols, "row": rows,
+         "count": counts},
+        geometry=geoms,
+        crs=RD_NEW,
+    )
 
 
 def lattice_weights(grid: pd.DataFrame):
-    """Queen contiguity between grid cells by their col/row index (libpysal W)."""
-    from libpysal.weights import W
+    """Queen contiguity between grid cells by their col/row index, each cell also its own
+    neighbour (the neighbourhood Gi* sums), as a libpysal ``Graph``: built from arrays, so a
+    district's ~50,000 cells take a fraction of a second (a ``W`` from a dict of lists, and esda
+    adding its diagonal, took seconds). Same Gi* values as queen ``W`` with the diagonal filled."""
+    from libpysal.graph import Graph
 
-    index = {(c, r): k for k, (c, r) in enumerate(zip(grid["col"], grid["row"]))}
-    neighbours: dict[int, list[int]] = {}
-    for (c, r), k in index.items():
-        neighbours[k] = [
-            index[(c + dc, r + dr)]
-            for dc in (-1, 0, 1)
-            for dr in (-1, 0, 1)
-            if (dc or dr) and (c + dc, r + dr) in index
-        ]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*island.*")
-        warnings.filterwarnings("ignore", message=".*disconnected.*")
-        return W(neighbours, silence_warnings=True)
+    cols = np.asarray(grid["col"], dtype=np.int64)
+    rows = np.asarray(grid["row"], dtype=np.int64)
+    n = len(cols)
+    if n == 0:
+        return Graph.from_arrays(np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([]))
+    # Position of every cell in a dense (row, col) table, -1 where the grid has no cell.
+    c0, r0 = cols.min(), rows.min()
+    table = np.full((rows.max() - r0 + 3, cols.max() - c0 + 3), -1, dtype=np.int64)
+    table[rows - r0 + 1, cols - c0 + 1] = np.arange(n)
+    around = np.stack([table[rows - r0 + 1 + dr, cols - c0 + 1 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)],
+                      axis=1)
+    around.sort(axis=1)
+    focal = np.repeat(np.arange(n), around.shape[1]).reshape(around.shape)
+    present = around >= 0
+    return Graph.from_arrays(focal[present], around[present], np.ones(int(present.sum())))
+
+
+def neighbourhood_sums(values: np.ndarray, w) -> tuple[np.ndarray, np.ndarray]:
+    """Per area the sum of ``values`` over its neighbourhood, itself included, and the number of
+    areas in it; ``w``: a libpysal ``W`` or ``Graph``, with or without self-weights (binary: any
+    non-zero weight is a neighbour)."""
+    adjacency = w.sparse.tocsr().astype(bool).astype(np.int64)
+    adjacency.eliminate_zeros()  # a stored zero weight is no neighbour
+    missing_self = 1 - adjacency.diagonal()
+    return adjacency @ values + missing_self * values, np.diff(adjacency.indptr) + missing_self
 
 
 def _binomial_p(values: np.ndarray, w) -> np.ndarray:
@@ -104,15 +123,7 @@ def _binomial_p(values: np.ndarray, w) -> np.ndarray:
 
     counts = np.rint(values).astype(np.int64)
     n, total = len(counts), int(counts.sum())
-    ids = list(w.id_order) if hasattr(w, "id_order") else list(range(n))
-    position = {k: i for i, k in enumerate(ids)}
-    sums = counts.astype(np.int64).copy()
-    sizes = np.ones(n)
-    for k, neighbours in w.neighbors.items():
-        i = position[k]
-        own = [position[j] for j in neighbours if j != k]
-        sums[i] += counts[own].sum()
-        sizes[i] += len(own)
+    sums, sizes = neighbourhood_sums(counts, w)
     share = np.minimum(sizes / n, 1.0)
     upper = binom.sf(sums - 1, total, share)  # P(X >= s)
     lower = binom.cdf(sums, total, share)  # P(X <= s)
