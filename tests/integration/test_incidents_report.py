@@ -170,3 +170,33 @@ def test_near_repeat_notebook_runs_read_only(setup, after, tmp_path, monkeypatch
     assert "SYNTHETISCHE INCIDENTEN" in text and "District Twente: 2 gemeenten" in text
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2
     assert (warehouse.stat().st_mtime_ns, warehouse.stat().st_size) == before_state
+
+
+def test_each_district_builds_its_own_section_in_its_own_job(setup, after, tmp_path, monkeypatch):
+    """Issue 17: no district's incident section (statistics and maps) is built before the pages
+    start; each is built once, inside the job that renders that district, so that with several
+    processes the sections are made in parallel."""
+    from veiligheidsbeeld.incidents.report import IncidentSections
+    from veiligheidsbeeld.reports import tweewekelijks
+
+    settings, _, _, _ = setup
+    events: list[tuple[str, str]] = []
+    render_job, context = tweewekelijks._render_job, IncidentSections.context
+
+    def job(job, *args, **kwargs):
+        events.append(("job", f"{job[0]}:{job[1]}:{job[2]}"))
+        return render_job(job, *args, **kwargs)
+
+    def section(self, district):
+        events.append(("section", district.code))
+        return context(self, district)
+
+    monkeypatch.setattr(tweewekelijks, "_render_job", job)
+    monkeypatch.setattr(IncidentSections, "context", section)
+    render_tweewekelijks(settings, REPORT_DATE, out_dir=tmp_path, today=REPORT_DATE, pdf=False, workers=1)
+    sections = [i for i, (kind, _) in enumerate(events) if kind == "section"]
+    assert sections and events[0][0] == "job"
+    assert sorted(events[i][1] for i in sections) == sorted({e[1].split(":")[1] for e in events
+                                                             if e[0] == "job" and e[1].startswith("district:")})
+    for i in sections:
+        assert events[i - 1] == ("job", f"district:{events[i][1]}:pages")

@@ -7,6 +7,8 @@ this section carries the marking "politie-intern / vertrouwelijk" on every page 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_num
@@ -84,25 +86,39 @@ def section_context(section: IncidentSection, *, district_naam: str, gemeente_ar
     }
 
 
-def with_incident_sections(inputs: Any, settings: Any, analysis: Any, geography: Any) -> Any:
-    """``geography`` with the incident section of every district of ``analysis`` (``inputs``: from
-    :func:`veiligheidsbeeld.warehouse.queries.incident_inputs`; None when the warehouse holds no
-    incident data: the report then looks exactly as before)."""
-    import dataclasses
+@dataclass(frozen=True)
+class IncidentSections:
+    """What every district's incident section is built from. Each district's section is built
+    (statistics and maps) in the job that renders that district, so that the sections are made
+    in parallel, not one after the other before the pages start."""
 
-    from veiligheidsbeeld.incidents.biweekly import build_sections
+    inputs: Any  # warehouse.queries.IncidentInputs
+    settings: Any
+    report_date: Any
+    names: Mapping[str, str]
+    phi: Mapping[str, float]
+    stats: Any
+    gemeente_areas: Any  # GeoDataFrame of the eenheid's gemeenten, or None
 
+    def context(self, district: Any) -> dict[str, Any]:
+        """The template context of ``district``'s section (a ``District`` of the analysis)."""
+        from veiligheidsbeeld.incidents.biweekly import build_sections
+
+        section = build_sections(self.inputs, self.settings, self.report_date, [district], self.gemeente_areas,
+                                 dict(self.names), stats=self.stats, phi=self.phi)[district.code]
+        areas = None
+        if self.gemeente_areas is not None and not self.gemeente_areas.empty:
+            areas = self.gemeente_areas[self.gemeente_areas["region_code"].isin(list(district.gemeente_codes))]
+        return section_context(section, district_naam=district.naam, gemeente_areas=areas)
+
+
+def incident_sections(inputs: Any, settings: Any, analysis: Any, geography: Any) -> IncidentSections | None:
+    """The incident sections of the districts of ``analysis`` (``inputs``: from
+    :func:`veiligheidsbeeld.warehouse.queries.incident_inputs`); None when the warehouse holds no
+    incident data: the report then looks exactly as before."""
+    if inputs is None or inputs.incidents.empty:
+        return None
     names = dict(zip(analysis.regions["region_code"], analysis.regions["name"]))
     crime = analysis.changes[(analysis.changes["group"] == analysis.crime) & (analysis.changes["comparison"] == "maand")]
     phi = dict(zip(crime["region_code"], crime["phi"], strict=False))
-    sections = build_sections(inputs, settings, analysis.report_date, analysis.districts, geography.gemeenten, names,
-                              stats=analysis.stats, phi=phi)
-    if not sections:
-        return geography
-    contexts = {}
-    for d in analysis.districts:
-        areas = None
-        if geography.gemeenten is not None and not geography.gemeenten.empty:
-            areas = geography.gemeenten[geography.gemeenten["region_code"].isin(list(d.gemeente_codes))]
-        contexts[d.code] = section_context(sections[d.code], district_naam=d.naam, gemeente_areas=areas)
-    return dataclasses.replace(geography, incidents=contexts)
+    return IncidentSections(inputs, settings, analysis.report_date, names, phi, analysis.stats, geography.gemeenten)

@@ -24,7 +24,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -308,8 +308,9 @@ class Geography:
     gemeenten: gpd.GeoDataFrame | None = None
     wijken: gpd.GeoDataFrame | None = None
     note: str = ""
-    #: Issue 18: the police-internal incident section per district code (template context).
-    incidents: Mapping[str, Any] = field(default_factory=dict)
+    #: Issue 18: what the police-internal incident section of each district is built from
+    #: (``incidents.report.IncidentSections``); None without incident data.
+    incidents: Any = None
 
 
 def read_geography(con: Any, layout_year: int, gemeente_codes: Sequence[str]) -> Geography:

@@ -17,6 +17,7 @@ report kit's (:mod:`veiligheidsbeeld.reports.kit`); every figure comes from the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -482,7 +483,8 @@ def district_context(analysis: BiweeklyAnalysis, district_code: str, geography: 
         "hic_gemeenten": hic_gemeenten,
         "geography_note": geography.note,
         "n_suppressed": info.suppressed_cells,
-        "incidenten": geography.incidents.get(district_code),  # issue 18: None without incident data
+        # Issue 18: None without incident data; built here, in the district's own job.
+        "incidenten": geography.incidents.context(district) if geography.incidents is not None else None,
     }
 
 
@@ -1020,10 +1022,11 @@ def render_tweewekelijks(
             news = what_is_new(queries.whats_new_inputs(con, RawArchive(paths.raw), stamp,
                                                         previous_stamp(paths.reports, REPORT_DIR, report_date,
                                                                        stamp.table_id)))
-            from veiligheidsbeeld.incidents.report import with_incident_sections  # issue 18
+            from veiligheidsbeeld.incidents.report import incident_sections  # issue 18
 
-            geography = with_incident_sections(queries.incident_inputs(con, settings, analysis.report_date),
-                                               settings, analysis, geography)  # issue 18
+            sections = incident_sections(queries.incident_inputs(con, settings, analysis.report_date),
+                                         settings, analysis, geography)
+            geography = dataclasses.replace(geography, incidents=sections)
         rendered = tuple(RenderedDistrict(d.code, d.naam, district_slug(analysis, d.code)) for d in analysis.districts)
         slugs = [r.slug for r in rendered]
         if len(set(slugs)) != len(slugs) or INDEX in slugs:
