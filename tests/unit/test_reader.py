@@ -108,6 +108,32 @@ def test_group_month_counts_sum_the_leaf_codes_and_count_what_is_missing(con):
     assert (march["count_known"], march["n_suppressed"], march["n_missing"]) == (0, 0, 2)
 
 
+def test_level_month_counts_sum_the_gemeenten_into_their_parents(con):
+    """District and eenheid months are summed in DuckDB from the gemeenten: the known part adds
+    up, and a suppressed cell or an absent month of one gemeente makes the parent's month
+    incomplete too (its n_suppressed / n_missing), never a lower total. Rows: the eenheid, the
+    district, then the gemeenten; each group in turn, then month."""
+    groups = {"inbraak": ("1.1.1",), "auto": ("1.2.1",)}
+    parents = {g: [("EH", "eenheid"), ("DT", "district")] for g in (ENSCHEDE, HENGELO)}
+    out = queries.level_month_counts(con, T, groups, [ENSCHEDE, HENGELO], parents, ("eenheid", "district", "gemeente"),
+                                     "gemeente", date(2023, 1, 1), date(2023, 3, 1))
+    assert list(out.columns) == ["region_code", "group", "month", "count_known", "n_suppressed", "n_missing", "level"]
+    assert list(out["level"].unique()) == ["eenheid", "district", "gemeente"]
+    assert list(out["region_code"].iloc[:6]) == ["EH"] * 6 and list(out["group"].iloc[:6]) == ["inbraak"] * 3 + ["auto"] * 3
+    assert list(out["month"].iloc[:3]) == MONTHS[:3]
+    rows = out.set_index(["region_code", "group", "month"])
+    jan, feb, march = (rows.loc[("DT", "inbraak", m)] for m in MONTHS[:3])
+    assert (jan["count_known"], jan["n_suppressed"], jan["n_missing"]) == (10 + 4, 0, 0)
+    assert (feb["count_known"], feb["n_suppressed"], feb["n_missing"]) == (5, 1, 0)  # Enschede suppressed
+    assert (march["count_known"], march["n_suppressed"], march["n_missing"]) == (12, 0, 1)  # Hengelo absent
+    assert rows.loc[("EH", "auto", MONTHS[0]), "count_known"] == 30 + 12
+    # The gemeente rows are those of group_month_counts.
+    single = queries.group_month_counts(con, T, groups, {g: [ENSCHEDE, HENGELO] for g in groups},
+                                        date(2023, 1, 1), date(2023, 3, 1))
+    gm = out[out["level"] == "gemeente"].drop(columns="level").reset_index(drop=True)
+    assert gm.to_dict("list") == single.to_dict("list")
+
+
 def test_yearly_counts_are_the_year_rows_only(con):
     frame = queries.yearly_counts(con, "47025NED", region_codes=[ENSCHEDE, HENGELO], type_codes=["1.4.1"],
                                   years=[2022])

@@ -186,6 +186,13 @@ class RegionHierarchy:
         ]
         return pd.concat(parts, ignore_index=True)
 
+    def with_district_codes(self, counts: pd.DataFrame) -> pd.DataFrame:
+        """``counts`` of every level (``level`` column; as :meth:`level_counts` returns them, summed
+        elsewhere) with the ``district_code`` column of :meth:`level_counts`."""
+        codes = counts["region_code"].map(self.district_of).astype(object)
+        codes = codes.where(counts["level"] != DISTRICT, counts["region_code"].astype(object))
+        return counts.assign(district_code=codes.where(counts["level"] != EENHEID, None).astype(object))
+
     def family(self, region_code: str, level: str, gemeente_code: str | None = None) -> str:
         """The family whose false discovery rate a flag is controlled in: a district report's
         gemeenten with the district; the eenheid alone; the wijken and buurten of a gemeente."""

@@ -483,7 +483,7 @@ def analyse(
     district_infos: Mapping[str, DataInfo] | None = None,
     district_codes: Sequence[str] | None = None,
     dwellings_label: str = "",
-    gemeente_counts: pd.DataFrame | None = None,
+    level_counts: pd.DataFrame | None = None,
     area_counts: pd.DataFrame | None = None,
 ) -> BiweeklyAnalysis:
     """The whole analysis from frames (no warehouse access).
@@ -494,10 +494,11 @@ def analyse(
     :func:`~veiligheidsbeeld.regions.load_district_table`. ``dwellings``: ``region_code``,
     ``dwellings``, ``year`` (one row per region). ``district_codes``: the districts that get a
     report (default all); the eenheid totals always cover every gemeente of the eenheid.
-    ``gemeente_counts`` / ``area_counts``: the monthly group counts of the gemeenten (every
-    group) and of the wijken/buurten (the crime only) as the warehouse sums them
-    (:func:`~veiligheidsbeeld.warehouse.queries.group_month_counts`); default: :func:`group_counts`
-    on ``facts`` (the same figures).
+    ``level_counts`` / ``area_counts``: the monthly group counts of the eenheid, its districts
+    and gemeenten (every group; :func:`~veiligheidsbeeld.warehouse.queries.level_month_counts`)
+    and of the wijken/buurten (the crime only; ``group_month_counts``) as the warehouse sums
+    them; default: :func:`group_counts` on ``facts``, summed up the hierarchy in pandas (the
+    same figures).
     """
     from veiligheidsbeeld.regions import districts_of
 
@@ -556,11 +557,12 @@ def analyse(
     # --- monthly counts ----------------------------------------------------------------------
     gemeenten = hierarchy.gemeenten
     areas = list(sub["region_code"])
-    if gemeente_counts is None:
+    if level_counts is None:
         gm_monthly = group_counts(facts, groups, gemeenten, months)
+        top_monthly = hierarchy.level_counts(gm_monthly)
     else:
-        gm_monthly = with_count(gemeente_counts, MONTHLY_COLUMNS)
-    top_monthly = hierarchy.level_counts(gm_monthly)
+        top_monthly = hierarchy.with_district_codes(with_count(level_counts, [*MONTHLY_COLUMNS, "level"]))
+        gm_monthly = top_monthly.loc[top_monthly["level"] == GEMEENTE, list(MONTHLY_COLUMNS)].reset_index(drop=True)
     if area_counts is None:
         area_monthly = group_counts(facts, {options.crime_label: groups[options.crime_label]}, areas, months)
     else:
@@ -816,7 +818,7 @@ def build_biweekly(inputs: BiweeklyInputs) -> BiweeklyAnalysis:
         district_infos=inputs.district_infos,
         district_codes=inputs.district_codes,
         dwellings_label=label,
-        gemeente_counts=inputs.gemeente_counts,
+        level_counts=inputs.level_counts,
         area_counts=inputs.area_counts,
     )
     return dataclasses.replace(analysis, warnings=tuple(_dedupe([*analysis.warnings, *checked])))

@@ -184,6 +184,38 @@ def group_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Ma
     return frame
 
 
+def level_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Mapping[str, Sequence[str]],
+                       gemeenten: Sequence[str], parents: Mapping[str, Sequence[tuple[str, str]]],
+                       level_order: Sequence[str], gemeente_level: str, first: date, last: date) -> pd.DataFrame:
+    """Monthly counts per group of every level, summed in DuckDB (SQL: ``reader.sql``,
+    ``level_month_counts``): the ``gemeenten`` on the complete grid and every parent they belong
+    to (``parents``: gemeente -> its (parent code, level) pairs, e.g. its district and eenheid).
+
+    Columns: ``region_code``, ``group``, ``month`` (date), ``count_known``, ``n_suppressed``,
+    ``n_missing``, ``level``; rows by ``level_order``, then as the gemeenten and groups are listed,
+    then month: the figures and order of summing :func:`group_month_counts` in pandas
+    (:meth:`veiligheidsbeeld.analysis.engine.RegionHierarchy.level_counts`).
+    """
+    cell_regions, cell_groups = [], []
+    for label in groups:
+        cell_regions += [str(c) for c in gemeenten]
+        cell_groups += [label] * len(gemeenten)
+    members = [str(g) for g in gemeenten for _ in parents.get(g, ())]
+    parent_codes = [str(p) for g in gemeenten for p, _ in parents.get(g, ())]
+    parent_levels = [str(lvl) for g in gemeenten for _, lvl in parents.get(g, ())]
+    frame = con.execute(query(SQL_FILE, "level_month_counts"), {
+        "table_id": table_id, "cell_regions": cell_regions, "cell_groups": cell_groups,
+        "cell_order": list(range(len(cell_regions))),
+        "code_groups": [label for label, codes in groups.items() for _ in codes],
+        "code_types": [str(c) for codes in groups.values() for c in codes],
+        "first": first, "last": last, "members": members, "parents": parent_codes, "parent_levels": parent_levels,
+        "level_names": list(level_order), "level_order": list(range(len(level_order))),
+        "gemeente_level": gemeente_level,
+    }).df()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
 # --------------------------------------------------------------------------------------------
 # Code lists, region names, what is loaded
 # --------------------------------------------------------------------------------------------
@@ -353,7 +385,7 @@ class BiweeklyInputs:
     dwellings: pd.DataFrame
     info: DataInfo
     district_infos: Mapping[str, DataInfo]
-    gemeente_counts: pd.DataFrame
+    level_counts: pd.DataFrame  # eenheid, districts and gemeenten, summed in DuckDB
     area_counts: pd.DataFrame
     checked: CheckedData
 
@@ -418,8 +450,12 @@ def biweekly_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, report_d
         district_infos[code] = info_for(members + member_areas)
     # The sums per region, group and month come from DuckDB (the facts above only say which
     # regions and months are present, for the warnings).
-    gemeente_counts = group_month_counts(con, table_id, groups, {label: gemeenten for label in groups},
-                                         period.first_month, latest)
+    from veiligheidsbeeld.analysis.engine import DISTRICT, EENHEID, GEMEENTE
+
+    eenheid = str(district_table["eenheid_code"].iloc[0])
+    level_counts = level_month_counts(
+        con, table_id, groups, gemeenten, {g: [(eenheid, EENHEID), (d, DISTRICT)] for g, d in district_of.items()},
+        (EENHEID, DISTRICT, GEMEENTE), GEMEENTE, period.first_month, latest)
     crime_only = {options.crime_label: groups[options.crime_label]}
     area_counts = group_month_counts(con, table_id, crime_only, {options.crime_label: area_codes},
                                      period.first_month, latest)
@@ -427,7 +463,7 @@ def biweekly_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, report_d
     return BiweeklyInputs(
         settings=settings, options=options, period=period, district_table=district_table, district_codes=wanted,
         facts=facts, regions=all_regions, dwellings=dwellings, info=info, district_infos=district_infos,
-        gemeente_counts=gemeente_counts, area_counts=area_counts, checked=checked_data(con, [table_id]),
+        level_counts=level_counts, area_counts=area_counts, checked=checked_data(con, [table_id]),
     )
 
 
