@@ -238,6 +238,31 @@ def test_a_settled_chart_is_drawn_once_per_png(monkeypatch):
     assert len(calls) == 2
 
 
+def test_subtitle_fixed_at_the_top_draws_the_same_pixels_as_placed_by_matplotlib(monkeypatch):
+    """The control chart and the monthly series fix their subtitle right above the axes (so that
+    matplotlib need not measure the tick labels at every drawing); matplotlib's own placement
+    gives the same pixels, for small and for four-digit counts."""
+    original = charts.add_title
+
+    def draw(seed: int, level: float, *, fixed: bool) -> tuple[bytes, bytes]:
+        months, chart = _control_chart(seed, level)
+        series = pd.Series(np.random.default_rng(seed).poisson(level, 48).astype(float),
+                           index=[add_months(date(2020, 1, 1), i) for i in range(48)])
+        with monkeypatch.context() as m:
+            m.setattr(charts, "_LAYOUTS", {})
+            if not fixed:
+                m.setattr(charts, "add_title", lambda fig, title, subtitle="", **_: original(fig, title, subtitle))
+            control = charts.plot_control_chart(chart, title="Regelkaart — Beekdorp", subtitle="jan 2023 – dec 2025",
+                                                baseline_end=months[23], source=SOURCE)
+            monthly = charts.plot_monthly_series(series, latest=date(2023, 12, 1), title="Woninginbraak per maand",
+                                                 subtitle="2023 naast eerdere jaren", source=SOURCE)
+            return charts.figure_png(control), charts.figure_png(monthly)
+
+    for seed, level in ((7, 20), (8, 2000)):
+        for ours, theirs in zip(draw(seed, level, fixed=True), draw(seed, level, fixed=False), strict=True):
+            assert np.array_equal(_pixels(ours), _pixels(theirs))
+
+
 def test_style_axes_is_the_one_house_style():
     from veiligheidsbeeld.reports import jaaranalyse
 

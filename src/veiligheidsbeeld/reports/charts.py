@@ -104,13 +104,19 @@ def style_axes(ax, *, labelsize: float = 9, grid: str | None = "y") -> Any:
     return ax
 
 
-def add_title(fig: Figure, title: str, subtitle: str = "") -> None:
+def add_title(fig: Figure, title: str, subtitle: str = "", *, subtitle_at_top: bool = False) -> None:
     """Bold title top left; the subtitle as the (first) axes' left title, so the layout engine
-    keeps them apart."""
+    keeps them apart.
+
+    ``subtitle_at_top``: the subtitle sits right above the axes, where matplotlib would put it
+    anyway for a chart with its tick labels below the axes and no offset text on the y axis (the
+    control chart, the monthly series). Fixed there, matplotlib does not measure every tick
+    label at each drawing to decide it (about 12 % of drawing a control chart; same pixels)."""
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold", color="#111827")
     if subtitle and fig.axes:
-        fig.axes[0].set_title(subtitle, loc="left", fontsize=9, color=DARK_GREY, pad=8)
+        fig.axes[0].set_title(subtitle, loc="left", fontsize=9, color=DARK_GREY, pad=8,
+                              y=1.0 if subtitle_at_top else None)
 
 
 def add_source(fig: Figure, source: str | None) -> None:
@@ -345,7 +351,7 @@ def plot_monthly_series(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.08),
     )
-    add_title(fig, title, subtitle)
+    add_title(fig, title, subtitle, subtitle_at_top=True)
     add_source(fig, source)
     return settle_layout(fig, "monthly_series")
 
@@ -593,6 +599,6 @@ def plot_control_chart(
     centre = "verwacht (met seizoen)" if chart.seasonal else f"verwacht ({fmt_num(chart.center, 1)})"
     labels = [centre, f"{chart.sigma:g}σ-grenzen", "2σ-lijnen", "signaal"]
     ax.legend(handles, labels, frameon=False, fontsize=7.5, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    add_title(fig, title, subtitle)
+    add_title(fig, title, subtitle, subtitle_at_top=True)
     add_source(fig, source)
     return settle_layout(fig, "control_chart")
