@@ -238,10 +238,11 @@ def test_a_settled_chart_is_drawn_once_per_png(monkeypatch):
     assert len(calls) == 2
 
 
-def test_subtitle_fixed_at_the_top_draws_the_same_pixels_as_placed_by_matplotlib(monkeypatch):
-    """The control chart and the monthly series fix their subtitle right above the axes (so that
-    matplotlib need not measure the tick labels at every drawing); matplotlib's own placement
-    gives the same pixels, for small and for four-digit counts."""
+def test_pinned_subtitle_and_axis_labels_draw_the_same_pixels_as_placed_by_matplotlib(monkeypatch):
+    """The control chart and the monthly series pin their subtitle right above the axes, and the
+    control chart its empty axis labels (so that matplotlib need not measure the tick labels at
+    every drawing); matplotlib's own placement gives the same pixels, for small and for
+    four-digit counts."""
     original = charts.add_title
 
     def draw(seed: int, level: float, *, fixed: bool) -> tuple[bytes, bytes]:
@@ -252,6 +253,7 @@ def test_subtitle_fixed_at_the_top_draws_the_same_pixels_as_placed_by_matplotlib
             m.setattr(charts, "_LAYOUTS", {})
             if not fixed:
                 m.setattr(charts, "add_title", lambda fig, title, subtitle="", **_: original(fig, title, subtitle))
+                m.setattr(charts, "pin_empty_axis_labels", lambda ax: None)
             control = charts.plot_control_chart(chart, title="Regelkaart — Beekdorp", subtitle="jan 2023 – dec 2025",
                                                 baseline_end=months[23], source=SOURCE)
             monthly = charts.plot_monthly_series(series, latest=date(2023, 12, 1), title="Woninginbraak per maand",

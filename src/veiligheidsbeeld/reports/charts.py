@@ -119,6 +119,16 @@ def add_title(fig: Figure, title: str, subtitle: str = "", *, subtitle_at_top: b
                               y=1.0 if subtitle_at_top else None)
 
 
+def pin_empty_axis_labels(ax) -> None:
+    """An axes without axis labels: pin the (empty) labels where they are, so that matplotlib
+    does not measure every tick label at each drawing to place them (about 10 % of drawing a
+    control chart; an empty label draws nothing, so the pixels are the same)."""
+    if not ax.get_xlabel():
+        ax.xaxis.set_label_coords(0.5, 0.0)
+    if not ax.get_ylabel():
+        ax.yaxis.set_label_coords(0.0, 0.5)
+
+
 def add_source(fig: Figure, source: str | None) -> None:
     """The source line under the chart, wrapped to the figure width."""
     if not source:
@@ -601,4 +611,5 @@ def plot_control_chart(
     ax.legend(handles, labels, frameon=False, fontsize=7.5, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     add_title(fig, title, subtitle, subtitle_at_top=True)
     add_source(fig, source)
+    pin_empty_axis_labels(ax)
     return settle_layout(fig, "control_chart")
