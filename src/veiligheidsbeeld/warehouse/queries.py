@@ -159,6 +159,32 @@ def check_type_codes(con: duckdb.DuckDBPyConnection, table_id: str, codes: Seque
         raise ConfigError(f"Onbekende code(s) {', '.join(unknown)} voor tabel {table_id}. Geldig: {', '.join(valid)}.")
 
 
+def _month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Mapping[str, Sequence[str]],
+                  regions_per_group: Mapping[str, Sequence[str]], first: date, last: date, *,
+                  parents: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                  level_order: Sequence[str] = ("",), region_level: str = "") -> pd.DataFrame:
+    """The statement ``group_month_counts`` of ``reader.sql`` (see :func:`group_month_counts` and
+    :func:`level_month_counts`), with a ``level`` column."""
+    cell_regions, cell_groups = [], []
+    for label, codes in regions_per_group.items():
+        cell_regions += [str(c) for c in codes]
+        cell_groups += [label] * len(codes)
+    links = [(str(region), str(parent), str(level)) for region, pairs in (parents or {}).items()
+             for parent, level in pairs]
+    frame = con.execute(query(SQL_FILE, "group_month_counts"), {
+        "table_id": table_id, "cell_regions": cell_regions, "cell_groups": cell_groups,
+        "cell_order": list(range(len(cell_regions))),
+        "code_groups": [label for label, codes in groups.items() for _ in codes],
+        "code_types": [str(c) for codes in groups.values() for c in codes],
+        "first": first, "last": last,
+        "members": [m for m, _, _ in links], "parents": [p for _, p, _ in links],
+        "parent_levels": [lvl for _, _, lvl in links],
+        "level_names": list(level_order), "level_order": list(range(len(level_order))), "region_level": region_level,
+    }).df()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
 def group_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Mapping[str, Sequence[str]],
                        regions_per_group: Mapping[str, Sequence[str]], first: date, last: date) -> pd.DataFrame:
     """Monthly counts per region and group, summed in DuckDB on the complete grid (SQL:
@@ -169,51 +195,25 @@ def group_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Ma
     ``region_code``, ``group``, ``month`` (date), ``count_known``, ``n_suppressed``, ``n_missing``;
     the same figures as :func:`veiligheidsbeeld.analysis.woninginbraak.group_counts` on the facts.
     """
-    cell_regions, cell_groups = [], []
-    for label, codes in regions_per_group.items():
-        cell_regions += [str(c) for c in codes]
-        cell_groups += [label] * len(codes)
-    code_groups = [label for label, codes in groups.items() for _ in codes]
-    code_types = [str(c) for codes in groups.values() for c in codes]
-    frame = con.execute(query(SQL_FILE, "group_month_counts"), {
-        "table_id": table_id, "cell_regions": cell_regions, "cell_groups": cell_groups,
-        "cell_order": list(range(len(cell_regions))), "code_groups": code_groups, "code_types": code_types,
-        "first": first, "last": last,
-    }).df()
-    frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    return frame
+    return _month_counts(con, table_id, groups, regions_per_group, first, last).drop(columns="level")
 
 
 def level_month_counts(con: duckdb.DuckDBPyConnection, table_id: str, groups: Mapping[str, Sequence[str]],
                        gemeenten: Sequence[str], parents: Mapping[str, Sequence[tuple[str, str]]],
                        level_order: Sequence[str], gemeente_level: str, first: date, last: date) -> pd.DataFrame:
-    """Monthly counts per group of every level, summed in DuckDB (SQL: ``reader.sql``,
-    ``level_month_counts``): the ``gemeenten`` on the complete grid and every parent they belong
-    to (``parents``: gemeente -> its (parent code, level) pairs, e.g. its district and eenheid).
+    """Monthly counts per group of every level, summed in DuckDB (the same statement as
+    :func:`group_month_counts`): the ``gemeenten`` on the complete grid and every parent they
+    belong to (``parents``: gemeente -> its (parent code, level) pairs, e.g. its district and
+    eenheid).
 
     Columns: ``region_code``, ``group``, ``month`` (date), ``count_known``, ``n_suppressed``,
     ``n_missing``, ``level``; rows by ``level_order``, then as the gemeenten and groups are listed,
     then month: the figures and order of summing :func:`group_month_counts` in pandas
     (:meth:`veiligheidsbeeld.analysis.engine.RegionHierarchy.level_counts`).
     """
-    cell_regions, cell_groups = [], []
-    for label in groups:
-        cell_regions += [str(c) for c in gemeenten]
-        cell_groups += [label] * len(gemeenten)
-    members = [str(g) for g in gemeenten for _ in parents.get(g, ())]
-    parent_codes = [str(p) for g in gemeenten for p, _ in parents.get(g, ())]
-    parent_levels = [str(lvl) for g in gemeenten for _, lvl in parents.get(g, ())]
-    frame = con.execute(query(SQL_FILE, "level_month_counts"), {
-        "table_id": table_id, "cell_regions": cell_regions, "cell_groups": cell_groups,
-        "cell_order": list(range(len(cell_regions))),
-        "code_groups": [label for label, codes in groups.items() for _ in codes],
-        "code_types": [str(c) for codes in groups.values() for c in codes],
-        "first": first, "last": last, "members": members, "parents": parent_codes, "parent_levels": parent_levels,
-        "level_names": list(level_order), "level_order": list(range(len(level_order))),
-        "gemeente_level": gemeente_level,
-    }).df()
-    frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    return frame
+    return _month_counts(con, table_id, groups, {label: gemeenten for label in groups}, first, last,
+                         parents={g: parents.get(g, ()) for g in gemeenten}, level_order=level_order,
+                         region_level=gemeente_level)
 
 
 # --------------------------------------------------------------------------------------------

@@ -72,54 +72,18 @@ SELECT DISTINCT gemeente_code FROM districts ORDER BY 1;
 
 
 -- name: group_month_counts
--- Monthly counts per region and group on the complete region x group x month grid.
+-- Monthly counts per region and group on the complete region x group x month grid, and
+-- optionally of the parents those regions are summed into.
 -- $cell_regions/$cell_groups/$cell_order: the (region, group) pairs wanted, in output order;
 -- $code_groups/$code_types: the codes of each group. A group's month sums its codes:
 -- count_known = what is known, n_suppressed = cells present but not published (NULL count),
 -- n_missing = codes without a row (e.g. a month absent from the warehouse). Never a silent 0:
 -- the caller sets the total to NULL unless both are 0.
-WITH wanted AS (
-    SELECT unnest($cell_regions) AS region_code, unnest($cell_groups) AS grp, unnest($cell_order) AS ord
-),
-codes AS (
-    SELECT unnest($code_groups) AS grp, unnest($code_types) AS type_code
-),
-n_codes AS (
-    SELECT grp, count(*) AS n FROM codes GROUP BY grp
-),
-months AS (
-    SELECT CAST(m AS DATE) AS month
-    FROM generate_series(CAST($first AS TIMESTAMP), CAST($last AS TIMESTAMP), INTERVAL 1 MONTH) AS t(m)
-),
-cells AS (
-    SELECT w.region_code, w.grp, f.month,
-           count(*) AS n_present,
-           count(*) FILTER (WHERE f.count IS NULL) AS n_suppressed,
-           coalesce(sum(f.count), 0) AS count_known
-    FROM wanted w
-    JOIN codes c ON c.grp = w.grp
-    JOIN facts_monthly f
-      ON f.table_id = $table_id AND f.region_code = w.region_code AND f.type_code = c.type_code
-     AND f.month BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
-    GROUP BY w.region_code, w.grp, f.month
-)
-SELECT w.region_code, w.grp AS "group", m.month,
-       CAST(coalesce(c.count_known, 0) AS DOUBLE) AS count_known,
-       CAST(coalesce(c.n_suppressed, 0) AS BIGINT) AS n_suppressed,
-       CAST(n.n - coalesce(c.n_present, 0) AS BIGINT) AS n_missing
-FROM wanted w
-CROSS JOIN months m
-JOIN n_codes n ON n.grp = w.grp
-LEFT JOIN cells c ON c.region_code = w.region_code AND c.grp = w.grp AND c.month = m.month
-ORDER BY w.ord, m.month;
-
--- name: level_month_counts
--- The monthly group counts of every level at once: the gemeenten (as group_month_counts, on the
--- complete grid) and, summed from them, each parent they belong to ($members/$parents/
--- $parent_levels: one row per gemeente and parent, e.g. its district and its eenheid). A parent's
--- n_suppressed and n_missing are its gemeenten's: its total is known only when every part is.
--- Rows: the eenheid, then the districts, then the gemeenten ($level_order); within a level in
--- the order of $cell_order of their first gemeente, then by month (the order the analysis uses).
+-- $members/$parents/$parent_levels (may be empty): one row per region and a parent it belongs
+-- to (e.g. a gemeente's district and eenheid); a parent's month sums its regions', so its
+-- n_suppressed and n_missing are theirs: its total is known only when every part is.
+-- $region_level: the level of the regions themselves. Rows by $level_names (in that order),
+-- within a level by $cell_order of their first region, then by month.
 WITH wanted AS (
     SELECT unnest($cell_regions) AS region_code, unnest($cell_groups) AS grp, unnest($cell_order) AS ord
 ),
@@ -145,7 +109,7 @@ cells AS (
      AND f.month BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
     GROUP BY w.region_code, w.grp, f.month
 ),
-gemeente_rows AS (
+region_rows AS (
     SELECT w.region_code, w.grp, w.ord, m.month,
            CAST(coalesce(c.count_known, 0) AS DOUBLE) AS count_known,
            CAST(coalesce(c.n_suppressed, 0) AS BIGINT) AS n_suppressed,
@@ -156,25 +120,26 @@ gemeente_rows AS (
     LEFT JOIN cells c ON c.region_code = w.region_code AND c.grp = w.grp AND c.month = m.month
 ),
 parents AS (
-    SELECT unnest($members) AS region_code, unnest($parents) AS parent_code, unnest($parent_levels) AS level
+    SELECT unnest(CAST($members AS VARCHAR[])) AS region_code, unnest(CAST($parents AS VARCHAR[])) AS parent_code,
+           unnest(CAST($parent_levels AS VARCHAR[])) AS level
 ),
 levels AS (
     SELECT unnest($level_names) AS level, unnest($level_order) AS level_ord
 ),
 parent_rows AS (
-    SELECT p.parent_code AS region_code, g.grp, min(g.ord) AS ord, g.month, p.level,
-           CAST(sum(g.count_known) AS DOUBLE) AS count_known,
-           CAST(sum(g.n_suppressed) AS BIGINT) AS n_suppressed,
-           CAST(sum(g.n_missing) AS BIGINT) AS n_missing
-    FROM gemeente_rows g
-    JOIN parents p ON p.region_code = g.region_code
-    GROUP BY p.parent_code, g.grp, g.month, p.level
+    SELECT p.parent_code AS region_code, r.grp, min(r.ord) AS ord, r.month, p.level,
+           CAST(sum(r.count_known) AS DOUBLE) AS count_known,
+           CAST(sum(r.n_suppressed) AS BIGINT) AS n_suppressed,
+           CAST(sum(r.n_missing) AS BIGINT) AS n_missing
+    FROM region_rows r
+    JOIN parents p ON p.region_code = r.region_code
+    GROUP BY p.parent_code, r.grp, r.month, p.level
 ),
 all_rows AS (
     SELECT region_code, grp, ord, month, level, count_known, n_suppressed, n_missing FROM parent_rows
     UNION ALL
-    SELECT region_code, grp, ord, month, $gemeente_level AS level, count_known, n_suppressed, n_missing
-    FROM gemeente_rows
+    SELECT region_code, grp, ord, month, $region_level AS level, count_known, n_suppressed, n_missing
+    FROM region_rows
 )
 SELECT a.region_code, a.grp AS "group", a.month, a.count_known, a.n_suppressed, a.n_missing, a.level
 FROM all_rows a
