@@ -42,6 +42,7 @@ from veiligheidsbeeld.errors import ConfigError
 from veiligheidsbeeld.files import atomic_write_bytes, csv_text, ensure_dir, write_xlsx
 from veiligheidsbeeld.formatting import fmt_date, fmt_int, fmt_month, fmt_num, fmt_pct, fmt_signed_int
 from veiligheidsbeeld.reports import charts
+from veiligheidsbeeld.reports.pdf_images import png_passthrough
 
 #: The folder of a report's CSV tables, beside its pages.
 TABLES_DIR = "tabellen"
@@ -123,7 +124,8 @@ def write_pdf(html: str, pdf_path: Path) -> Path:
 
     The embedded images are handed to weasyprint by a short reference instead of inside the
     HTML: its HTML parser would otherwise read megabytes of base64 character by character.
-    Any other URL goes to weasyprint's own fetcher, as before."""
+    Any other URL goes to weasyprint's own fetcher, as before. The chart PNGs go into the PDF as
+    they are (:mod:`veiligheidsbeeld.reports.pdf_images`)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -144,7 +146,9 @@ def write_pdf(html: str, pdf_path: Path) -> Path:
 
     light = _DATA_PNG.sub(reference, html)
     document = HTML(string=light, base_url=str(pdf_path.parent), url_fetcher=ChartFetcher())
-    return publish(pdf_path, document.write_pdf())
+    with png_passthrough():
+        pdf = document.write_pdf()
+    return publish(pdf_path, pdf)
 
 
 def data_uri(fig: Figure, dpi: int = 144) -> str:
