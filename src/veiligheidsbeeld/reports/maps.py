@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
@@ -40,6 +39,10 @@ def classify(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
     if distinct == 1:
         classes[values.notna().to_numpy()] = 0
         return classes, [fmt_num(float(known.iloc[0]), 1)]
+    # Imported here: with scikit-learn it takes a third of a second, which the process that only
+    # builds the analysis (and forks the report workers) need not pay.
+    import mapclassify
+
     with warnings.catch_warnings():
         # Without numba mapclassify warns that it is slow; with a few dozen areas it is not.
         warnings.filterwarnings("ignore", message="Numba not installed")

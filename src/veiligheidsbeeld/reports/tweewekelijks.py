@@ -885,6 +885,7 @@ _WORKER_INPUTS: dict[str, tuple[BiweeklyAnalysis, Geography, WhatIsNew | None]] 
 def _warm_worker() -> int:
     """Run in each worker while the parent builds the analysis: the imports and the font and
     template caches every job needs, so the first job does not pay for them."""
+    import mapclassify  # noqa: F401  (the maps' classes; not imported by the parent)
     import weasyprint  # noqa: F401  (seconds on a cold start)
 
     environment().get_template("district.html.j2")
