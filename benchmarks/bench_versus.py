@@ -2,12 +2,14 @@
 
 The report path before issue 17 is commit ``83889bd``. It is checked out into a git worktree of
 its own with its own virtual environment (``<work>/base-83889bd``, made on first use:
-``git worktree add`` and ``pip install -e``), so both sides run their own code with the same
-libraries. Both sides run the command a user types, ``veiligheidsbeeld report tweewekelijks``,
+``git worktree add`` and ``pip install -e``), so each side runs its own code with the libraries its
+own ``pyproject.toml`` installs. Since ours keeps matplotlib below 3.11 (the base's install takes
+the newest), a third side runs the base's code with our environment's libraries: the ratio
+against it is what the code alone gives. Both sides run the command a user types, ``veiligheidsbeeld report tweewekelijks``,
 each against its own copy of the same warehouse file, in the same run, interleaved
 (base, ours, base, ours, …), every run in a fresh process whose tree is sampled for memory.
-The base runs as a user would run it (its default, one process) and with ``--workers`` set to
-the cores (its best); ours with its default (every core).
+The base runs as a user would run it (its default, one process), with ``--workers`` set to
+the cores (its best), and with our libraries (its default); ours with its default (every core).
 
 Warehouses, built from the same snapshot by the project's ingest (the warehouse schema is the
 same at both commits; the section checks the base's ``schema.sql`` against our baseline migration
@@ -170,6 +172,15 @@ def _report_argv(cli: Path, db: Path, out: Path, workers: int | None) -> list[st
     return argv + (["--workers", str(workers)] if workers else [])
 
 
+def library_versions(python: Path) -> dict[str, str]:
+    """The versions of the libraries the report path spends its time in, in one environment."""
+    code = ("import json\nfrom importlib.metadata import version\n"
+            "print(json.dumps({n: version(n) for n in ('matplotlib', 'weasyprint', 'xlsxwriter', 'pandas', "
+            "'duckdb', 'scipy', 'pillow')}))")
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def _files(out: Path) -> dict[str, int]:
     found = [p for p in out.rglob("*") if p.is_file()]
     return {ext: sum(1 for p in found if p.suffix == ext) for ext in sorted({p.suffix for p in found})}
@@ -184,9 +195,11 @@ def compare_reports(kind: str, base: Path, work: Path, repeat: int, cores: int) 
     sides = {
         "base_default": (base / ".venv/bin/veiligheidsbeeld", None),
         "base_workers": (base / ".venv/bin/veiligheidsbeeld", cores),
+        # The base's code (PYTHONPATH) in our environment: the same library versions as ours.
+        "base_our_libs": (REPO / ".venv/bin/veiligheidsbeeld", None),
         "ours": (REPO / ".venv/bin/veiligheidsbeeld", None),
     }
-    roots = {"base_default": base, "base_workers": base, "ours": REPO}
+    roots = {"base_default": base, "base_workers": base, "base_our_libs": base, "ours": REPO}
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in sides}
     files: dict[str, dict[str, int]] = {}
     for i in range(repeat):
@@ -202,12 +215,14 @@ def compare_reports(kind: str, base: Path, work: Path, repeat: int, cores: int) 
             log(f"  {kind} {side} run {i + 1}: {r['seconds']:.1f} s, cpu {r['cpu_s']:.0f} s, "
                 f"peak {r['peak_rss_mb']:.0f} MB")
             shutil.rmtree(out, ignore_errors=True)
-    result: dict[str, Any] = {"warehouse": kind, "files": files, "cores": cores}
+    result: dict[str, Any] = {"warehouse": kind, "files": files, "cores": cores,
+                              "libraries": {side: library_versions(cli.parent / "python")
+                                            for side, (cli, _) in sides.items()}}
     for side, samples in runs.items():
         result[side] = {"seconds": spread(s["seconds"] for s in samples), "cpu_s": spread(s["cpu_s"] for s in samples),
                         "peak_rss_mb": spread(s["peak_rss_mb"] for s in samples), "runs": samples}
     ours = statistics.median(s["seconds"] for s in runs["ours"])
-    for side in ("base_default", "base_workers"):
+    for side in ("base_default", "base_workers", "base_our_libs"):
         base_s = statistics.median(s["seconds"] for s in runs[side])
         result[f"ratio_vs_{side}"] = round(base_s / ours, 2)
         # Paired ratios (the same round of the interleaved runs), less exposed to drifting load.

@@ -134,15 +134,23 @@ def table(record: dict[str, Any]) -> list[str]:
                 if not c:
                     continue
                 what = f"versus {base} · report tweewekelijks, all districts, {kind} warehouse"
+                libs = c.get("libraries", {})
                 for side, label in (("base_default", f"{base}, its default (1 process)"),
-                                    ("base_workers", f"{base}, --workers {c.get('cores')}")):
+                                    ("base_workers", f"{base}, --workers {c.get('cores')}"),
+                                    ("base_our_libs", f"{base} with our libraries, its default")):
+                    if side not in c:
+                        continue  # runs from before that side existed
                     lines.append(_row(f"{what} · {label}, s", c[side]["seconds"],
                                       f"CPU {_num(c[side]['cpu_s']['median'])} s; peak (process tree) "
-                                      f"{_num(c[side]['peak_rss_mb']['median'], 0)} MB"))
+                                      f"{_num(c[side]['peak_rss_mb']['median'], 0)} MB"
+                                      + (f"; matplotlib {libs[side]['matplotlib']}" if side in libs else "")))
+                vs_libs = (f", **{c['ratio_vs_base_our_libs']}×** vs its code with our libraries (paired: "
+                           f"{c.get('paired_ratios_vs_base_our_libs')})" if "ratio_vs_base_our_libs" in c else "")
                 lines.append(_row(f"{what} · ours (default: every core), s", c["ours"]["seconds"],
                                   f"**{c.get('ratio_vs_base_default')}×** vs its default, "
                                   f"**{c.get('ratio_vs_base_workers')}×** vs --workers (paired: "
-                                  f"{c.get('paired_ratios_vs_base_default')} / {c.get('paired_ratios_vs_base_workers')}); "
+                                  f"{c.get('paired_ratios_vs_base_default')} / {c.get('paired_ratios_vs_base_workers')})"
+                                  f"{vs_libs}; "
                                   f"CPU {_num(c['ours']['cpu_s']['median'])} s; peak (process tree) "
                                   f"{_num(c['ours']['peak_rss_mb']['median'], 0)} MB; files {c.get('files', {}).get('ours')}"))
             d = sec.get("demo") if name == "demo" else None

@@ -93,3 +93,28 @@ def test_change_view_shows_counts_and_flags_only_what_was_tested():
                            "direction": "daling"})
     assert gap.current == "≥ 12" and gap.incomplete and "niet getoetst" in gap.note and gap.difference == "–"
     assert kit.is_missing(float("nan")) and kit.is_missing(pd.NA) and not kit.is_missing(0)
+
+
+def test_the_report_heap_is_settled_only_while_open_and_no_garbage_cycle_is_frozen():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    before = gc.get_threshold()
+    old_garbage = cycle()
+    with kit.long_lived_heap():
+        assert old_garbage() is None  # collected before the heap was frozen, not kept for ever
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == kit.RENDER_GC_THRESHOLD
+        new_garbage = cycle()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert new_garbage() is None  # a cycle made inside is still freed afterwards

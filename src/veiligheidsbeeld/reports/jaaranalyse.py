@@ -40,6 +40,7 @@ from veiligheidsbeeld.reports.kit import (
     change_view,
     data_uri,
     is_missing,
+    long_lived_heap,
     package_version,
     publish,
     read_geography,
@@ -515,14 +516,15 @@ def write_report(analysis: JaarAnalyse, out_dir: Path, *, geography: Geography |
     out_dir = Path(out_dir)
     ensure_dir(out_dir, "rapportmap")
     slug = report_slug(analysis)
-    context = report_context(analysis, geography, slug=slug, pdf=pdf)
-    context["banners"] = banners or annual_banners(analysis)
-    html = render_template(TEMPLATE, **context)
-    files = [publish(safe_path(out_dir, f"{slug}.html"), html)]
-    if pdf:
-        files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
-    files += write_tables(report_tables(analysis), explanation(analysis), out_dir, slug,
-                          synthetic=analysis.synthetic, vintage=analysis.info.vintage)
+    with long_lived_heap():
+        context = report_context(analysis, geography, slug=slug, pdf=pdf)
+        context["banners"] = banners or annual_banners(analysis)
+        html = render_template(TEMPLATE, **context)
+        files = [publish(safe_path(out_dir, f"{slug}.html"), html)]
+        if pdf:
+            files.append(write_pdf(html, safe_path(out_dir, f"{slug}.pdf")))
+        files += write_tables(report_tables(analysis), explanation(analysis), out_dir, slug,
+                              synthetic=analysis.synthetic, vintage=analysis.info.vintage)
     return files
 
 

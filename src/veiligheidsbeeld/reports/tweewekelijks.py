@@ -17,6 +17,7 @@ report kit's (:mod:`veiligheidsbeeld.reports.kit`); every figure comes from the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -56,6 +57,7 @@ from veiligheidsbeeld.reports.kit import (
     change_view,
     data_uri,
     environment,
+    long_lived_heap,
     month_name,
     package_version,
     publish,
@@ -880,6 +882,8 @@ Job = tuple[str, str, str]
 
 #: In a worker: the inputs of the last run it served, keyed by the run's token.
 _WORKER_INPUTS: dict[str, tuple[BiweeklyAnalysis, Geography, WhatIsNew | None]] = {}
+#: In a worker: the run's heap, settled once its inputs are read (see `long_lived_heap`).
+_WORKER_HEAP = contextlib.ExitStack()
 
 
 def _warm_worker() -> int:
@@ -902,8 +906,10 @@ def _render_worker_job(token: str, payload: bytes, job: Job, out_dir: Path, pdf:
     if token not in _WORKER_INPUTS:
         import pickle
 
+        _WORKER_HEAP.close()
         _WORKER_INPUTS.clear()
         _WORKER_INPUTS[token] = pickle.loads(payload)
+        _WORKER_HEAP.enter_context(long_lived_heap())
     analysis, geography, news = _WORKER_INPUTS[token]
     return _render_job(job, analysis, geography, out_dir, pdf, districts, news)
 
@@ -1037,10 +1043,11 @@ def render_tweewekelijks(
         jobs = render_jobs(analysis, asked)
         results: list[list[Path]] = [[] for _ in jobs]
         if pool is None:
-            for i, job in enumerate(jobs):
-                results[i] = _render_job(job, analysis, geography, out, pdf, rendered, news)
-                if on_done is not None:
-                    on_done(_job_done(job, analysis, results[i]))
+            with long_lived_heap():
+                for i, job in enumerate(jobs):
+                    results[i] = _render_job(job, analysis, geography, out, pdf, rendered, news)
+                    if on_done is not None:
+                        on_done(_job_done(job, analysis, results[i]))
         else:
             import pickle
             import uuid
