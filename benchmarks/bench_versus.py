@@ -5,9 +5,10 @@ its own with its own virtual environment (``<work>/base-83889bd``, made on first
 ``git worktree add`` and ``pip install -e``), so each side runs its own code with the libraries its
 own ``pyproject.toml`` installs. Since ours keeps matplotlib below 3.11 (the base's install takes
 the newest), a third side runs the base's code with our environment's libraries: the ratio
-against it is what the code alone gives. Both sides run the command a user types, ``veiligheidsbeeld report tweewekelijks``,
-each against its own copy of the same warehouse file, in the same run, interleaved
-(base, ours, base, ours, …), every run in a fresh process whose tree is sampled for memory.
+against it is what the code alone gives. Every side runs the command a user types,
+``veiligheidsbeeld report tweewekelijks``, each against its own copy of the same warehouse file,
+in the same run, interleaved (base, ours, base, ours, …), every run in a fresh process whose tree
+is sampled for memory.
 The base runs as a user would run it (its default, one process), with ``--workers`` set to
 the cores (its best), and with our libraries (its default); ours with its default (every core).
 

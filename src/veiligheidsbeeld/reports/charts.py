@@ -225,8 +225,8 @@ def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
     Drawn once per report and embedded in the HTML, which is also the PDF's source. 144 dpi is
     1.5 pixels per CSS pixel (sharp on high-density screens) and about 150 dpi on an A4 page.
     Without an alpha channel the PNG's data goes into the PDF as it is instead of being decoded
-    and compressed again (:mod:`veiligheidsbeeld.reports.pdf_images`), and compression level 3 costs a fraction of the default 6
-    for files a few percent larger."""
+    and compressed again (:mod:`veiligheidsbeeld.reports.pdf_images`), and compression level 3
+    costs a fraction of the default 6 for files a few percent larger."""
     from PIL import Image
 
     buffer = io.BytesIO()

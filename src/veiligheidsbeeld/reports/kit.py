@@ -169,7 +169,7 @@ def long_lived_heap() -> Iterator[None]:
 
     Matplotlib, WeasyPrint and xlsxwriter allocate millions of small objects: at Python's default
     threshold a district's pages cost ~600 collections, and the few full ones walk every object of
-    the process each time, 0.6–1 s of CPU per job. Inside, ~0.1 s. Objects are still freed as soon
+    the process each time, 0.6–1.1 s of CPU per job. Inside, 0.1–0.4 s. Objects are still freed as soon
     as nothing refers to them; only cycles wait for the next (rarer) collection, which costs a few
     tens of MB per process. On leaving, everything is as before."""
     thresholds = gc.get_threshold()
